@@ -1,0 +1,1 @@
+"""The candidate-side real-time voice gateway of the ZenHire Interview API."""

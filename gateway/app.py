@@ -1,0 +1,144 @@
+"""The gateway application, wired in one place.
+
+`create_app(settings)` builds the Starlette app from lists of routes and
+middleware; every long-lived resource (HTTP client, outbox, registry, task
+group) opens in the lifespan and is passed explicitly. Seams (interviewer
+factory, artifact store) may be handed in; by default they come from
+``settings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from gateway import candidate, s2s
+from gateway.artifacts import ArtifactStore, LocalArtifactStore
+from gateway.controlplane import HttpControlPlane
+from gateway.headers import SecurityHeaders
+from gateway.interviewer import InterviewerFactory
+from gateway.outbox import Outbox
+from gateway.registry import SessionRegistry
+from gateway.services import Services, services
+from gateway.settings import Settings
+from gateway.slots import MemorySlots
+from gateway.tickets import TicketBook
+from gateway.websocket import candidate_socket
+from zenhire.signing import Signer
+
+CONTROL_PLANE_TIMEOUT_SEC = 10.0
+READY_PROBE_TIMEOUT_SEC = 2.0
+# A waiter who has not retried for this many retry intervals has left.
+WAITER_TTL_INTERVALS = 3
+
+
+def create_app(
+    settings: Settings,
+    *,
+    interviewers: InterviewerFactory | None = None,
+    artifacts: ArtifactStore | None = None,
+) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        signer = Signer(settings.s2s_secret.encode())
+        store = artifacts or LocalArtifactStore(settings.artifacts_dir)
+        timeout = httpx.Timeout(CONTROL_PLANE_TIMEOUT_SEC)
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            control_plane = HttpControlPlane(client, settings.controlplane_url, signer)
+            outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    registry = SessionRegistry(
+                        settings,
+                        group,
+                        interviewers or _default_interviewers(settings),
+                        MemorySlots(settings.waiting_retry_sec * WAITER_TTL_INTERVALS),
+                        outbox,
+                        store,
+                    )
+                    await registry.recover_spool()
+                    delivery = group.create_task(outbox.run())
+                    app.state.services = Services(
+                        settings=settings,
+                        control_plane=control_plane,
+                        registry=registry,
+                        tickets=TicketBook(settings.ticket_key, settings.ticket_ttl_sec),
+                        artifacts=store,
+                        outbox=outbox,
+                        signer=signer,
+                    )
+                    app.state.http = client
+                    try:
+                        yield
+                    finally:
+                        await registry.shutdown()
+                        delivery.cancel()
+                        # One last pass, so events of sessions that just ended go out now
+                        # rather than after the next start.
+                        await outbox.deliver_due()
+            finally:
+                outbox.close()
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/api/v1/candidate/session", candidate.open_session, methods=["POST"]),
+            Route("/api/v1/candidate/consent", candidate.record_consent, methods=["POST"]),
+            WebSocketRoute("/api/v1/candidate/ws", candidate_socket),
+            Route("/s2s/v1/sessions/{session_id}/recording", s2s.recording),
+            Route("/s2s/v1/sessions/{session_id}/transcript", s2s.transcript),
+            Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+        lifespan=lifespan,
+    )
+
+
+async def index(request: Request) -> Response:
+    page = services(request).settings.static_dir / "index.html"
+    return FileResponse(page, headers={"Cache-Control": "no-store"})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    found = services(request)
+    checks: dict[str, bool] = {}
+    client: httpx.AsyncClient = request.app.state.http
+    try:
+        await client.get(
+            found.settings.controlplane_url + "/healthz", timeout=READY_PROBE_TIMEOUT_SEC
+        )
+        checks["control_plane"] = True
+    except httpx.HTTPError:
+        checks["control_plane"] = False
+    checks["artifact_store"] = (
+        found.settings.artifacts_dir.is_dir() if artifacts_local(found) else True
+    )
+    ready = all(checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def artifacts_local(found: Services) -> bool:
+    return isinstance(found.artifacts, LocalArtifactStore)
+
+
+def _default_interviewers(settings: Settings) -> InterviewerFactory:
+    # Imported here: the embedded interviewer loads speech models, which a
+    # gateway handed another interviewer never needs.
+    from gateway.interviewers import build_interviewers
+
+    return build_interviewers(settings)

@@ -1,0 +1,87 @@
+"""Where finished recordings and transcripts are kept.
+
+`ArtifactStore` is the seam (a local directory by default; S3 in
+production). Keys look like ``sessions/<session_id>/recording.wav``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from gateway.errors import ArtifactNotFound, GatewayError
+
+READ_CHUNK_BYTES = 64 * 1024
+
+
+def recording_key(session_id: str) -> str:
+    return f"sessions/{session_id}/recording.wav"
+
+
+def transcript_key(session_id: str) -> str:
+    return f"sessions/{session_id}/transcript.json"
+
+
+class ArtifactStore(Protocol):
+    async def put_file(self, key: str, source: Path) -> None:
+        """Store the file at ``source`` under ``key`` (replacing any older one)."""
+        ...
+
+    async def size(self, key: str) -> int:
+        """Byte size of an artifact; raise `ArtifactNotFound` if absent."""
+        ...
+
+    def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``start`` to ``end`` inclusive, in chunks."""
+        ...
+
+
+class LocalArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+        self._root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self._root / key).resolve()
+        if not path.is_relative_to(self._root):
+            raise GatewayError(f"artifact key escapes the store: {key!r}")
+        return path
+
+    async def put_file(self, key: str, source: Path) -> None:
+        target = self._path(key)
+
+        def copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(target.suffix + ".partial")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+
+        await asyncio.to_thread(copy)
+
+    async def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise ArtifactNotFound(key) from None
+
+    async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise ArtifactNotFound(key) from None
+        try:
+            handle.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                chunk = await asyncio.to_thread(handle.read, min(READ_CHUNK_BYTES, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()

@@ -1,0 +1,56 @@
+"""The gateway's exceptions, one hierarchy.
+
+    GatewayError
+    ├── ConfigError              a setting is missing or invalid (start-up)
+    ├── ControlPlaneError        the control plane answered, but not with success
+    │   ├── TokenInvalid         404 TOKEN_INVALID
+    │   └── TokenExpired         410 TOKEN_EXPIRED
+    ├── ControlPlaneUnavailable  the control plane could not be reached, or 5xx
+    ├── TicketError              a candidate ticket is missing, forged or expired
+    └── ArtifactNotFound         no such recording or transcript in the store
+
+Foreign errors (httpx, sqlite3, OS) are translated once, at the seam that
+meets them, with ``raise ... from exc``. Each error knows the code and HTTP
+status the candidate API answers with.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    code = "INTERNAL"
+    http_status = 500
+
+
+class ConfigError(GatewayError):
+    code = "CONFIG_INVALID"
+
+
+class ControlPlaneError(GatewayError):
+    code = "CONTROL_PLANE_ERROR"
+    http_status = 502
+
+
+class TokenInvalid(ControlPlaneError):
+    code = "TOKEN_INVALID"
+    http_status = 404
+
+
+class TokenExpired(ControlPlaneError):
+    code = "TOKEN_EXPIRED"
+    http_status = 410
+
+
+class ControlPlaneUnavailable(GatewayError):
+    code = "CONTROL_PLANE_UNAVAILABLE"
+    http_status = 503
+
+
+class TicketError(GatewayError):
+    code = "TICKET_INVALID"
+    http_status = 401
+
+
+class ArtifactNotFound(GatewayError):
+    code = "ARTIFACT_NOT_FOUND"
+    http_status = 404

@@ -1,0 +1,80 @@
+"""Events the gateway sends to the candidate's page.
+
+They travel as JSON text on the WebSocket transport (or on the WebRTC data
+channel ``events``) and share one shape: ``{"type": <name>, ...fields}``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Speaker = Literal["interviewer", "candidate"]
+
+
+class TalkState(enum.StrEnum):
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+
+
+@dataclass(frozen=True)
+class Caption:
+    speaker: Speaker
+    text: str
+    final: bool
+    turn_id: str
+    type: Literal["caption"] = "caption"
+
+
+@dataclass(frozen=True)
+class State:
+    state: TalkState
+    type: Literal["state"] = "state"
+
+
+@dataclass(frozen=True)
+class Timer:
+    elapsed_sec: int
+    remaining_sec: int
+    type: Literal["timer"] = "timer"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    position: int
+    retry_after_sec: int
+    type: Literal["waiting"] = "waiting"
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live interview has started (or resumed) for this connection."""
+
+    resumed: bool
+    elapsed_sec: int
+    remaining_sec: int
+    type: Literal["live"] = "live"
+
+
+@dataclass(frozen=True)
+class Ended:
+    reason: str
+    type: Literal["ended"] = "ended"
+
+
+@dataclass(frozen=True)
+class Error:
+    code: str
+    message: str
+    type: Literal["error"] = "error"
+
+
+CandidateEvent = Caption | State | Timer | Waiting | Live | Ended | Error
+
+
+def encode(event: CandidateEvent) -> str:
+    """The event as the JSON text frame the page receives."""
+    return json.dumps(asdict(event), separators=(",", ":"))

@@ -1,0 +1,146 @@
+"""The interviewer seam: what a live session asks of an AI interviewer.
+
+A live session owns the clock, the transport, the recording and the
+transcript. An interviewer owns the conversation: it reads the candidate's
+frames, decides what to say, and hands audio to the session's playout.
+
+    session ──Conversation──▶ Interviewer.run()
+       ▲  candidate_audio(): one CandidateFrame per 20 ms tick
+       │  play()/stop_playback(): interviewer audio, paced by the session
+       │  send(): captions and state for the page
+       └─ add_turn(): transcript turns on the recording's timeline
+
+`Interviewer.run` returns when the interview is over by the interviewer's own
+decision (`Outcome`). The session cancels it when the candidate ends, the
+time budget runs out or an operator steps in; implementations must let
+`CancelledError` through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from gateway.events import CandidateEvent, Speaker
+
+
+@dataclass(frozen=True)
+class Persona:
+    id: str
+    role_name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class InterviewPlanContext:
+    """What an interviewer knows about the interview it is about to hold."""
+
+    session_id: str
+    persona: Persona
+    max_duration_sec: int
+    wrap_up_before_end_sec: int
+
+
+@dataclass(frozen=True)
+class CandidateFrame:
+    """One 20 ms frame of candidate audio (PCM16, 24 kHz, mono).
+
+    ``t_ms`` is the frame's start on the recording's timeline. ``pcm`` is
+    silence when the candidate sent nothing for that tick.
+    """
+
+    pcm: bytes
+    t_ms: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: Speaker
+    text: str
+    start_ms: int
+    end_ms: int
+    question_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an interview ended by the interviewer's decision.
+
+    ``code`` is an error code (``UPSTREAM_UNAVAILABLE``, ``CANDIDATE_INACTIVE``)
+    when ``status`` is ``"failed"``.
+    """
+
+    status: Literal["completed", "failed"]
+    code: str | None = None
+    message: str = ""
+
+
+class Conversation(Protocol):
+    """The live session, as its interviewer sees it."""
+
+    def candidate_audio(self) -> AsyncIterator[CandidateFrame]:
+        """Every tick's candidate frame, in order, as the clock produces them."""
+        ...
+
+    async def play(self, pcm: bytes) -> None:
+        """Queue interviewer audio (PCM16 24 kHz mono, any whole number of
+        samples) behind what is already queued. Waits while the playout
+        buffer is full."""
+        ...
+
+    def stop_playback(self) -> int:
+        """Drop all queued interviewer audio at once (barge-in).
+
+        Returns the milliseconds of audio played since the last
+        `mark_item` call, i.e. what the candidate actually heard of it.
+        """
+        ...
+
+    def mark_item(self) -> None:
+        """Start counting played milliseconds for a new spoken item."""
+        ...
+
+    def played_ms(self) -> int:
+        """Milliseconds played since the last `mark_item` call."""
+        ...
+
+    async def drain(self) -> None:
+        """Wait until everything queued has been played."""
+        ...
+
+    def is_playing(self) -> bool:
+        """True while interviewer audio is queued or being played."""
+        ...
+
+    def now_ms(self) -> int:
+        """The current position on the recording's timeline."""
+        ...
+
+    def remaining_sec(self) -> int:
+        """Seconds left of the interview's time budget."""
+        ...
+
+    async def send(self, event: CandidateEvent) -> None:
+        """Send a caption or state event to the candidate's page."""
+        ...
+
+    def add_turn(self, turn: Turn) -> None:
+        """Record a finished turn in the transcript."""
+        ...
+
+
+class Interviewer(Protocol):
+    async def run(self, conversation: Conversation) -> Outcome:
+        """Hold the interview until the interviewer ends it."""
+        ...
+
+
+class InterviewerFactory(Protocol):
+    """Builds one interviewer per live session."""
+
+    def supports_language(self, language: str) -> bool:
+        """Whether an interview in ``language`` can be held at all."""
+        ...
+
+    def create(self, context: InterviewPlanContext) -> Interviewer: ...

@@ -1,0 +1,53 @@
+"""Choose the interviewer implementation from the settings.
+
+``ZENHIRE_INTERVIEWER=local`` (the default) is the embedded interviewer;
+its tuning comes from ``ZENHIRE_LOCAL_<FIELD>`` variables, one per field of
+`LocalInterviewerSettings` (e.g. ``ZENHIRE_LOCAL_END_OF_TURN_SILENCE_MS``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from gateway.errors import ConfigError
+from gateway.interviewer import InterviewerFactory
+from gateway.interviewer.local import LocalInterviewerFactory, LocalInterviewerSettings
+from gateway.settings import Settings
+from zenhire.environment import Environment, SettingError
+
+LOCAL_PREFIX = "ZENHIRE_LOCAL_"
+
+
+def build_interviewers(settings: Settings) -> InterviewerFactory:
+    return LocalInterviewerFactory(local_settings(dict(settings.local_env)))
+
+
+def local_settings(environ: dict[str, str]) -> LocalInterviewerSettings:
+    """`LocalInterviewerSettings` with every ``ZENHIRE_LOCAL_*`` override applied."""
+    env = Environment(environ)
+    known = {
+        LOCAL_PREFIX + field.name.upper(): field
+        for field in dataclasses.fields(LocalInterviewerSettings)
+    }
+    unknown = sorted(set(environ) - set(known))
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not a local interviewer setting")
+    defaults = LocalInterviewerSettings()
+    overrides: dict[str, Any] = {}
+    try:
+        for key, field in known.items():
+            if key not in environ:
+                continue
+            default = getattr(defaults, field.name)
+            if isinstance(default, bool):
+                overrides[field.name] = env.choice(key, "true", ("true", "false")) == "true"
+            elif isinstance(default, int):
+                overrides[field.name] = env.integer(key, default)
+            elif isinstance(default, float):
+                overrides[field.name] = env.number(key, default)
+            else:
+                overrides[field.name] = env.text(key, str(default))
+    except SettingError as exc:
+        raise ConfigError(str(exc)) from exc
+    return dataclasses.replace(defaults, **overrides)

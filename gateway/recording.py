@@ -1,0 +1,99 @@
+"""A session's recording and transcript, spooled to disk as they happen.
+
+Each live session owns a spool folder:
+
+    <spool>/<session_id>/meta.json        who, what, when (written at start)
+    <spool>/<session_id>/recording.wav    stereo 24 kHz PCM16, L candidate, R interviewer
+    <spool>/<session_id>/turns.jsonl      one transcript turn per line
+    <spool>/<session_id>/transcript.json  assembled when the session ends
+
+Nothing grows in memory with the interview's length, and a crash leaves a
+playable WAV and every finished turn, which `recover` turns into artifacts
+on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from audio.frames import FRAME_MS
+from audio.wav import StereoWavWriter, repair
+from gateway.interviewer import Turn
+
+TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
+
+
+class Recording:
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self._meta = meta
+        (folder / "meta.json").write_text(json.dumps(meta))
+        self._wav = StereoWavWriter(folder / "recording.wav")
+        self._turns = (folder / "turns.jsonl").open("a", encoding="utf-8")
+        self._closed = False
+
+    @property
+    def wav_path(self) -> Path:
+        return self.folder / "recording.wav"
+
+    @property
+    def transcript_path(self) -> Path:
+        return self.folder / "transcript.json"
+
+    @property
+    def duration_ms(self) -> int:
+        return int(self._wav.duration_ms)
+
+    def write(self, candidate: bytes, interviewer: bytes) -> None:
+        self._wav.write(candidate, interviewer)
+
+    def add_turn(self, turn: Turn) -> None:
+        self._turns.write(json.dumps(asdict(turn), ensure_ascii=False) + "\n")
+        self._turns.flush()
+
+    def close(self, extra: dict[str, Any]) -> None:
+        """Finish the WAV and write the transcript document. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wav.close()
+        self._turns.close()
+        write_transcript(self.folder, {**self._meta, **extra}, self.duration_ms)
+
+
+def write_transcript(folder: Path, meta: dict[str, Any], duration_ms: int) -> None:
+    turns = []
+    turns_path = folder / "turns.jsonl"
+    if turns_path.exists():
+        for line in turns_path.read_text(encoding="utf-8").splitlines():
+            try:
+                turns.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a torn last line after a crash
+    turns.sort(key=lambda turn: (turn["start_ms"], turn["end_ms"]))
+    document = {
+        "format": TRANSCRIPT_FORMAT,
+        **meta,
+        "duration_ms": duration_ms,
+        "frame_ms": FRAME_MS,
+        "turns": turns,
+    }
+    (folder / "transcript.json").write_text(json.dumps(document, ensure_ascii=False, indent=1))
+
+
+def recover(folder: Path) -> tuple[dict[str, Any], int]:
+    """Repair a spool folder a crash left behind; return its meta and duration."""
+    meta: dict[str, Any] = json.loads((folder / "meta.json").read_text())
+    wav = folder / "recording.wav"
+    duration_ms = repair(wav) if wav.exists() else 0
+    write_transcript(folder, {**meta, "ended_by": "GATEWAY_RESTART"}, duration_ms)
+    return meta, duration_ms
+
+
+def discard(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,66 @@
+"""Short-lived candidate tickets.
+
+After a token is verified the page holds a ticket instead: an HMAC-signed,
+expiring claim on one session. The raw token is never sent again, and a
+ticket is useless for any other session or after it expires.
+Format: ``base64url(json claims) "." base64url(hmac-sha256)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.errors import TicketError
+
+MAX_TICKET_CHARS = 512
+
+
+@dataclass(frozen=True)
+class Ticket:
+    session_id: str
+    expires_at: float
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TicketBook:
+    def __init__(self, key: bytes, ttl_sec: int, clock: Callable[[], float] = time.time) -> None:
+        self._key = key
+        self._ttl_sec = ttl_sec
+        self._clock = clock
+
+    def issue(self, session_id: str) -> str:
+        claims = {"sid": session_id, "exp": int(self._clock()) + self._ttl_sec}
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        return f"{payload}.{self._sign(payload)}"
+
+    def check(self, ticket: object) -> Ticket:
+        """The ticket's claims; raise `TicketError` unless it is ours and fresh."""
+        if not isinstance(ticket, str) or not ticket or len(ticket) > MAX_TICKET_CHARS:
+            raise TicketError("missing or malformed ticket")
+        payload, _, signature = ticket.partition(".")
+        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
+            raise TicketError("ticket signature mismatch")
+        try:
+            claims = json.loads(_unb64(payload))
+            session_id, expires_at = str(claims["sid"]), float(claims["exp"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TicketError("malformed ticket") from exc
+        if expires_at < self._clock():
+            raise TicketError("ticket expired")
+        return Ticket(session_id, expires_at)
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())

@@ -1,0 +1,1 @@
+"""ZenHire interview gateway: the command line and what both services share."""

@@ -1,0 +1,128 @@
+"""The ``zenhire`` command line: a stable contract for scripts and operators.
+
+    zenhire dev                          everything on loopback, embedded defaults
+    zenhire gateway serve                the candidate-side gateway alone
+    zenhire controlplane serve           the reference control plane alone
+    zenhire controlplane create-client   a client with an API key (JSON on stdout)
+
+Every service reads its settings from ``ZENHIRE_*`` environment variables
+(README.md lists them); a bad value stops start-up with a message naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from controlplane.errors import ConfigError as ControlPlaneConfigError
+from gateway.errors import ConfigError as GatewayConfigError
+from zenhire.environment import SettingError
+
+# Candidate frames are 960 bytes; nothing a client legitimately sends comes near this.
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except (GatewayConfigError, ControlPlaneConfigError, SettingError) as exc:
+        print(f"zenhire: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zenhire", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    dev = commands.add_parser("dev", help="run the control plane and the gateway on loopback")
+    dev.set_defaults(run=_dev)
+
+    gateway = commands.add_parser("gateway", help="the candidate-side gateway")
+    gateway_commands = gateway.add_subparsers(required=True, metavar="action")
+    gateway_commands.add_parser("serve", help="serve the gateway").set_defaults(run=_serve_gateway)
+
+    controlplane = commands.add_parser("controlplane", help="the reference control plane")
+    cp_commands = controlplane.add_subparsers(required=True, metavar="action")
+    cp_commands.add_parser("serve", help="serve the control plane").set_defaults(
+        run=_serve_controlplane
+    )
+    create = cp_commands.add_parser("create-client", help="create a client and its API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--credits", type=int, default=1000)
+    create.add_argument("--max-concurrent", type=int, default=2)
+    create.add_argument("--max-duration-sec", type=int, default=1800)
+    create.add_argument(
+        "--no-interview-permission", dest="interview_permission", action="store_false"
+    )
+    create.set_defaults(run=_create_client)
+    return parser
+
+
+def _serve_gateway(args: argparse.Namespace) -> int:
+    from gateway.app import create_app
+    from gateway.logs import configure_logging
+    from gateway.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    configure_logging()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        workers=1,
+        log_level="warning",
+    )
+    return 0
+
+
+def _serve_controlplane(args: argparse.Namespace) -> int:
+    from controlplane.app import create_app
+    from controlplane.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def _create_client(args: argparse.Namespace) -> int:
+    from controlplane.admin import create_client
+    from controlplane.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    try:
+        created = create_client(
+            settings,
+            name=args.name,
+            credits=args.credits,
+            max_concurrent=args.max_concurrent,
+            max_duration_sec=args.max_duration_sec,
+            interview_permission=args.interview_permission,
+        )
+    except ValueError as exc:
+        print(f"zenhire: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(created))
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from zenhire.dev import run_dev
+
+    asyncio.run(run_dev(os.environ))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
