@@ -1,0 +1,137 @@
+"""The JSON bodies the control plane accepts, validated at the edge with pydantic.
+
+`decode` turns raw request bytes into a typed value or raises the `ApiError`
+the endpoint answers with: integrator endpoints report ``INVALID_JSON`` and
+``VALIDATION_ERROR``, S2S endpoints report ``BAD_REQUEST`` for both (per
+docs/s2s.md). Validation is strict: ``candidate_ref: 42`` is an error, not
+``"42"``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+from controlplane.errors import ApiError, InvalidJson, ValidationFailed
+from controlplane.records import ConsentMode
+
+T = TypeVar("T")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+CandidateRef = Annotated[str, StringConstraints(max_length=256)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Seconds = Annotated[int, Field(ge=0)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class PersonaBody(_Body):
+    role_name: Text
+    language: Language
+
+
+class SessionBody(_Body):
+    consent_mode: ConsentMode = ConsentMode.EXPLICIT
+    candidate_ref: CandidateRef | None = None
+
+
+class VerifyBody(_Body):
+    token: Token
+
+
+class StartedData(_Body):
+    started_at: AwareDatetime | None = None
+    transport: str | None = None
+
+
+class CompletedData(_Body):
+    recording_key: Text
+    transcript_key: Text
+    duration_sec: Seconds
+    started_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    consent: dict[str, Any] | None = None
+
+
+class ErrorData(_Body):
+    code: Text
+    message: str = ""
+
+
+class FailedData(_Body):
+    error: ErrorData
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    duration_sec: Seconds | None = None
+    recording_key: Text | None = None
+    transcript_key: Text | None = None
+    consent: dict[str, Any] | None = None
+
+
+class _Event(_Body):
+    event_id: Text
+    session_id: Text
+    occurred_at: AwareDatetime
+
+
+class StartedEvent(_Event):
+    type: Literal["session.started"]
+    data: StartedData
+
+
+class CompletedEvent(_Event):
+    type: Literal["session.completed"]
+    data: CompletedData
+
+
+class FailedEvent(_Event):
+    type: Literal["session.failed"]
+    data: FailedData
+
+
+Event = Annotated[StartedEvent | CompletedEvent | FailedEvent, Field(discriminator="type")]
+
+PERSONA = TypeAdapter(PersonaBody)
+SESSION = TypeAdapter(SessionBody)
+VERIFY = TypeAdapter(VerifyBody)
+EVENT: TypeAdapter[StartedEvent | CompletedEvent | FailedEvent] = TypeAdapter(Event)
+
+
+def decode(
+    raw: bytes,
+    adapter: TypeAdapter[T],
+    *,
+    syntax_error: type[ApiError] = InvalidJson,
+    shape_error: type[ApiError] = ValidationFailed,
+) -> T:
+    """Parse a JSON object body; an empty body counts as ``{}``."""
+    raw = raw.strip() or b"{}"
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise syntax_error("The request body is not valid JSON.") from exc
+    if not isinstance(parsed, dict):
+        raise shape_error("The request body must be a JSON object.")
+    try:
+        return adapter.validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        first = errors[0]
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        raise shape_error(message, {"errors": errors}) from exc

@@ -1,0 +1,111 @@
+"""What the control plane stores: clients, personas, sessions, and their lifecycle.
+
+Timestamps are strings in the API's own format (`controlplane.clock`), so a
+record renders as stored and sorts chronologically as text.
+
+A session's status only moves forward::
+
+    initiated ──started──▶ active ──completed──▶ completed
+        │                    │
+        └──────failed────────┴──────failed─────▶ failed
+
+``completed``/``failed`` are terminal. ``initiated`` may jump straight to a
+terminal status (a ``started`` event can be lost behind a gateway restart), and
+a second ``started`` on an ``active`` session is a no-op.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class SessionStatus(enum.StrEnum):
+    INITIATED = "initiated"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (SessionStatus.COMPLETED, SessionStatus.FAILED)
+
+    def can_become(self, target: SessionStatus) -> bool:
+        """Whether an event may move a session in this status to ``target``."""
+        return not self.terminal and target is not SessionStatus.INITIATED
+
+
+class EventType(enum.StrEnum):
+    """The S2S session events, each naming the status it moves a session to."""
+
+    STARTED = "session.started"
+    COMPLETED = "session.completed"
+    FAILED = "session.failed"
+
+    @property
+    def target(self) -> SessionStatus:
+        return {
+            EventType.STARTED: SessionStatus.ACTIVE,
+            EventType.COMPLETED: SessionStatus.COMPLETED,
+            EventType.FAILED: SessionStatus.FAILED,
+        }[self]
+
+
+class ConsentMode(enum.StrEnum):
+    EXPLICIT = "explicit"  # the candidate page shows a consent gate
+    INTEGRATOR = "integrator"  # the integrator captured consent already
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    name: str
+    interview_permission: bool
+    credit_balance: int
+    max_concurrent: int
+    max_duration_sec: int
+
+
+@dataclass(frozen=True)
+class Persona:
+    id: str
+    client_id: str
+    role_name: str
+    language: str
+    status: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SessionError:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    client_id: str
+    persona_id: str
+    status: SessionStatus
+    consent_mode: ConsentMode
+    candidate_ref: str | None
+    token_expires_at: str
+    duration_sec: int | None
+    credit_charged: int
+    recording_key: str | None
+    transcript_key: str | None
+    error: SessionError | None
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    ended_at: str | None
+
+    @property
+    def artifacts_ready(self) -> bool:
+        """Results exist once the session completed with both keys set."""
+        return (
+            self.status is SessionStatus.COMPLETED
+            and self.recording_key is not None
+            and self.transcript_key is not None
+        )
