@@ -10,6 +10,7 @@ Routes::
     /api/v1/interview/sessions/{id}/transcript         GET           results proxy
     /api/v1/interview/s2s/tokens/verify                POST          gateway (signed)
     /api/v1/interview/s2s/events                       POST          gateway (signed)
+    /healthz                                           GET           probes
 
 The lifespan opens the SQLite store and one ``httpx.AsyncClient`` (for the
 gateway) and closes both on shutdown.
@@ -23,7 +24,9 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 
 from controlplane import integrator, proxy, s2s
 from controlplane.errors import (
@@ -59,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/healthz", healthz),
             Mount(
                 API_PREFIX,
                 routes=[
@@ -75,3 +79,8 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up; the gateway's readiness probe calls this."""
+    return JSONResponse({"status": "ok"})

@@ -27,9 +27,11 @@ from gateway.controlplane import HttpControlPlane
 from gateway.headers import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
 from gateway.outbox import Outbox
+from gateway.peers import PeerConnections, check_port_range
 from gateway.registry import SessionRegistry
 from gateway.services import Services, services
 from gateway.settings import Settings
+from gateway.signaling import webrtc_offer
 from gateway.slots import MemorySlots
 from gateway.tickets import TicketBook
 from gateway.websocket import candidate_socket
@@ -49,6 +51,7 @@ def create_app(
 ) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        check_port_range(settings.webrtc_ports)
         signer = Signer(settings.s2s_secret.encode())
         store = artifacts or LocalArtifactStore(settings.artifacts_dir)
         timeout = httpx.Timeout(CONTROL_PLANE_TIMEOUT_SEC)
@@ -65,6 +68,7 @@ def create_app(
                         outbox,
                         store,
                     )
+                    peers = PeerConnections(group)
                     await registry.recover_spool()
                     delivery = group.create_task(outbox.run())
                     app.state.services = Services(
@@ -77,10 +81,12 @@ def create_app(
                         signer=signer,
                     )
                     app.state.http = client
+                    app.state.peers = peers
                     try:
                         yield
                     finally:
                         await registry.shutdown()
+                        await peers.shutdown()
                         delivery.cancel()
                         # One last pass, so events of sessions that just ended go out now
                         # rather than after the next start.
@@ -96,6 +102,7 @@ def create_app(
             Route("/api/v1/candidate/session", candidate.open_session, methods=["POST"]),
             Route("/api/v1/candidate/consent", candidate.record_consent, methods=["POST"]),
             WebSocketRoute("/api/v1/candidate/ws", candidate_socket),
+            Route("/api/v1/candidate/webrtc/offer", webrtc_offer, methods=["POST"]),
             Route("/s2s/v1/sessions/{session_id}/recording", s2s.recording),
             Route("/s2s/v1/sessions/{session_id}/transcript", s2s.transcript),
             Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
@@ -119,10 +126,10 @@ async def readyz(request: Request) -> Response:
     checks: dict[str, bool] = {}
     client: httpx.AsyncClient = request.app.state.http
     try:
-        await client.get(
+        probe = await client.get(
             found.settings.controlplane_url + "/healthz", timeout=READY_PROBE_TIMEOUT_SEC
         )
-        checks["control_plane"] = True
+        checks["control_plane"] = probe.status_code == 200
     except httpx.HTTPError:
         checks["control_plane"] = False
     checks["artifact_store"] = (

@@ -12,7 +12,8 @@ from typing import Any
 
 from gateway.errors import ConfigError
 from gateway.interviewer import InterviewerFactory
-from gateway.interviewer.local import LocalInterviewerFactory, LocalInterviewerSettings
+from gateway.interviewer.local import LocalInterviewerFactory
+from gateway.interviewer.settings import LocalInterviewerSettings
 from gateway.settings import Settings
 from zenhire.environment import Environment, SettingError
 
@@ -48,6 +49,6 @@ def local_settings(environ: dict[str, str]) -> LocalInterviewerSettings:
                 overrides[field.name] = env.number(key, default)
             else:
                 overrides[field.name] = env.text(key, str(default))
-    except SettingError as exc:
-        raise ConfigError(str(exc)) from exc
-    return dataclasses.replace(defaults, **overrides)
+        return dataclasses.replace(defaults, **overrides)
+    except (SettingError, ValueError) as exc:
+        raise ConfigError(f"local interviewer settings: {exc}") from exc
