@@ -1,0 +1,294 @@
+/**
+ * One candidate's live connection: hello, waiting room, live, and reconnects.
+ *
+ * It drives a transport (websocket-transport.js shows the interface) and
+ * survives drops: while the gateway's reconnect grace lasts it reconnects
+ * with backoff and jitter, sending hello with the same ticket; after close
+ * code 4401 it first asks `reverify()` for a fresh ticket. Events reach the
+ * page through `handlers`:
+ *
+ *   state(ConnectionState)   connecting | waiting | live | reconnecting
+ *   waiting(event), live(event), event(event)   protocol events (caption, state, timer, error)
+ *   audio(ArrayBuffer)       one interviewer frame
+ *   ended(reason)            the interview is over (an `ended` reason, or SESSION_FINISHED)
+ *   failed(code)             CONNECTION_LOST | SUPERSEDED | CONSENT_REQUIRED | FORBIDDEN
+ *
+ * `reverify()` resolves to a new ticket, or to null when the page has
+ * already shown a final screen (link expired, interview finished); it
+ * rejects when the service is unreachable, which counts as a failed attempt.
+ */
+
+export const ConnectionState = Object.freeze({
+  IDLE: "idle",
+  CONNECTING: "connecting",
+  WAITING: "waiting",
+  LIVE: "live",
+  RECONNECTING: "reconnecting",
+  ENDED: "ended",
+  FAILED: "failed",
+});
+
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  TICKET_INVALID: 4401,
+  FORBIDDEN: 4403,
+  SESSION_CLOSED: 4409,
+  // Not sent by the gateway: the page gave up on a silent connection.
+  LOCAL_TIMEOUT: 4000,
+});
+
+// The gateway keeps a dropped session for ZENHIRE_RECONNECT_GRACE_SEC (30 s by default).
+const RECONNECT_WINDOW_MS = 30000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 5000;
+const BACKOFF_JITTER = 0.25;
+// No first event this long after connecting ⇒ the attempt failed.
+const CONNECT_TIMEOUT_MS = 10000;
+// While live the gateway sends a timer event every second; this much silence means a dead link.
+const LIVE_SILENCE_MS = 8000;
+const WAITING_SILENCE_MIN_MS = 10000;
+
+export class LiveConnection {
+  constructor({ createTransport, ticket, microphone, reverify, handlers }) {
+    this.createTransport = createTransport;
+    this.ticket = ticket;
+    this.microphone = microphone;
+    this.reverify = reverify;
+    this.handlers = handlers;
+    this.state = ConnectionState.IDLE;
+    this.transport = null;
+    this.kind = "–";
+    this.needsVerify = false;
+    this.endRequested = false;
+    this.lastError = null;
+    this.lastClose = null;
+    this.reconnects = 0;
+    this.attempt = 0;
+    this.dropStartedAt = null;
+    this.retryTimer = null;
+    this.watchdog = null;
+    this.silenceMs = CONNECT_TIMEOUT_MS;
+    this.totals = { framesSent: 0, framesReceived: 0, framesDropped: 0 };
+    this.onOnline = () => this.reconnectNow();
+    window.addEventListener("online", this.onOnline);
+  }
+
+  start() {
+    this.setState(ConnectionState.CONNECTING);
+    this.connect();
+  }
+
+  /** Send one microphone frame; frames before `live` are dropped by design. */
+  sendAudio(frame) {
+    if (this.state !== ConnectionState.LIVE || !this.transport) return false;
+    return this.transport.sendAudio(frame);
+  }
+
+  /** Ask the gateway to finish the interview (now, or as soon as it is live again). */
+  end() {
+    this.endRequested = true;
+    if (this.state === ConnectionState.LIVE && this.transport) this.transport.sendMessage({ type: "end" });
+  }
+
+  /** After `failed`: verify again and reconnect, with a fresh reconnect window. */
+  retry() {
+    if (this.state !== ConnectionState.FAILED) return;
+    this.dropStartedAt = null;
+    this.attempt = 0;
+    this.needsVerify = true;
+    this.setState(ConnectionState.RECONNECTING);
+    this.reconnect();
+  }
+
+  close() {
+    this.stopTimers();
+    window.removeEventListener("online", this.onOnline);
+    this.dropTransport();
+    if (this.state !== ConnectionState.ENDED) this.state = ConnectionState.FAILED;
+  }
+
+  get stats() {
+    const current = this.transport ? this.transport.stats : { framesSent: 0, framesReceived: 0, framesDropped: 0 };
+    return {
+      kind: this.kind,
+      state: this.state,
+      framesSent: this.totals.framesSent + current.framesSent,
+      framesReceived: this.totals.framesReceived + current.framesReceived,
+      framesDropped: this.totals.framesDropped + current.framesDropped,
+      reconnects: this.reconnects,
+      lastClose: this.lastClose,
+      lastError: this.lastError,
+    };
+  }
+
+  // -- internals -------------------------------------------------------------
+
+  connect() {
+    this.dropTransport();
+    const transport = this.createTransport({
+      onOpen: () => {},
+      onEvent: (event) => transport === this.transport && this.receive(event),
+      onAudio: (frame) => transport === this.transport && this.handlers.audio(frame),
+      onClose: (closed) => transport === this.transport && this.closed(closed),
+    });
+    this.transport = transport;
+    this.kind = transport.kind;
+    this.silenceMs = CONNECT_TIMEOUT_MS;
+    this.armWatchdog();
+    transport.start({ ticket: this.ticket, microphone: this.microphone });
+  }
+
+  receive(event) {
+    this.armWatchdog();
+    switch (event.type) {
+      case "waiting":
+        this.healthy();
+        this.silenceMs = Math.max(WAITING_SILENCE_MIN_MS, 3000 * (Number(event.retry_after_sec) || 0));
+        this.armWatchdog();
+        this.setState(ConnectionState.WAITING);
+        this.handlers.waiting(event);
+        break;
+      case "live":
+        this.healthy();
+        this.silenceMs = LIVE_SILENCE_MS;
+        this.armWatchdog();
+        this.setState(ConnectionState.LIVE);
+        this.handlers.live(event);
+        if (this.endRequested) this.transport.sendMessage({ type: "end" });
+        break;
+      case "ended":
+        this.finish(String(event.reason || "ENDED"));
+        break;
+      case "error":
+        this.lastError = { code: String(event.code || ""), message: String(event.message || "") };
+        this.handlers.event(event);
+        break;
+      default:
+        this.handlers.event(event);
+    }
+  }
+
+  closed({ code, reason }) {
+    this.lastClose = { code, reason };
+    if (this.state === ConnectionState.ENDED || this.state === ConnectionState.FAILED) return;
+    const errorCode = this.lastError ? this.lastError.code : "";
+    switch (code) {
+      case CloseCode.NORMAL:
+        this.finish("ENDED");
+        return;
+      case CloseCode.SESSION_CLOSED:
+        if (errorCode === "SESSION_FINISHED" || reason === "SESSION_FINISHED") this.finish("SESSION_FINISHED");
+        else this.fail("SUPERSEDED");
+        return;
+      case CloseCode.FORBIDDEN:
+        this.fail(errorCode === "CONSENT_REQUIRED" ? "CONSENT_REQUIRED" : "FORBIDDEN");
+        return;
+      case CloseCode.TICKET_INVALID:
+        this.needsVerify = true;
+        this.scheduleReconnect();
+        return;
+      default:
+        this.scheduleReconnect();
+    }
+  }
+
+  healthy() {
+    if (this.dropStartedAt !== null) this.reconnects += 1;
+    this.dropStartedAt = null;
+    this.attempt = 0;
+    this.lastError = null;
+  }
+
+  scheduleReconnect() {
+    this.dropTransport();
+    const now = Date.now();
+    if (this.dropStartedAt === null) this.dropStartedAt = now;
+    const left = RECONNECT_WINDOW_MS - (now - this.dropStartedAt);
+    if (left <= 0) {
+      this.fail("CONNECTION_LOST");
+      return;
+    }
+    this.setState(ConnectionState.RECONNECTING);
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+    const jitter = 1 + BACKOFF_JITTER * (2 * Math.random() - 1);
+    this.attempt += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.reconnect(), Math.min(left, base * jitter));
+  }
+
+  reconnectNow() {
+    if (this.state !== ConnectionState.RECONNECTING || this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.reconnect();
+  }
+
+  async reconnect() {
+    this.retryTimer = null;
+    if (this.needsVerify) {
+      let ticket;
+      try {
+        ticket = await this.reverify();
+      } catch {
+        this.scheduleReconnect();
+        return;
+      }
+      if (this.state !== ConnectionState.RECONNECTING) return;
+      if (ticket === null) {
+        this.close();
+        return;
+      }
+      this.ticket = ticket;
+      this.needsVerify = false;
+    }
+    this.connect();
+  }
+
+  finish(reason) {
+    this.stopTimers();
+    this.setState(ConnectionState.ENDED);
+    this.dropTransport();
+    window.removeEventListener("online", this.onOnline);
+    this.handlers.ended(reason);
+  }
+
+  fail(code) {
+    this.stopTimers();
+    this.dropTransport();
+    this.setState(ConnectionState.FAILED);
+    this.handlers.failed(code);
+  }
+
+  armWatchdog() {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      if (!this.transport) return;
+      this.lastClose = { code: CloseCode.LOCAL_TIMEOUT, reason: "no data from the server" };
+      this.scheduleReconnect();
+    }, this.silenceMs);
+  }
+
+  stopTimers() {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.watchdog);
+    this.retryTimer = this.watchdog = null;
+  }
+
+  dropTransport() {
+    clearTimeout(this.watchdog);
+    this.watchdog = null;
+    if (!this.transport) return;
+    const stats = this.transport.stats;
+    this.totals.framesSent += stats.framesSent;
+    this.totals.framesReceived += stats.framesReceived;
+    this.totals.framesDropped += stats.framesDropped;
+    this.transport.close();
+    this.transport = null;
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.handlers.state(state);
+  }
+}
