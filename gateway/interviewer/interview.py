@@ -1,0 +1,148 @@
+"""One interview's dialogue: greeting, questions, follow-ups, closing.
+
+`Interview.hold` walks the `Plan` with a `Speaker` (prompts) and a
+`Listener` (candidate turns) and records every turn in the transcript:
+
+- each question is asked (after a short acknowledgement of the previous
+  answer) and answered; an answer shorter than ``short_answer_ms`` gets one
+  follow-up under the same ``question_id``;
+- a candidate silent for ``inactivity_prompt_ms`` after a question is asked
+  whether they are still there; silent ``inactivity_end_ms`` longer, the
+  interview fails with ``CANDIDATE_INACTIVE``;
+- when the time budget is down to the context's wrap-up margin, the
+  remaining questions are skipped and the interviewer closes.
+
+An interviewer prompt that the candidate cut off is kept in the transcript
+with its full text followed by `INTERRUPTED_MARK`, ending where it was cut.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+
+from gateway.events import Caption, State, TalkState
+from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Turn
+from gateway.interviewer.listener import AudioEnded, Listener
+from gateway.interviewer.plan import Plan
+from gateway.interviewer.settings import LocalInterviewerSettings
+from gateway.interviewer.speaker import Speaker, Spoken
+from gateway.interviewer.turntaking import Silence
+
+INTERRUPTED_MARK = "[interrupted]"
+CANDIDATE_INACTIVE = "CANDIDATE_INACTIVE"
+CANDIDATE_LEFT = "CANDIDATE_LEFT"
+MS_PER_SEC = 1000
+
+# What an exchange ends with: the answer's length in ms, no answer (none was
+# expected), or the interview's end.
+_Answer = int | None | Outcome
+
+
+class Interview:
+    def __init__(
+        self,
+        conversation: Conversation,
+        context: InterviewPlanContext,
+        plan: Plan,
+        settings: LocalInterviewerSettings,
+        speaker: Speaker,
+        listener: Listener,
+    ) -> None:
+        self._conversation = conversation
+        self._context = context
+        self._plan = plan
+        self._settings = settings
+        self._speaker = speaker
+        self._listener = listener
+        self._prompt_numbers = count(1)
+        self._acknowledgements = count()
+
+    async def hold(self) -> Outcome:
+        """Hold the whole interview; return how it ended."""
+        await self._conversation.send(State(TalkState.THINKING))
+        result = await self._exchange(self._plan.greeting, None, expect_answer=False)
+        if isinstance(result, Outcome):
+            return result
+        asked = 0
+        for question in self._plan.questions:
+            if self._conversation.remaining_sec() <= self._context.wrap_up_before_end_sec:
+                break
+            text = question.text if asked == 0 else f"{self._acknowledge()} {question.text}"
+            asked += 1
+            result = await self._exchange(text, question.id)
+            if isinstance(result, int) and result < self._settings.short_answer_ms:
+                result = await self._exchange(self._plan.phrases.follow_up, question.id)
+            if isinstance(result, Outcome):
+                return result
+        closing = self._plan.phrases.closing
+        text = f"{self._acknowledge()} {closing}" if asked else closing
+        result = await self._exchange(text, None, expect_answer=False)
+        return result if isinstance(result, Outcome) else Outcome("completed")
+
+    def _acknowledge(self) -> str:
+        return self._plan.acknowledgement(next(self._acknowledgements))
+
+    async def _exchange(
+        self, text: str, question_id: str | None, expect_answer: bool = True
+    ) -> _Answer:
+        """Say ``text``, then take the answer (or the interruption) to it."""
+        spoken = await self._say(text, question_id)
+        if spoken.interrupted:
+            return await self._hear_out(question_id)
+        if not expect_answer:
+            return None
+        await self._conversation.send(State(TalkState.LISTENING))
+        settings = self._settings
+        answer = await self._hear(question_id, self._after(settings.inactivity_prompt_ms))
+        if not isinstance(answer, Silence):
+            return answer
+        spoken = await self._say(self._plan.phrases.still_there, question_id)
+        if spoken.interrupted:
+            return await self._hear_out(question_id)
+        await self._conversation.send(State(TalkState.LISTENING))
+        answer = await self._hear(question_id, self._after(settings.inactivity_end_ms))
+        if not isinstance(answer, Silence):
+            return answer
+        silent_sec = (settings.inactivity_prompt_ms + settings.inactivity_end_ms) // MS_PER_SEC
+        return Outcome(
+            "failed",
+            CANDIDATE_INACTIVE,
+            f"The candidate did not respond for {silent_sec} seconds.",
+        )
+
+    async def _hear_out(self, question_id: str | None) -> int | Outcome:
+        """The turn the candidate is already taking (they cut the prompt)."""
+        answer = await self._hear(question_id, deadline_ms=None)
+        assert not isinstance(answer, Silence), "no deadline, no silence"
+        return answer
+
+    def _after(self, ms: int) -> int:
+        return self._conversation.now_ms() + ms
+
+    async def _say(self, text: str, question_id: str | None) -> Spoken:
+        turn_id = f"i{next(self._prompt_numbers)}"
+        spoken = await self._speaker.say(text, turn_id)
+        said = f"{text} {INTERRUPTED_MARK}" if spoken.interrupted else text
+        self._conversation.add_turn(
+            Turn("interviewer", said, spoken.start_ms, spoken.end_ms, question_id)
+        )
+        return spoken
+
+    async def _hear(
+        self, question_id: str | None, deadline_ms: int | None
+    ) -> int | Silence | Outcome:
+        """The candidate's next turn, recorded; its length in ms."""
+        event = await self._listener.next(deadline_ms)
+        if isinstance(event, AudioEnded):
+            return Outcome("failed", CANDIDATE_LEFT, "The candidate's audio ended.")
+        if isinstance(event, Silence):
+            return event
+        await self._conversation.send(State(TalkState.THINKING))
+        transcript = await event.transcript
+        await self._conversation.send(
+            Caption("candidate", transcript.caption, final=True, turn_id=event.turn_id)
+        )
+        self._conversation.add_turn(
+            Turn("candidate", transcript.text, event.start_ms, event.end_ms, question_id)
+        )
+        return event.end_ms - event.start_ms

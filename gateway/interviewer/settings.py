@@ -1,0 +1,71 @@
+"""Tuning of the embedded interviewer, one immutable value per gateway.
+
+Every field is a plain number or flag so the gateway can read each from a
+``ZENHIRE_LOCAL_<FIELD>`` variable. Durations are milliseconds on the
+recording's timeline (frame time), never wall-clock time, so an interview
+behaves the same however fast its frames arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+MIN_QUESTIONS = 1
+MAX_QUESTIONS = 7
+MIN_WORDS_PER_MINUTE = 80
+MAX_WORDS_PER_MINUTE = 450
+
+
+@dataclass(frozen=True)
+class LocalInterviewerSettings:
+    """How the embedded interviewer takes turns, waits and speaks.
+
+    - ``end_of_turn_silence_ms``: silence after the candidate's last speech
+      that ends their turn.
+    - ``max_answer_ms``: an answer is cut off (and the interview moves on)
+      after this long.
+    - ``echo_warmup_ms``: candidate speech in the first milliseconds of each
+      prompt's audio cannot interrupt it (echo of the prompt's onset).
+    - ``false_interruption_ms``: an interruption whose speech lasts less than
+      this, followed by silence, was not meant: the prompt resumes.
+    - ``barge_in``: whether candidate speech may interrupt the interviewer.
+    - ``inactivity_prompt_ms``: silence after a question before the
+      interviewer checks the candidate is still there; ``inactivity_end_ms``:
+      further silence after that check before the interview fails with
+      ``CANDIDATE_INACTIVE``.
+    - ``short_answer_ms``: an answer shorter than this gets one follow-up.
+    - ``tts_words_per_minute``: speaking rate of the synthesized voice.
+    - ``max_questions``: questions per interview (the plan has up to 7).
+    - ``partial_caption_interval_ms``: candidate audio between two partial
+      captions while they speak.
+    """
+
+    end_of_turn_silence_ms: int = 1200
+    max_answer_ms: int = 120_000
+    echo_warmup_ms: int = 300
+    false_interruption_ms: int = 250
+    barge_in: bool = True
+    inactivity_prompt_ms: int = 20_000
+    inactivity_end_ms: int = 45_000
+    short_answer_ms: int = 2_000
+    tts_words_per_minute: int = 165
+    max_questions: int = 6
+    partial_caption_interval_ms: int = 700
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith("_ms") and value < 0:
+                raise ValueError(f"{field.name} must not be negative, got {value}")
+        if not MIN_QUESTIONS <= self.max_questions <= MAX_QUESTIONS:
+            raise ValueError(
+                f"max_questions must be {MIN_QUESTIONS}..{MAX_QUESTIONS}, got {self.max_questions}"
+            )
+        if not MIN_WORDS_PER_MINUTE <= self.tts_words_per_minute <= MAX_WORDS_PER_MINUTE:
+            raise ValueError(
+                f"tts_words_per_minute must be {MIN_WORDS_PER_MINUTE}..{MAX_WORDS_PER_MINUTE},"
+                f" got {self.tts_words_per_minute}"
+            )
+        for name in ("end_of_turn_silence_ms", "max_answer_ms", "partial_caption_interval_ms"):
+            if getattr(self, name) == 0:
+                raise ValueError(f"{name} must be positive")

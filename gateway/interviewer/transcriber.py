@@ -1,0 +1,258 @@
+"""Candidate captions: speech-to-text of each candidate turn.
+
+The frame loop calls `Transcriber.open`/`feed`/`close`/`discard`, which only
+append to an inbox and never wait; the transcriber's own task (`run`, a
+sibling in the interview's task group) does the work and sends partial
+captions. `close` returns a future with the turn's final `Transcript`.
+
+`SphinxTranscriber` decodes English with PocketSphinx (the en-us model that
+ships in the wheel) in a worker process (`gateway.interviewer.sphinx`),
+because PocketSphinx holds the GIL while it loads and decodes: in-process,
+even a worker thread would stall every session's frame loop. The event loop
+only writes audio to the worker's stdin and reads hypotheses back.
+`UnavailableTranscriber` serves languages without a model: it captions a
+notice and keeps the turn with a placeholder text.
+
+    GatewayError
+    └── TranscriptionError   the recognizer process could not start or died
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import sys
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
+from gateway.errors import GatewayError
+from gateway.events import CandidateEvent, Caption
+from gateway.interviewer import sphinx
+
+log = logging.getLogger("zenhire.interviewer")
+
+# Candidate audio waiting for the decoder. Past this, new audio is not
+# transcribed (the turn's timing is still kept) so a slow machine cannot
+# grow memory or delay the interview without bound.
+MAX_BACKLOG_MS = 10_000
+MAX_BACKLOG_BYTES = SAMPLE_RATE * MAX_BACKLOG_MS // 1000 * SAMPLE_BYTES
+UNINTELLIGIBLE = "[unintelligible]"
+
+Send = Callable[[CandidateEvent], Awaitable[None]]
+
+
+class TranscriptionError(GatewayError):
+    """The speech recognizer could not be started or stopped answering."""
+
+    code = "UPSTREAM_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A finished turn: ``text`` for the transcript, ``caption`` for the page."""
+
+    text: str
+    caption: str
+
+
+class Transcriber(Protocol):
+    def open(self, turn_id: str) -> None:
+        """Start a new candidate turn (ending any unfinished one)."""
+        ...
+
+    def feed(self, pcm: bytes) -> None:
+        """Add a frame of the open turn (PCM16 24 kHz). Never blocks."""
+        ...
+
+    def close(self) -> asyncio.Future[Transcript]:
+        """End the open turn; the future resolves with its transcript."""
+        ...
+
+    def discard(self) -> None:
+        """Drop the open turn (it was not meant as speech)."""
+        ...
+
+    async def run(self) -> None:
+        """Do the work; runs until cancelled."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Open:
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class _Close:
+    result: asyncio.Future[Transcript]
+
+
+@dataclass(frozen=True)
+class _Discard:
+    pass
+
+
+_Command = _Open | bytes | _Close | _Discard
+
+
+class _Inbox:
+    """Commands from the frame loop to a transcriber's task, in order."""
+
+    def __init__(self) -> None:
+        self.commands: deque[_Command] = deque()
+        self.audio_bytes = 0
+        self._wake = asyncio.Event()
+
+    def push(self, command: _Command) -> None:
+        if isinstance(command, bytes):
+            self.audio_bytes += len(command)
+        self.commands.append(command)
+        self._wake.set()
+
+    async def pop(self) -> _Command:
+        """The next command; consecutive audio comes back joined into one."""
+        while not self.commands:
+            self._wake.clear()
+            await self._wake.wait()
+        command = self.commands.popleft()
+        if isinstance(command, bytes):
+            parts = [command]
+            while self.commands and isinstance(following := self.commands[0], bytes):
+                self.commands.popleft()
+                parts.append(following)
+            command = b"".join(parts)
+            self.audio_bytes -= len(command)
+        return command
+
+
+class _Recognizer:
+    """The worker process, one request and one reply at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self._process = process
+        self._requests = process.stdin
+        self._replies = process.stdout
+
+    @classmethod
+    async def start(cls) -> _Recognizer:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", sphinx.__name__),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise TranscriptionError(f"cannot start the recognizer: {exc}") from exc
+        return cls(process)
+
+    async def ask(self, op: bytes, payload: bytes = b"") -> str:
+        """Send one request; return the worker's hypothesis."""
+        self._requests.write(struct.pack(sphinx.HEADER, op, len(payload)) + payload)
+        try:
+            await self._requests.drain()
+        except ConnectionError as exc:
+            raise TranscriptionError("the recognizer stopped") from exc
+        reply = await self._replies.readline()
+        if not reply.endswith(b"\n"):
+            raise TranscriptionError(f"the recognizer exited ({self._process.returncode})")
+        return reply.decode("utf-8").strip()
+
+    async def stop(self) -> None:
+        """End the worker (idempotent); waits until it is gone."""
+        if self._process.returncode is None:
+            self._process.kill()
+        await self._process.wait()
+
+
+class SphinxTranscriber:
+    """English speech-to-text with partial captions every ``partial_interval_ms`` of audio."""
+
+    def __init__(self, send: Send, partial_interval_ms: int) -> None:
+        self._send = send
+        self._partial_bytes = SAMPLE_RATE * partial_interval_ms // 1000 * SAMPLE_BYTES
+        self._inbox = _Inbox()
+        self._dropped_bytes = 0
+
+    def open(self, turn_id: str) -> None:
+        self._inbox.push(_Open(turn_id))
+
+    def feed(self, pcm: bytes) -> None:
+        if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
+            self._dropped_bytes += len(pcm)
+            return
+        self._inbox.push(pcm)
+
+    def close(self) -> asyncio.Future[Transcript]:
+        result: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+        self._inbox.push(_Close(result))
+        return result
+
+    def discard(self) -> None:
+        self._inbox.push(_Discard())
+
+    async def run(self) -> None:
+        recognizer = await _Recognizer.start()
+        try:
+            await self._serve(recognizer)
+        finally:
+            await recognizer.stop()
+
+    async def _serve(self, recognizer: _Recognizer) -> None:
+        turn_id = ""
+        since_partial = 0
+        last_partial = ""
+        while True:
+            command = await self._inbox.pop()
+            if isinstance(command, _Open):
+                await recognizer.ask(sphinx.START)
+                turn_id, since_partial, last_partial = command.turn_id, 0, ""
+            elif isinstance(command, bytes):
+                text = await recognizer.ask(sphinx.AUDIO, command)
+                since_partial += len(command)
+                if since_partial >= self._partial_bytes and text and text != last_partial:
+                    since_partial, last_partial = 0, text
+                    await self._send(Caption("candidate", text, final=False, turn_id=turn_id))
+            elif isinstance(command, _Close):
+                text = await recognizer.ask(sphinx.END) or UNINTELLIGIBLE
+                if self._dropped_bytes:
+                    log.warning("transcription fell behind; %d bytes skipped", self._dropped_bytes)
+                    self._dropped_bytes = 0
+                if not command.result.done():
+                    command.result.set_result(Transcript(text, text))
+            else:
+                await recognizer.ask(sphinx.DISCARD)
+
+
+class UnavailableTranscriber:
+    """For a language without a recognizer: a notice caption, a placeholder text."""
+
+    def __init__(self, send: Send, language: str, notice: str) -> None:
+        self._send = send
+        self._notice = notice
+        self._text = f"[transcription unavailable for {language}]"
+        self._inbox = _Inbox()
+
+    def open(self, turn_id: str) -> None:
+        self._inbox.push(_Open(turn_id))
+
+    def feed(self, pcm: bytes) -> None:
+        """Audio is not transcribed."""
+
+    def close(self) -> asyncio.Future[Transcript]:
+        result: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+        result.set_result(Transcript(self._text, self._notice))
+        return result
+
+    def discard(self) -> None:
+        """Nothing was transcribed."""
+
+    async def run(self) -> None:
+        while True:
+            command = await self._inbox.pop()
+            if isinstance(command, _Open):
+                await self._send(Caption("candidate", self._notice, False, command.turn_id))
