@@ -1,0 +1,247 @@
+"""One upstream session of an interview: set it up, relay it, watch it, hand it back.
+
+`Relay.run` configures the session (``session.update``), replays the
+conversation so far, opens the talk (`Opening`), attaches the candidate's
+audio, then runs two tasks until one of them decides:
+
+- the receiver turns server events into playback, barge-in (with
+  ``conversation.item.truncate``), captions and turns, and answers the
+  ``end_interview`` call;
+- the watcher, every `WATCH_INTERVAL_SEC`, ends the interview once the
+  closing words have been heard, asks for the wrap-up, hands over to a fresh
+  session at a quiet moment once this one is ``handover_sec`` old, and fails
+  an upstream that owes a response but stays silent.
+
+It returns `RelayEnd`; a broken or misbehaving upstream raises an
+`UpstreamError` (inside an exception group) for the interviewer to reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from dataclasses import dataclass
+
+from gateway.events import State, TalkState
+from gateway.interviewer import Conversation, InterviewPlanContext
+from gateway.interviewer import realtime_protocol as protocol
+from gateway.interviewer.realtime_brief import (
+    END_TOOL_DESCRIPTION,
+    RESUME_NOTE,
+    WRAP_UP_NOTE,
+    instructions,
+)
+from gateway.interviewer.realtime_candidate import CandidateSpeech
+from gateway.interviewer.realtime_history import History
+from gateway.interviewer.realtime_playback import Playback
+from gateway.interviewer.realtime_settings import RealtimeSettings
+from gateway.interviewer.realtime_uplink import Uplink
+from gateway.interviewer.realtime_upstream import Upstream, UpstreamFault
+
+log = logging.getLogger("zenhire.interviewer.realtime")
+
+WATCH_INTERVAL_SEC = 0.1
+MS_PER_SEC = 1000
+# A response.create racing a server-VAD response; harmless.
+BENIGN_ERROR_CODES = frozenset({"conversation_already_has_active_response"})
+
+
+class Opening(enum.Enum):
+    GREET = "greet"  # the first session: the model speaks first
+    RESUME = "resume"  # after a fault that cut a response: say it again
+    QUIET = "quiet"  # handover, or a fault while nothing was owed
+
+
+class RelayEnd(enum.Enum):
+    ENDED = "ended"  # the closing words were heard after end_interview
+    HANDOVER = "handover"  # time for a fresh upstream session
+
+
+@dataclass
+class InterviewState:
+    """What outlives one upstream session."""
+
+    wrap_up_noted: bool = False
+    wrap_up_answered: bool = False
+    ending: bool = False
+
+
+class Relay:
+    def __init__(
+        self,
+        generation: int,
+        upstream: Upstream,
+        conversation: Conversation,
+        context: InterviewPlanContext,
+        settings: RealtimeSettings,
+        parts: tuple[Uplink, Playback, CandidateSpeech, History],
+        state: InterviewState,
+    ) -> None:
+        self.generation = generation
+        self._upstream = upstream
+        self._conversation = conversation
+        self._context = context
+        self._settings = settings
+        self._uplink, self._playback, self._candidate, self._history = parts
+        self._state = state
+        self._responding = False
+        self._requested = False
+        self._last_progress = 0.0
+        # Responses that did not fail: a session that had one was healthy.
+        self.responses_done = 0
+
+    @property
+    def owes_response(self) -> bool:
+        return self._responding or self._requested
+
+    @property
+    def quiet(self) -> bool:
+        candidate = self._candidate
+        return not (
+            self.owes_response
+            or candidate.speaking
+            or candidate.transcribing
+            or not self._playback.idle
+        )
+
+    async def run(self, opening: Opening) -> RelayEnd:
+        upstream = self._upstream
+        await upstream.send(
+            protocol.session_update(
+                instructions=instructions(self._context),
+                voice=self._settings.voice,
+                language=self._context.persona.language,
+                transcription_model=self._settings.transcription_model,
+                end_tool_description=END_TOOL_DESCRIPTION,
+            )
+        )
+        for event in self._history.restore_events():
+            await upstream.send(event)
+        if opening is Opening.RESUME:
+            await upstream.send(protocol.text_item("system", RESUME_NOTE))
+        if opening is not Opening.QUIET:
+            await self._request_response()
+        self._uplink.attach(upstream)
+        started = asyncio.get_running_loop().time()
+        try:
+            async with asyncio.TaskGroup() as group:
+                receiver = group.create_task(self._receive())
+                try:
+                    return await self._watch(started)
+                finally:
+                    receiver.cancel()
+        finally:
+            self._uplink.detach()
+
+    async def _request_response(self) -> None:
+        self._requested = True
+        self._last_progress = asyncio.get_running_loop().time()
+        await self._upstream.send(protocol.create_response())
+
+    # -- the watcher ------------------------------------------------------------
+
+    async def _watch(self, started: float) -> RelayEnd:
+        loop = asyncio.get_running_loop()
+        state, settings = self._state, self._settings
+        wrap_up_at_ms = (
+            self._context.max_duration_sec - self._context.wrap_up_before_end_sec
+        ) * MS_PER_SEC
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_SEC)
+            now = loop.time()
+            if state.ending:
+                if not self.owes_response and self._playback.idle:
+                    await self._playback.wait_idle()
+                    return RelayEnd.ENDED
+            elif not state.wrap_up_noted and self._conversation.now_ms() >= wrap_up_at_ms:
+                state.wrap_up_noted = True
+                await self._upstream.send(protocol.text_item("system", WRAP_UP_NOTE))
+                self._history.add("system", WRAP_UP_NOTE)
+                log.info("realtime interviewer told to wrap up")
+            elif state.wrap_up_noted and not state.wrap_up_answered and self.quiet:
+                state.wrap_up_answered = True
+                await self._request_response()
+            elif now - started >= settings.handover_sec and self.quiet:
+                return RelayEnd.HANDOVER
+            if self.owes_response and now - self._last_progress > settings.silence_timeout_sec:
+                raise UpstreamFault("the upstream owes a response but stayed silent")
+
+    # -- the receiver -----------------------------------------------------------
+
+    async def _receive(self) -> None:
+        async for event in self._upstream.events():
+            await self._handle(event)
+
+    async def _handle(self, event: protocol.ServerEvent) -> None:
+        generation, playback = self.generation, self._playback
+        now = asyncio.get_running_loop().time()
+        match event:
+            case protocol.AudioDelta(item_id, pcm):
+                self._last_progress = now
+                await playback.feed(generation, item_id, pcm)
+            case protocol.AudioDone(item_id):
+                playback.audio_done(generation, item_id)
+            case protocol.TranscriptDelta(item_id, text):
+                self._last_progress = now
+                await playback.transcript_delta(generation, item_id, text)
+            case protocol.TranscriptDone(item_id, text):
+                await playback.transcript_done(generation, item_id, text)
+            case protocol.ResponseStarted():
+                self._responding, self._requested, self._last_progress = True, False, now
+                if self._state.wrap_up_noted:
+                    self._state.wrap_up_answered = True
+            case protocol.ResponseDone():
+                await self._response_done(event)
+            case protocol.SpeechStarted(item_id, audio_start_ms):
+                self._candidate.started(item_id, audio_start_ms)
+                if not self._state.ending:
+                    await self._barge_in()
+            case protocol.SpeechStopped(item_id, audio_end_ms):
+                self._candidate.stopped(item_id, audio_end_ms)
+                # Server VAD answers every finished turn (create_response).
+                self._requested, self._last_progress = True, now
+                await self._conversation.send(State(TalkState.THINKING))
+            case protocol.InputTranscriptDelta(item_id, text):
+                await self._candidate.delta(item_id, text)
+            case protocol.InputTranscriptDone(item_id, text):
+                await self._candidate.completed(item_id, text)
+            case protocol.InputTranscriptFailed(item_id):
+                self._candidate.failed(item_id)
+            case protocol.RateLimited(name, reset_sec):
+                log.warning(
+                    "realtime upstream rate limit reached",
+                    extra={"limit": name, "reset_sec": reset_sec},
+                )
+            case protocol.ServerError():
+                self._server_error(event)
+
+    async def _barge_in(self) -> None:
+        for item in await self._playback.barge_in():
+            if item.generation == self.generation and item.interrupted:
+                assert item.heard_ms is not None
+                await self._upstream.send(protocol.truncate(item.item_id, item.heard_ms))
+
+    async def _response_done(self, done: protocol.ResponseDone) -> None:
+        self._responding = False
+        self._last_progress = asyncio.get_running_loop().time()
+        if done.status == "failed":
+            raise UpstreamFault("the upstream failed a response")
+        self.responses_done += 1
+        for call in done.calls:
+            known = call.name == protocol.END_INTERVIEW
+            output = {"ok": True} if known else {"error": f"unknown function {call.name!r}"}
+            await self._upstream.send(protocol.function_output(call.call_id, output))
+            if known:
+                log.info("realtime interviewer ended the interview")
+                self._state.ending = True
+
+    def _server_error(self, error: protocol.ServerError) -> None:
+        message = self._upstream.redact(error.message)
+        if error.ends_session:
+            raise UpstreamFault(f"upstream error {error.kind}/{error.code}: {message}")
+        if error.code not in BENIGN_ERROR_CODES:
+            log.warning(
+                "realtime upstream reported an error",
+                extra={"kind": error.kind, "code": error.code, "error": message},
+            )

@@ -1,0 +1,59 @@
+"""Settings of the realtime interviewer, one immutable value per gateway.
+
+`gateway.settings` reads them from ``ZENHIRE_REALTIME_*`` and ``OPENAI_API_KEY``
+at start-up. The key is kept out of ``repr`` so that no log line or
+traceback that prints the settings can carry it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
+DEFAULT_MODEL = "gpt-realtime"
+DEFAULT_VOICE = "marin"
+DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
+# OpenAI closes a realtime session after 60 minutes; hand over 5 minutes before.
+DEFAULT_HANDOVER_SEC = 3300.0
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    """How the gateway reaches and uses a Realtime-protocol upstream.
+
+    - ``handover_sec``: age of an upstream session after which the next
+      quiet moment moves the interview to a fresh one.
+    - ``reconnect_*``: one outage is retried at most ``reconnect_attempts``
+      times and for at most ``reconnect_max_sec``, with jittered exponential
+      delays between ``reconnect_base_delay_sec`` and ``reconnect_max_delay_sec``.
+    - ``silence_timeout_sec``: an upstream that owes a response and sends
+      nothing for this long is treated as failed.
+    """
+
+    api_key: str = field(repr=False)
+    url: str = OPENAI_REALTIME_URL
+    model: str = DEFAULT_MODEL
+    voice: str = DEFAULT_VOICE
+    transcription_model: str = DEFAULT_TRANSCRIPTION_MODEL
+    handover_sec: float = DEFAULT_HANDOVER_SEC
+    connect_timeout_sec: float = 10.0
+    reconnect_attempts: int = 5
+    reconnect_max_sec: float = 30.0
+    reconnect_base_delay_sec: float = 0.5
+    reconnect_max_delay_sec: float = 5.0
+    silence_timeout_sec: float = 15.0
+
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise ValueError("the API key must not be empty")
+        if urlsplit(self.url).scheme not in ("ws", "wss"):
+            raise ValueError(f"the realtime URL must be ws:// or wss://, got {self.url!r}")
+        if self.reconnect_attempts < 1:
+            raise ValueError("reconnect_attempts must be at least 1")
+
+    @property
+    def endpoint_label(self) -> str:
+        """Scheme, host and path of the URL: what logs may show of it."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}{parts.path}"
