@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
                     *proxy.routes(),
                     Mount("/s2s", routes=s2s.routes()),
                 ],
-            )
+            ),
         ],
         exception_handlers={
             ApiError: handle_api_error,

@@ -3,7 +3,10 @@
 `check_ticket` turns a candidate's ticket into the session's verification,
 or a `Refusal` (bad ticket, unknown or finished session, consent missing).
 `join` waits in the client's waiting room until a live slot is free, then
-starts the interview, or resumes it when it is already live.
+starts the interview, or resumes it when it is already live. A draining
+replica resumes the interviews live on it but starts none: a new join is
+refused with ``GATEWAY_DRAINING`` (the page reconnects, and a load balancer
+that follows ``/readyz`` sends it to another replica).
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import asyncio
 
 from gateway.controlplane import Verification
 from gateway.errors import TicketError
-from gateway.events import Live, Waiting
+from gateway.events import Live, State, TalkState, Waiting
 from gateway.services import Services
 from gateway.session import LiveSession, Transport
+
+DRAINING = "GATEWAY_DRAINING"
+DRAINING_MESSAGE = "This server is not starting new interviews; reconnecting you to another one."
 
 
 class Refusal(Exception):
@@ -46,7 +52,8 @@ async def join(found: Services, verification: Verification, transport: Transport
     """Start or resume the live interview on ``transport``, waiting for a slot.
 
     Sends ``waiting`` events while every slot is busy and ``live`` once the
-    interview runs on this transport. Raise `Refusal` if the session ended.
+    interview runs on this transport. Raise `Refusal` if the session ended,
+    or if this replica is draining and the interview is not live here.
     """
     registry = found.registry
     session_id = verification.session_id
@@ -56,9 +63,14 @@ async def join(found: Services, verification: Verification, transport: Transport
         if session is not None:
             session.attach(transport)
             transport.offer_event(Live(True, session.elapsed_ms // 1000, session.remaining_sec()))
+            if session.telemetry.state:
+                # Tell the page where the conversation stands, not just that it resumed.
+                transport.offer_event(State(TalkState(session.telemetry.state)))
             return session
         if registry.is_finished(session_id):
             raise Refusal("SESSION_FINISHED", "This interview has already finished.")
+        if found.replica.draining:
+            raise Refusal(DRAINING, DRAINING_MESSAGE)
         admission = await registry.slots.acquire(
             verification.client_id, session_id, verification.max_concurrent
         )

@@ -21,18 +21,21 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from gateway import candidate, s2s
+from gateway import candidate, console, s2s
 from gateway.artifacts import ArtifactStore, LocalArtifactStore
 from gateway.controlplane import HttpControlPlane
 from gateway.headers import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
+from gateway.metrics import MeteredControlPlane, Metrics
+from gateway.operators import OperatorKeys
 from gateway.outbox import Outbox
 from gateway.peers import PeerConnections, check_port_range
 from gateway.registry import SessionRegistry
+from gateway.replica import Replica
 from gateway.services import Services, services
 from gateway.settings import Settings
 from gateway.signaling import webrtc_offer
-from gateway.slots import MemorySlots
+from gateway.state import open_state
 from gateway.tickets import TicketBook
 from gateway.websocket import candidate_socket
 from zenhire.signing import Signer
@@ -49,14 +52,22 @@ def create_app(
     interviewers: InterviewerFactory | None = None,
     artifacts: ArtifactStore | None = None,
 ) -> Starlette:
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         check_port_range(settings.webrtc_ports)
         signer = Signer(settings.s2s_secret.encode())
         store = artifacts or LocalArtifactStore(settings.artifacts_dir)
         timeout = httpx.Timeout(CONTROL_PLANE_TIMEOUT_SEC)
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            control_plane = HttpControlPlane(client, settings.controlplane_url, signer)
+        waiter_ttl_sec = settings.waiting_retry_sec * WAITER_TTL_INTERVALS
+        async with (
+            httpx.AsyncClient(timeout=timeout) as client,
+            open_state(settings, waiter_ttl_sec) as state,
+        ):
+            control_plane = MeteredControlPlane(
+                HttpControlPlane(client, settings.controlplane_url, signer), metrics
+            )
             outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
             try:
                 async with asyncio.TaskGroup() as group:
@@ -64,13 +75,18 @@ def create_app(
                         settings,
                         group,
                         interviewers or _default_interviewers(settings),
-                        MemorySlots(settings.waiting_retry_sec * WAITER_TTL_INTERVALS),
+                        state.slots,
                         outbox,
                         store,
+                        meter=metrics,
                     )
                     peers = PeerConnections(group)
                     await registry.recover_spool()
                     delivery = group.create_task(outbox.run())
+                    replica = Replica(
+                        settings.operations.replica_id, registry, state, outbox, metrics.upstream
+                    )
+                    publishing = group.create_task(replica.run())
                     app.state.services = Services(
                         settings=settings,
                         control_plane=control_plane,
@@ -79,6 +95,9 @@ def create_app(
                         artifacts=store,
                         outbox=outbox,
                         signer=signer,
+                        metrics=metrics,
+                        operators=OperatorKeys(settings.operations.operator_keys),
+                        replica=replica,
                     )
                     app.state.http = client
                     app.state.peers = peers
@@ -86,6 +105,8 @@ def create_app(
                         yield
                     finally:
                         await registry.shutdown()
+                        publishing.cancel()
+                        await replica.withdraw()
                         await peers.shutdown()
                         delivery.cancel()
                         # One last pass, so events of sessions that just ended go out now
@@ -99,6 +120,17 @@ def create_app(
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", console.metrics),
+            Route("/ops", console.page),
+            Route("/ops/api/v1/overview", console.operator_only(console.api_overview)),
+            Route("/ops/api/v1/stream", console.operator_only(console.stream)),
+            Route(
+                "/ops/api/v1/sessions/{session_id}/end",
+                console.operator_only(console.end_session),
+                methods=["POST"],
+            ),
+            Route("/ops/api/v1/drain", console.operator_only(console.drain), methods=["POST"]),
+            Route("/ops/api/v1/undrain", console.operator_only(console.undrain), methods=["POST"]),
             Route("/api/v1/candidate/session", candidate.open_session, methods=["POST"]),
             Route("/api/v1/candidate/consent", candidate.record_consent, methods=["POST"]),
             WebSocketRoute("/api/v1/candidate/ws", candidate_socket),
@@ -135,8 +167,13 @@ async def readyz(request: Request) -> Response:
     checks["artifact_store"] = (
         found.settings.artifacts_dir.is_dir() if artifacts_local(found) else True
     )
-    ready = all(checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    checks["state_store"] = await found.replica.state.ping()
+    draining = found.replica.draining
+    ready = all(checks.values()) and not draining
+    return JSONResponse(
+        {"ready": ready, "draining": draining, "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 def artifacts_local(found: Services) -> bool:

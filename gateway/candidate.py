@@ -1,9 +1,10 @@
 """The candidate page's HTTP API: verify a link, record consent.
 
 ``POST /api/v1/candidate/session {"token"}`` verifies the token with the
-control plane and answers with a short-lived ticket and what the page shows
-(role, language, consent). ``POST /api/v1/candidate/consent {"ticket",
-"accepted": true, "text_version"}`` records explicit consent. The raw token
+control plane and answers with a short-lived ticket, what the page shows
+(role, language, consent) and the ICE servers for its ``RTCPeerConnection``.
+``POST /api/v1/candidate/consent {"ticket", "accepted": true,
+"text_version"}`` records explicit consent. The raw token
 is only ever read from a POST body and never logged.
 """
 
@@ -76,6 +77,7 @@ async def open_session(request: Request) -> Response:
                 "text": CONSENT_TEXT,
                 "version": CONSENT_VERSION,
             },
+            "ice_servers": [server.as_json() for server in found.settings.ice_servers],
         }
     )
 

@@ -7,6 +7,7 @@
     │   └── TokenExpired         410 TOKEN_EXPIRED
     ├── ControlPlaneUnavailable  the control plane could not be reached, or 5xx
     ├── TicketError              a candidate ticket is missing, forged or expired
+    ├── StateStoreUnavailable    the shared state store (Redis) could not be reached
     └── ArtifactNotFound         no such recording or transcript in the store
 
 Foreign errors (httpx, sqlite3, OS) are translated once, at the seam that
@@ -49,6 +50,11 @@ class ControlPlaneUnavailable(GatewayError):
 class TicketError(GatewayError):
     code = "TICKET_INVALID"
     http_status = 401
+
+
+class StateStoreUnavailable(GatewayError):
+    code = "STATE_STORE_UNAVAILABLE"
+    http_status = 503
 
 
 class ArtifactNotFound(GatewayError):

@@ -3,6 +3,9 @@
 ``ZENHIRE_INTERVIEWER=local`` (the default) is the embedded interviewer;
 its tuning comes from ``ZENHIRE_LOCAL_<FIELD>`` variables, one per field of
 `LocalInterviewerSettings` (e.g. ``ZENHIRE_LOCAL_END_OF_TURN_SILENCE_MS``).
+``ZENHIRE_INTERVIEWER=realtime`` relays to an upstream speaking the OpenAI
+Realtime protocol (`gateway.interviewer.realtime`), configured by
+``ZENHIRE_REALTIME_*`` and ``OPENAI_API_KEY`` (read by `gateway.settings`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from gateway.errors import ConfigError
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.local import LocalInterviewerFactory
+from gateway.interviewer.realtime import RealtimeInterviewerFactory
 from gateway.interviewer.settings import LocalInterviewerSettings
 from gateway.settings import Settings
 from zenhire.environment import Environment, SettingError
@@ -21,6 +25,8 @@ LOCAL_PREFIX = "ZENHIRE_LOCAL_"
 
 
 def build_interviewers(settings: Settings) -> InterviewerFactory:
+    if settings.realtime is not None:
+        return RealtimeInterviewerFactory(settings.realtime)
     return LocalInterviewerFactory(local_settings(dict(settings.local_env)))
 
 

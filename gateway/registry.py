@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +24,12 @@ from gateway.recording import Recording, discard, recover
 from gateway.session import Limits, LiveSession, Transport
 from gateway.settings import Settings
 from gateway.slots import SlotStore
+from gateway.telemetry import Finished, NullMeter, SessionMeter
 
 log = logging.getLogger("zenhire.registry")
+
+# Finished sessions remembered for the operator console.
+RECENT_MAX = 50
 
 
 def iso(timestamp: float) -> str:
@@ -47,6 +52,7 @@ class SessionRegistry:
         slots: SlotStore,
         outbox: Outbox,
         artifacts: ArtifactStore,
+        meter: SessionMeter | None = None,
     ) -> None:
         self.settings = settings
         self.interviewers = interviewers
@@ -59,6 +65,10 @@ class SessionRegistry:
         self._live: dict[str, LiveSession] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._finished: set[str] = set()
+        self._meter = meter or NullMeter()
+        # The latest finished sessions, newest last; `finished_count` counts all of them.
+        self.recent: deque[Finished] = deque(maxlen=RECENT_MAX)
+        self.finished_count = 0
 
     # -- before the interview -------------------------------------------------
 
@@ -117,6 +127,7 @@ class SessionRegistry:
             recording,
             Limits(verification.max_duration_sec, self.settings.reconnect_grace_sec),
             on_end=lambda live, outcome: self._finalize(live, recording, meta, outcome),
+            meter=self._meter,
         )
         session.attach(transport)
         self._live[session_id] = session
@@ -124,6 +135,7 @@ class SessionRegistry:
             session_id, "session.started", {"started_at": started_at, "transport": transport.kind}
         )
         self._tasks[session_id] = self._group.create_task(self._run(session))
+        self._meter.started(verification.client_id, transport.kind)
         return session
 
     async def _run(self, session: LiveSession) -> None:
@@ -155,6 +167,7 @@ class SessionRegistry:
         self._live.pop(session_id, None)
         self._tasks.pop(session_id, None)
         self._finished.add(session_id)
+        self._remember_finished(session_id, meta, recording.duration_ms, outcome, ended_at)
         log.info(
             "session finished",
             extra={
@@ -167,6 +180,26 @@ class SessionRegistry:
                 "frames_out": session.frames_out,
             },
         )
+
+    def _remember_finished(
+        self, session_id: str, meta: dict[str, Any], duration_ms: int, outcome: Outcome, ended: str
+    ) -> None:
+        client_id = str(meta["client_id"])
+        self.recent.append(
+            Finished(
+                session_id=session_id,
+                client_id=client_id,
+                role_name=str(meta["persona"]["role_name"]),
+                status=outcome.status,
+                code=outcome.code,
+                message=outcome.message,
+                ended_at=ended,
+                duration_sec=round(duration_ms / 1000, 1),
+                replica_id=self.settings.operations.replica_id,
+            )
+        )
+        self.finished_count += 1
+        self._meter.finished(session_id, client_id, outcome.status, outcome.code)
 
     async def _store_and_report(
         self,

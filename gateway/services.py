@@ -8,8 +8,11 @@ from starlette.requests import HTTPConnection
 
 from gateway.artifacts import ArtifactStore
 from gateway.controlplane import ControlPlane
+from gateway.metrics import Metrics
+from gateway.operators import OperatorKeys
 from gateway.outbox import Outbox
 from gateway.registry import SessionRegistry
+from gateway.replica import Replica
 from gateway.settings import Settings
 from gateway.tickets import TicketBook
 from zenhire.signing import Signer
@@ -24,6 +27,9 @@ class Services:
     artifacts: ArtifactStore
     outbox: Outbox
     signer: Signer
+    metrics: Metrics
+    operators: OperatorKeys
+    replica: Replica
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from audio.frames import FRAME_BYTES, FRAME_MS, SILENCE
-from gateway.events import CandidateEvent, Ended, Timer
+from audio.level import meter
+from gateway.events import CandidateEvent, Ended, Error, State, Timer
 from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
 from gateway.playout import Playout
 from gateway.recording import Recording
+from gateway.telemetry import NullMeter, SessionMeter, SessionTelemetry
 
 log = logging.getLogger("zenhire.session")
 
@@ -43,6 +45,8 @@ INBOX_MAX_FRAMES = 10
 INTERVIEWER_LAG_MAX_FRAMES = 100
 WATCH_INTERVAL_SEC = 0.25
 TIMER_INTERVAL_MS = 1000
+# The console's audio meters show the loudest frame of each channel over this many ticks.
+LEVEL_INTERVAL_TICKS = 5
 
 
 class Phase(enum.Enum):
@@ -81,6 +85,7 @@ class LiveSession:
         recording: Recording,
         limits: Limits,
         on_end: Callable[[LiveSession, Outcome], Awaitable[None]],
+        meter: SessionMeter | None = None,
     ) -> None:
         self.session_id = session_id
         self.phase = Phase.LIVE
@@ -94,7 +99,8 @@ class LiveSession:
         self._on_end = on_end
         self._transport: Transport | None = None
         self._detached_since: float | None = time.monotonic()
-        self._inbox: deque[bytes] = deque(maxlen=INBOX_MAX_FRAMES)
+        # Each candidate frame with its arrival time (monotonic), for the relay latency.
+        self._inbox: deque[tuple[bytes, float]] = deque(maxlen=INBOX_MAX_FRAMES)
         self._for_interviewer: deque[CandidateFrame] = deque(maxlen=INTERVIEWER_LAG_MAX_FRAMES)
         self._frame_ready = asyncio.Event()
         self._playout = Playout()
@@ -102,6 +108,10 @@ class LiveSession:
         self._ended = asyncio.Event()
         self.frames_in = 0
         self.frames_out = 0
+        self.telemetry = SessionTelemetry()
+        self._meter = meter or NullMeter()
+        self._unmetered_bytes = 0
+        self._peaks = [0.0, 0.0]  # candidate, interviewer: loudest since the last publication
 
     # -- transport side -------------------------------------------------------
 
@@ -109,6 +119,9 @@ class LiveSession:
         """Connect a candidate transport, replacing (and closing) any older one."""
         previous = self._transport
         if previous is not None and previous is not transport:
+            previous.offer_event(
+                Error("SUPERSEDED", "The interview continues in another window or tab.")
+            )
             previous.close(4409, "superseded by a newer connection")
         if self.transport_kind:
             self.reconnects += 1
@@ -125,7 +138,7 @@ class LiveSession:
         if len(pcm) != FRAME_BYTES:
             raise ValueError("candidate frames must be exactly one 20 ms frame")
         self.frames_in += 1
-        self._inbox.append(pcm)
+        self._inbox.append((pcm, time.monotonic()))
 
     def end(self, outcome: Outcome) -> None:
         """Ask the session to end with ``outcome``; the first request wins."""
@@ -136,6 +149,11 @@ class LiveSession:
 
     async def wait_ended(self) -> None:
         await self._ended.wait()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a candidate transport is attached right now."""
+        return self._transport is not None
 
     @property
     def elapsed_ms(self) -> int:
@@ -175,6 +193,8 @@ class LiveSession:
         return max(0, self._limits.max_duration_sec - self.elapsed_ms // 1000)
 
     async def send(self, event: CandidateEvent) -> None:
+        if isinstance(event, State):
+            self.telemetry.state = str(event.state)
         if self._transport is not None:
             self._transport.offer_event(event)
 
@@ -198,6 +218,8 @@ class LiveSession:
             self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
         assert self.outcome is not None
         self.phase = Phase.ENDED
+        self._meter.recorded(self._unmetered_bytes)
+        self._unmetered_bytes = 0
         if self._transport is not None:
             self._transport.offer_event(Ended(self.outcome.code or self.outcome.status))
             self._transport.close(1000, "interview ended")
@@ -223,18 +245,37 @@ class LiveSession:
             await asyncio.sleep(next_tick - loop.time())
 
     def _tick(self) -> None:
-        candidate = self._inbox.popleft() if self._inbox else SILENCE
+        if self._inbox:
+            candidate, arrived = self._inbox.popleft()
+            self._meter.relayed(time.monotonic() - arrived)
+        else:
+            candidate = SILENCE
         transport = self._transport
         interviewer = self._playout.take_frame() if transport is not None else None
         self._recording.write(candidate, interviewer or SILENCE)
+        self._unmetered_bytes += 2 * FRAME_BYTES
+        self._meter_levels(candidate, interviewer)
         if interviewer is not None and transport is not None:
             transport.offer_audio(interviewer)
             self.frames_out += 1
         self._for_interviewer.append(CandidateFrame(candidate, self._ticks * FRAME_MS))
         self._frame_ready.set()
         self._ticks += 1
-        if transport is not None and self._ticks % (TIMER_INTERVAL_MS // FRAME_MS) == 0:
-            transport.offer_event(Timer(self.elapsed_ms // 1000, self.remaining_sec()))
+        if self._ticks % (TIMER_INTERVAL_MS // FRAME_MS) == 0:
+            self._meter.recorded(self._unmetered_bytes)
+            self._unmetered_bytes = 0
+            if transport is not None:
+                transport.offer_event(Timer(self.elapsed_ms // 1000, self.remaining_sec()))
+
+    def _meter_levels(self, candidate: bytes, interviewer: bytes | None) -> None:
+        if candidate is not SILENCE:
+            self._peaks[0] = max(self._peaks[0], meter(candidate))
+        if interviewer is not None:
+            self._peaks[1] = max(self._peaks[1], meter(interviewer))
+        if self._ticks % LEVEL_INTERVAL_TICKS == 0:
+            self.telemetry.input_level = round(self._peaks[0], 3)
+            self.telemetry.output_level = round(self._peaks[1], 3)
+            self._peaks = [0.0, 0.0]
 
     async def _watch(self) -> None:
         while True:

@@ -8,7 +8,12 @@
 | ZENHIRE_GATEWAY_PUBLIC_URL | http://127.0.0.1:8800 | the URL candidates open |
 | ZENHIRE_ALLOWED_ORIGINS | origin of the public URL | comma-separated WebSocket origins |
 | ZENHIRE_CONTROLPLANE_URL | http://127.0.0.1:8700 | S2S base URL of the control plane |
-| ZENHIRE_INTERVIEWER | local | `local` (embedded interviewer) |
+| ZENHIRE_INTERVIEWER | local | `local` (embedded) or `realtime` (OpenAI Realtime upstream) |
+| ZENHIRE_REALTIME_URL | wss://api.openai.com/v1/realtime | the realtime upstream (ws/wss) |
+| ZENHIRE_REALTIME_MODEL / _VOICE | gpt-realtime / marin | upstream model and voice |
+| OPENAI_API_KEY | (required for `realtime`) | upstream key, sent only as a Bearer header |
+| ZENHIRE_REALTIME_HANDOVER_SEC | 3300 | move to a fresh upstream session after this long |
+| ZENHIRE_REALTIME_* | see `realtime_settings` | transcription model, reconnect budget, timeouts |
 | ZENHIRE_TICKET_TTL_SEC | 900 | lifetime of a candidate ticket |
 | ZENHIRE_RECONNECT_GRACE_SEC | 30 | how long a live session waits for its candidate to come back |
 | ZENHIRE_WRAP_UP_SEC | 60 | the interviewer is told to wrap up this long before the end |
@@ -18,24 +23,61 @@
 | ZENHIRE_OUTBOX_BASE_DELAY_SEC | 0.5 | first retry delay (doubles, with jitter) |
 | ZENHIRE_OUTBOX_MAX_DELAY_SEC | 60 | cap on one retry delay |
 | ZENHIRE_STATIC_DIR | the repository's static/ | the candidate page's files |
+| ZENHIRE_ICE_SERVERS | [] | STUN/TURN servers, a JSON list of RTCIceServer dicts (page too) |
+| ZENHIRE_WEBRTC_PORT_MIN / _MAX | unset | published UDP range for WebRTC (`gateway.peers`) |
 | ZENHIRE_LOCAL_* | see `gateway.interviewer.local` | local interviewer tuning |
+| ZENHIRE_OPERATOR_KEY | unset (console off) | one operator key for /ops (identity `operator`) |
+| ZENHIRE_OPERATOR_KEYS | unset | `name:secret,name:secret`: operator keys with identities |
+| ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, live directory |
+| ZENHIRE_REPLICA_ID | host name + random suffix | this replica's name on the console |
+| ZENHIRE_SLOT_LEASE_SEC | 15 | a dead replica's slots free themselves after this long |
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
+import secrets
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.errors import ConfigError
+from gateway.interviewer.realtime_settings import RealtimeSettings
 from zenhire.environment import Environment, SettingError
 
 DEV_S2S_SECRET = "zenhire-dev-s2s-secret"
 SOURCE_STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-INTERVIEWERS = ("local",)
+INTERVIEWERS = ("local", "realtime")
+OPENAI_API_KEY = "OPENAI_API_KEY"
+ICE_URL = re.compile(r"(stun|stuns|turn|turns):[^\s]+")
+LOWEST_UNPRIVILEGED_PORT = 1024
+HIGHEST_PORT = 65_535
+OPERATOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MIN_OPERATOR_SECRET_CHARS = 16
+REPLICA_SUFFIX_BYTES = 3
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """One STUN or TURN server, as the browser's ``RTCIceServer`` describes it."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The ``RTCIceServer`` dictionary the page passes to its ``RTCPeerConnection``."""
+        found: dict[str, object] = {"urls": list(self.urls)}
+        if self.username is not None:
+            found["username"] = self.username
+        if self.credential is not None:
+            found["credential"] = self.credential
+        return found
 
 
 @dataclass(frozen=True)
@@ -44,6 +86,16 @@ class OutboxSettings:
     max_age_sec: float = 86_400.0
     base_delay_sec: float = 0.5
     max_delay_sec: float = 60.0
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """Operator access and the state shared by replicas (see `operations_settings`)."""
+
+    operator_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    replica_id: str = "gateway"
+    slot_lease_sec: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +115,10 @@ class Settings:
     outbox: OutboxSettings = OutboxSettings()
     static_dir: Path = SOURCE_STATIC_DIR
     local_env: tuple[tuple[str, str], ...] = ()
+    operations: OperationsSettings = OperationsSettings()
+    ice_servers: tuple[IceServer, ...] = ()
+    webrtc_ports: tuple[int, int] | None = None
+    realtime: RealtimeSettings | None = None
 
     @property
     def ticket_key(self) -> bytes:
@@ -115,9 +171,133 @@ class Settings:
                 local_env=tuple(
                     sorted((k, v) for k, v in environ.items() if k.startswith("ZENHIRE_LOCAL_"))
                 ),
+                operations=operations_settings(env),
+                ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
+                webrtc_ports=webrtc_ports(env),
+                realtime=(
+                    realtime_settings(env)
+                    if env.text("ZENHIRE_INTERVIEWER", "local") == "realtime"
+                    else None
+                ),
             )
         except SettingError as exc:
             raise ConfigError(str(exc)) from exc
+
+
+def ice_servers(raw: str) -> tuple[IceServer, ...]:
+    """Parse ``ZENHIRE_ICE_SERVERS``; raise `SettingError` naming the key."""
+    key = "ZENHIRE_ICE_SERVERS"
+    try:
+        found = json.loads(raw)
+    except json.JSONDecodeError:
+        raise SettingError(f"{key} must be a JSON list of ICE servers") from None
+    if not isinstance(found, list):
+        raise SettingError(f"{key} must be a JSON list of ICE servers")
+    servers = []
+    for entry in found:
+        urls = entry.get("urls") if isinstance(entry, dict) else None
+        urls = [urls] if isinstance(urls, str) else urls
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            raise SettingError(f"{key}: every server needs `urls`, a URL or a list of URLs")
+        bad = [u for u in urls if not ICE_URL.fullmatch(u)]
+        if bad:
+            raise SettingError(f"{key}: {bad[0]!r} is not a stun:, stuns:, turn: or turns: URL")
+        username, credential = entry.get("username"), entry.get("credential")
+        if any(u.startswith("turn") for u in urls) and not (
+            isinstance(username, str) and isinstance(credential, str)
+        ):
+            raise SettingError(f"{key}: a TURN server needs `username` and `credential`")
+        servers.append(IceServer(tuple(urls), username, credential))
+    return tuple(servers)
+
+
+def webrtc_ports(env: Environment) -> tuple[int, int] | None:
+    """The ``ZENHIRE_WEBRTC_PORT_MIN``/``_MAX`` range: both or neither."""
+    low = env.integer("ZENHIRE_WEBRTC_PORT_MIN", 0)
+    high = env.integer("ZENHIRE_WEBRTC_PORT_MAX", 0)
+    if not low and not high:
+        return None
+    if not low or not high:
+        raise SettingError("ZENHIRE_WEBRTC_PORT_MIN and ZENHIRE_WEBRTC_PORT_MAX go together")
+    if not LOWEST_UNPRIVILEGED_PORT <= low <= high <= HIGHEST_PORT:
+        raise SettingError(
+            f"ZENHIRE_WEBRTC_PORT_MIN..MAX must be a range within "
+            f"{LOWEST_UNPRIVILEGED_PORT}..{HIGHEST_PORT}, got {low}..{high}"
+        )
+    return low, high
+
+
+def operations_settings(env: Environment) -> OperationsSettings:
+    """Operator keys, state store and replica identity; raise `SettingError` naming the key."""
+    keys: list[tuple[str, str]] = []
+    single = env.optional("ZENHIRE_OPERATOR_KEY")
+    if single is not None:
+        keys.append(("operator", _operator_secret("ZENHIRE_OPERATOR_KEY", single)))
+    for pair in (env.optional("ZENHIRE_OPERATOR_KEYS") or "").split(","):
+        if not pair.strip():
+            continue
+        name, sep, secret = pair.strip().partition(":")
+        if not sep or not OPERATOR_NAME.fullmatch(name):
+            raise SettingError("ZENHIRE_OPERATOR_KEYS must be name:secret pairs, comma-separated")
+        keys.append((name, _operator_secret("ZENHIRE_OPERATOR_KEYS", secret)))
+    redis_url = env.optional("ZENHIRE_REDIS_URL")
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingError("ZENHIRE_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    replica_id = env.optional("ZENHIRE_REPLICA_ID") or (
+        f"{socket.gethostname()}-{secrets.token_hex(REPLICA_SUFFIX_BYTES)}"
+    )
+    if not OPERATOR_NAME.fullmatch(replica_id):
+        raise SettingError("ZENHIRE_REPLICA_ID may hold letters, digits, '.', '_' and '-'")
+    return OperationsSettings(
+        operator_keys=tuple(keys),
+        redis_url=redis_url,
+        replica_id=replica_id,
+        slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", 15.0, minimum=3.0),
+    )
+
+
+def _operator_secret(key: str, secret: str) -> str:
+    if len(secret) < MIN_OPERATOR_SECRET_CHARS:
+        raise SettingError(f"{key}: an operator key needs {MIN_OPERATOR_SECRET_CHARS}+ characters")
+    return secret
+
+
+def realtime_settings(env: Environment) -> RealtimeSettings:
+    """The realtime upstream's settings; raise `SettingError` naming the key (the API key
+    in ``OPENAI_API_KEY`` is required)."""
+    api_key = env.optional(OPENAI_API_KEY)
+    if api_key is None:
+        raise SettingError(f"{OPENAI_API_KEY} must be set when ZENHIRE_INTERVIEWER=realtime")
+    base = RealtimeSettings(api_key=api_key)
+    url = env.text("ZENHIRE_REALTIME_URL", base.url)
+    if not url.startswith(("ws://", "wss://")):
+        raise SettingError(f"ZENHIRE_REALTIME_URL must be a ws:// or wss:// URL, got {url!r}")
+    return RealtimeSettings(
+        api_key=api_key,
+        url=url,
+        model=env.text("ZENHIRE_REALTIME_MODEL", base.model),
+        voice=env.text("ZENHIRE_REALTIME_VOICE", base.voice),
+        transcription_model=env.text(
+            "ZENHIRE_REALTIME_TRANSCRIPTION_MODEL", base.transcription_model
+        ),
+        handover_sec=env.number("ZENHIRE_REALTIME_HANDOVER_SEC", base.handover_sec, minimum=1.0),
+        connect_timeout_sec=env.number(
+            "ZENHIRE_REALTIME_CONNECT_TIMEOUT_SEC", base.connect_timeout_sec, minimum=0.1
+        ),
+        reconnect_attempts=env.integer(
+            "ZENHIRE_REALTIME_RECONNECT_ATTEMPTS", base.reconnect_attempts, minimum=1
+        ),
+        reconnect_max_sec=env.number("ZENHIRE_REALTIME_RECONNECT_MAX_SEC", base.reconnect_max_sec),
+        reconnect_base_delay_sec=env.number(
+            "ZENHIRE_REALTIME_RECONNECT_BASE_DELAY_SEC", base.reconnect_base_delay_sec
+        ),
+        reconnect_max_delay_sec=env.number(
+            "ZENHIRE_REALTIME_RECONNECT_MAX_DELAY_SEC", base.reconnect_max_delay_sec
+        ),
+        silence_timeout_sec=env.number(
+            "ZENHIRE_REALTIME_SILENCE_TIMEOUT_SEC", base.silence_timeout_sec, minimum=0.1
+        ),
+    )
 
 
 def origin_of(url: str) -> str:

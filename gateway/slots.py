@@ -5,7 +5,9 @@ and freed when it ends. A candidate who finds every slot busy joins the
 client's waiting room: a first-come, first-served queue. Waiters must
 retry within ``waiter_ttl_sec`` or lose their place, so a closed tab never
 blocks the queue. `SlotStore` is the seam; `MemorySlots` keeps the state in
-this process (one gateway replica).
+this process (one gateway replica); `gateway.redis_slots.RedisSlots` shares
+it between replicas, with slot leases that each replica renews (`renew`)
+while its interviews are live, so a dead replica's slots free themselves.
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ class Usage:
     waiting: int
 
 
+@dataclass(frozen=True)
+class Waiter:
+    session_id: str
+    position: int
+    waiting_sec: float
+
+
+@dataclass(frozen=True)
+class ClientSlots:
+    """One client's slots, for operators: ``cap`` is the last cap asked for."""
+
+    client_id: str
+    used: int
+    cap: int
+    waiting: tuple[Waiter, ...]
+
+
 class SlotStore(Protocol):
     async def acquire(self, client_id: str, session_id: str, cap: int) -> Admission: ...
 
@@ -37,11 +56,21 @@ class SlotStore(Protocol):
 
     async def usage(self, client_id: str) -> Usage: ...
 
+    async def renew(self, holders: list[tuple[str, str]]) -> None:
+        """Extend the leases of these ``(client_id, session_id)`` slots."""
+        ...
+
+    async def clients(self) -> list[ClientSlots]:
+        """Every client holding a slot or waiting for one."""
+        ...
+
 
 @dataclass
 class _Client:
     holders: set[str] = field(default_factory=set)
     waiters: dict[str, float] = field(default_factory=dict)  # session -> last seen; insertion order
+    joined: dict[str, float] = field(default_factory=dict)  # waiter -> when it first asked
+    cap: int = 0
 
 
 class MemorySlots:
@@ -52,15 +81,18 @@ class MemorySlots:
 
     async def acquire(self, client_id: str, session_id: str, cap: int) -> Admission:
         client = self._clients.setdefault(client_id, _Client())
+        client.cap = cap
         if session_id in client.holders:
             return Admission(True, 0)
         now = self._clock()
         self._expire_waiters(client, now)
         client.waiters[session_id] = now
+        client.joined.setdefault(session_id, now)
         queue = list(client.waiters)
         position = queue.index(session_id) + 1
         if len(client.holders) + position <= cap:
             del client.waiters[session_id]
+            client.joined.pop(session_id, None)
             client.holders.add(session_id)
             return Admission(True, 0)
         return Admission(False, position)
@@ -70,11 +102,13 @@ class MemorySlots:
         if client is not None:
             client.holders.discard(session_id)
             client.waiters.pop(session_id, None)
+            client.joined.pop(session_id, None)
 
     async def leave_queue(self, client_id: str, session_id: str) -> None:
         client = self._clients.get(client_id)
         if client is not None:
             client.waiters.pop(session_id, None)
+            client.joined.pop(session_id, None)
 
     async def usage(self, client_id: str) -> Usage:
         client = self._clients.get(client_id)
@@ -83,7 +117,24 @@ class MemorySlots:
         self._expire_waiters(client, self._clock())
         return Usage(len(client.holders), len(client.waiters))
 
+    async def renew(self, holders: list[tuple[str, str]]) -> None:
+        """Nothing to renew: slots in this process die with it."""
+
+    async def clients(self) -> list[ClientSlots]:
+        now = self._clock()
+        found = []
+        for client_id, client in sorted(self._clients.items()):
+            self._expire_waiters(client, now)
+            if client.holders or client.waiters:
+                waiting = tuple(
+                    Waiter(session_id, position, round(now - client.joined.get(session_id, now), 1))
+                    for position, session_id in enumerate(client.waiters, start=1)
+                )
+                found.append(ClientSlots(client_id, len(client.holders), client.cap, waiting))
+        return found
+
     def _expire_waiters(self, client: _Client, now: float) -> None:
         for session_id, seen in list(client.waiters.items()):
             if now - seen > self._waiter_ttl_sec:
                 del client.waiters[session_id]
+                client.joined.pop(session_id, None)

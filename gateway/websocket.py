@@ -49,6 +49,7 @@ class CloseCode(enum.IntEnum):
     POLICY = 1008
     TOO_BIG = 1009
     INTERNAL = 1011
+    TRY_AGAIN_LATER = 1013
     BAD_HELLO = 4400
     TICKET_INVALID = 4401
     FORBIDDEN = 4403
@@ -61,6 +62,7 @@ REFUSAL_CLOSE_CODES = {
     "SESSION_UNKNOWN": CloseCode.TICKET_INVALID,
     "SESSION_FINISHED": CloseCode.SESSION_CLOSED,
     "CONSENT_REQUIRED": CloseCode.FORBIDDEN,
+    "GATEWAY_DRAINING": CloseCode.TRY_AGAIN_LATER,
 }
 BAD_HELLO_MESSAGE = "The first message must be a hello."
 

@@ -123,7 +123,10 @@ class Candidate:
                 pending.extend(frames + ([tail + bytes(FRAME_BYTES - len(tail))] if tail else []))
                 self.answer_starts.append(now)
                 last_heard[0] = 0.0
-            await socket.send(pending.popleft() if pending else SILENCE)
+            try:
+                await socket.send(pending.popleft() if pending else SILENCE)
+            except websockets.ConnectionClosed:
+                return  # the gateway closed first; the reader reports how
             self.frames_sent += 1
             next_at += FRAME_SEC
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,9 +30,11 @@ DEMO_CLIENT_FILE = "dev-client.json"
 DEMO_ROLE = "Senior Backend Engineer"
 STARTUP_TIMEOUT_SEC = 15.0
 WS_MAX_MESSAGE_BYTES = 64 * 1024
+OPERATOR_KEY_BYTES = 24
 
 
 async def run_dev(environ: Mapping[str, str]) -> None:
+    environ = with_operator_key(environ)
     control_settings = ControlPlaneSettings.from_env(environ)
     gateway_settings = GatewaySettings.from_env(environ)
     configure_logging()
@@ -65,7 +68,12 @@ async def run_dev(environ: Mapping[str, str]) -> None:
                     await asyncio.sleep(0.05)
             if all(server.started for server in servers):
                 demo = await _demo(control_url, control_settings)
-                _banner(control_url, gateway_settings.public_url, demo)
+                _banner(
+                    control_url,
+                    gateway_settings.public_url,
+                    demo,
+                    _console_url(gateway_settings.public_url, environ),
+                )
             # Ctrl-C reaches one server's signal handler; stop the other with it.
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -108,7 +116,21 @@ async def _demo_client(
     return client
 
 
-def _banner(control_url: str, gateway_url: str, demo: dict[str, Any]) -> None:
+def with_operator_key(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with a fresh operator key, unless the operator brought their own."""
+    found = dict(environ)
+    if not found.get("ZENHIRE_OPERATOR_KEY") and not found.get("ZENHIRE_OPERATOR_KEYS"):
+        found["ZENHIRE_OPERATOR_KEY"] = secrets.token_urlsafe(OPERATOR_KEY_BYTES)
+    return found
+
+
+def _console_url(gateway: str, environ: Mapping[str, str]) -> str:
+    key = environ.get("ZENHIRE_OPERATOR_KEY")
+    # The key rides in the fragment, which browsers never send to a server.
+    return f"{gateway}/ops#key={key}" if key else f"{gateway}/ops"
+
+
+def _banner(control_url: str, gateway_url: str, demo: dict[str, Any], console_url: str) -> None:
     session_url = f"{control_url}/api/v1/interview/sessions/{demo['session_id']}"
     lines = [
         "",
@@ -124,8 +146,10 @@ def _banner(control_url: str, gateway_url: str, demo: dict[str, Any]) -> None:
         "",
         "Then fetch the results, as in the quickstart:",
         f'  curl -H "X-API-Key: {demo["api_key"]}" {session_url}',
-        f'  curl -H "X-API-Key: {demo["api_key"]}" -o interview.wav'
-        f" {session_url}/recording",
+        f'  curl -H "X-API-Key: {demo["api_key"]}" -o interview.wav {session_url}/recording',
+        "",
+        "Watch live interviews, slots and events in the operator console:",
+        f"  {console_url}",
         "",
     ]
     print("\n".join(lines), flush=True)
