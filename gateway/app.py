@@ -74,7 +74,7 @@ def create_app(
                     registry = SessionRegistry(
                         settings,
                         group,
-                        interviewers or _default_interviewers(settings),
+                        interviewers or _default_interviewers(settings, metrics),
                         state.slots,
                         outbox,
                         store,
@@ -180,9 +180,9 @@ def artifacts_local(found: Services) -> bool:
     return isinstance(found.artifacts, LocalArtifactStore)
 
 
-def _default_interviewers(settings: Settings) -> InterviewerFactory:
+def _default_interviewers(settings: Settings, metrics: Metrics) -> InterviewerFactory:
     # Imported here: the embedded interviewer loads speech models, which a
     # gateway handed another interviewer never needs.
     from gateway.interviewers import build_interviewers
 
-    return build_interviewers(settings)
+    return build_interviewers(settings, metrics.upstream)

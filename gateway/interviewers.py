@@ -16,7 +16,7 @@ from typing import Any
 from gateway.errors import ConfigError
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.local import LocalInterviewerFactory
-from gateway.interviewer.realtime import RealtimeInterviewerFactory
+from gateway.interviewer.realtime import RealtimeInterviewerFactory, UpstreamReport
 from gateway.interviewer.settings import LocalInterviewerSettings
 from gateway.settings import Settings
 from zenhire.environment import Environment, SettingError
@@ -24,9 +24,12 @@ from zenhire.environment import Environment, SettingError
 LOCAL_PREFIX = "ZENHIRE_LOCAL_"
 
 
-def build_interviewers(settings: Settings) -> InterviewerFactory:
+def build_interviewers(
+    settings: Settings, report: UpstreamReport | None = None
+) -> InterviewerFactory:
+    """The configured interviewer; an upstream reports its health to ``report``."""
     if settings.realtime is not None:
-        return RealtimeInterviewerFactory(settings.realtime)
+        return RealtimeInterviewerFactory(settings.realtime, report)
     return LocalInterviewerFactory(local_settings(dict(settings.local_env)))
 
 

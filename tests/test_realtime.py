@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -263,6 +264,9 @@ async def test_upstream_fault_reconnects_and_restores_the_conversation(
         session_id, candidate = await interview(stack, [answer])
         await stack.wait_for_status(session_id, "completed")
         transcript = await turns(stack, session_id)
+        metrics = (await stack.http.get(stack.gateway_url + "/metrics")).text
+    assert "zenhire_upstream_reconnects_total 1.0" in metrics
+    assert re.search(r'zenhire_upstream_errors_total\{code="Upstream\w+"\} 1\.0', metrics)
     assert len(fake.connections) == 2
     first, second = fake.connections
     assert first.violations == second.violations == []

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import Protocol
 
 from gateway.events import Caption, Error
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
@@ -52,14 +53,43 @@ UNAVAILABLE_MESSAGE = (
 )
 UNAVAILABLE_TURN_ID = "interviewer-unavailable"
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
+ROUND_TRIP_REPORT_SEC = 5.0
+
+
+class UpstreamReport(Protocol):
+    """Where the interviewer reports upstream health (the gateway's metrics)."""
+
+    def error(self, code: str) -> None: ...
+
+    def reconnect(self) -> None: ...
+
+    def round_trip(self, session_id: str, seconds: float) -> None: ...
+
+
+class NoReport:
+    def error(self, code: str) -> None:
+        pass
+
+    def reconnect(self) -> None:
+        pass
+
+    def round_trip(self, session_id: str, seconds: float) -> None:
+        pass
 
 
 class RealtimeInterviewer:
     """One interview relayed to the realtime upstream (see the module docstring)."""
 
-    def __init__(self, context: InterviewPlanContext, settings: RealtimeSettings) -> None:
+    def __init__(
+        self,
+        context: InterviewPlanContext,
+        settings: RealtimeSettings,
+        report: UpstreamReport | None = None,
+    ) -> None:
         self.context = context
         self._settings = settings
+        self._report = report or NoReport()
+        self._upstream: Upstream | None = None
 
     async def run(self, conversation: Conversation) -> Outcome:
         history = History()
@@ -70,6 +100,7 @@ class RealtimeInterviewer:
             pumps = [
                 group.create_task(uplink.run(conversation.candidate_audio())),
                 group.create_task(playback.run()),
+                group.create_task(self._report_round_trips()),
             ]
             try:
                 return await self._hold(conversation, (uplink, playback, candidate, history))
@@ -91,6 +122,7 @@ class RealtimeInterviewer:
             except UpstreamUnavailable as exc:
                 return await self._give_up(conversation, exc)
             generation += 1
+            self._upstream = upstream
             candidate.reset()
             relay = Relay(generation, upstream, conversation, self.context, settings, parts, state)
             log.info(
@@ -114,6 +146,7 @@ class RealtimeInterviewer:
                 opening, failures = Opening.QUIET, 0
                 continue
             assert fault is not None
+            self._report.error(type(fault).__name__)
             failures = 0 if relay.responses_done else failures + 1
             log.warning(
                 "realtime upstream failed; reconnecting",
@@ -122,6 +155,7 @@ class RealtimeInterviewer:
             )
             if failures >= settings.reconnect_attempts:
                 return await self._give_up(conversation, fault)
+            self._report.reconnect()
             # Let the candidate hear what had arrived, so that the history
             # replayed to the next session holds it.
             await playback.wait_idle()
@@ -129,6 +163,13 @@ class RealtimeInterviewer:
                 opening = Opening.GREET
             else:
                 opening = Opening.RESUME if relay.owes_response else Opening.QUIET
+
+    async def _report_round_trips(self) -> None:
+        while True:
+            await asyncio.sleep(ROUND_TRIP_REPORT_SEC)
+            round_trip = self._upstream.round_trip_sec if self._upstream else None
+            if round_trip is not None:
+                self._report.round_trip(self.context.session_id, round_trip)
 
     async def _open(self) -> Upstream:
         return await open_upstream(self._settings)
@@ -150,11 +191,12 @@ def _first(group: BaseExceptionGroup[UpstreamError]) -> UpstreamError:
 class RealtimeInterviewerFactory:
     """Builds a `RealtimeInterviewer` per session; any language the model speaks."""
 
-    def __init__(self, settings: RealtimeSettings) -> None:
+    def __init__(self, settings: RealtimeSettings, report: UpstreamReport | None = None) -> None:
         self.settings = settings
+        self._report = report
 
     def supports_language(self, language: str) -> bool:
         return bool(LANGUAGE_CODE.fullmatch(language))
 
     def create(self, context: InterviewPlanContext) -> RealtimeInterviewer:
-        return RealtimeInterviewer(context, self.settings)
+        return RealtimeInterviewer(context, self.settings, self._report)

@@ -35,6 +35,8 @@ REDACTED = "[redacted]"
 # Audio deltas of a long response can be large; no legitimate event comes near this.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 CLOSE_TIMEOUT_SEC = 2.0
+# Keepalive pings also measure the upstream's round trip for the operator console.
+PING_INTERVAL_SEC = 5.0
 HTTP_UNAUTHORIZED = 401
 HTTP_FORBIDDEN = 403
 JITTER_LOW = 0.5
@@ -128,6 +130,12 @@ class Upstream:
     def redact(self, text: str) -> str:
         return text.replace(self._secret, REDACTED)
 
+    @property
+    def round_trip_sec(self) -> float | None:
+        """The last keepalive ping's round trip, once one has been measured."""
+        latency = self._socket.latency
+        return latency if latency > 0 else None
+
     async def close(self) -> None:
         """Close the connection; safe to call more than once."""
         try:
@@ -147,6 +155,7 @@ async def open_upstream(settings: RealtimeSettings) -> Upstream:
             max_size=MAX_EVENT_BYTES,
             max_queue=None,
             compression=None,
+            ping_interval=PING_INTERVAL_SEC,
             logger=RedactingLogger(logging.getLogger("websockets.client"), settings.api_key),
         )
     except websockets.InvalidStatus as exc:
