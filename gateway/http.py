@@ -36,12 +36,12 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
-async def json_object(request: Request) -> dict[str, Any]:
+async def json_object(request: Request, max_bytes: int = MAX_JSON_BODY_BYTES) -> dict[str, Any]:
     """The request's JSON object body; raise `BadRequest` for anything else."""
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
-        if len(raw) > MAX_JSON_BODY_BYTES:
+        if len(raw) > max_bytes:
             raise BadRequest("BODY_TOO_LARGE", "The request body is too large.", 413)
     try:
         body = json.loads(raw)
@@ -50,3 +50,8 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("INVALID_JSON", "The request body must be a JSON object.")
     return body
+
+
+def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send ``Origin``; a request without one is no browser's."""
+    return origin is None or origin.rstrip("/") in allowed

@@ -22,16 +22,14 @@ once its connection is up (`gateway.webrtc.Peer.run`).
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from aiortc import RTCSessionDescription
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.admission import Refusal, check_ticket
-from gateway.http import BadRequest, error_response
+from gateway.http import BadRequest, error_response, json_object, origin_allowed
 from gateway.peers import PeerConnections, ShuttingDown, TooManyPeers
 from gateway.services import services
 from gateway.webrtc import MAX_SDP_CHARS, OfferRejected, check_offer
@@ -51,11 +49,10 @@ REFUSAL_STATUS = {
 async def webrtc_offer(request: Request) -> Response:
     found = services(request)
     peers: PeerConnections = request.app.state.peers
-    origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in found.settings.allowed_origins:
+    if not origin_allowed(request.headers.get("origin"), found.settings.allowed_origins):
         return error_response(403, "ORIGIN_NOT_ALLOWED", "This page may not start an interview.")
     try:
-        body = await _offer_body(request)
+        body = await json_object(request, MAX_OFFER_BODY_BYTES)
         verification = check_ticket(found, body.get("ticket"))
         sdp = body.get("sdp")
         if body.get("type") != "offer" or not isinstance(sdp, str):
@@ -77,18 +74,3 @@ async def webrtc_offer(request: Request) -> Response:
         return error_response(503, "SHUTTING_DOWN", "The interview service is restarting.")
     log.info("webrtc offer answered", extra={"session_id": verification.session_id})
     return JSONResponse({"sdp": answer.sdp, "type": answer.type})
-
-
-async def _offer_body(request: Request) -> dict[str, Any]:
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_OFFER_BODY_BYTES:
-            raise BadRequest("BODY_TOO_LARGE", "The request body is too large.", 413)
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("INVALID_JSON", "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequest("INVALID_JSON", "The request body must be a JSON object.")
-    return body

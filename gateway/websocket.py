@@ -23,6 +23,7 @@ from audio.frames import FRAME_BYTES
 from gateway.admission import Refusal, check_ticket, join
 from gateway.controlplane import Verification
 from gateway.events import CandidateEvent, Error, encode
+from gateway.http import origin_allowed
 from gateway.interviewer import Outcome
 from gateway.services import Services, services
 from gateway.session import LiveSession
@@ -143,7 +144,7 @@ class _FrameBudget:
 async def candidate_socket(websocket: WebSocket) -> None:
     found = services(websocket)
     origin = websocket.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in found.settings.allowed_origins:
+    if not origin_allowed(origin, found.settings.allowed_origins):
         log.warning("websocket refused: origin not allowed", extra={"origin": origin})
         await websocket.close(CloseCode.FORBIDDEN)
         return
