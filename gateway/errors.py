@@ -8,7 +8,14 @@
     ├── ControlPlaneUnavailable  the control plane could not be reached, or 5xx
     ├── TicketError              a candidate ticket is missing, forged or expired
     ├── StateStoreUnavailable    the shared state store (Redis) could not be reached
-    └── ArtifactNotFound         no such recording or transcript in the store
+    ├── ArtifactNotFound         no such recording or transcript in the store
+    │   (defined beside the interviewers that raise them:)
+    ├── SynthesisError           eSpeak NG could not speak    (interviewer.voice)
+    ├── TranscriptionError       PocketSphinx could not run   (interviewer.transcriber)
+    └── UpstreamError            the realtime upstream failed (interviewer.realtime_upstream)
+        ├── UpstreamLost         connection refused, dropped or closed: reconnect
+        ├── UpstreamFault        an error event, rate limit or silence: reconnect
+        └── UpstreamUnavailable  gone for good (key refused, retries spent)
 
 Foreign errors (httpx, sqlite3, OS) are translated once, at the seam that
 meets them, with ``raise ... from exc``. Each error knows the code and HTTP
