@@ -1,5 +1,5 @@
 /**
- * The gateway's candidate HTTP API (docs/candidate-protocol.md, sections 1–2).
+ * The gateway's candidate HTTP API (docs/candidate-protocol.md, sections 1, 2 and 4).
  *
  * Every call is a same-origin JSON POST; the token travels only in the body.
  * Failures reject with `ApiError`: `status` is the HTTP status (0 when the
@@ -8,6 +8,7 @@
 
 const SESSION_PATH = "/api/v1/candidate/session";
 const CONSENT_PATH = "/api/v1/candidate/consent";
+const OFFER_PATH = "/api/v1/candidate/webrtc/offer";
 const REQUEST_TIMEOUT_MS = 15000;
 
 export class ApiError extends Error {
@@ -35,9 +36,14 @@ export function recordConsent(ticket, version) {
   return post(CONSENT_PATH, { ticket, accepted: true, text_version: version });
 }
 
-async function post(path, body) {
+/** Send a complete (non-trickle) WebRTC offer: `{sdp, type: "answer"}`. */
+export function sendOffer(ticket, sdp, timeoutMs = REQUEST_TIMEOUT_MS) {
+  return post(OFFER_PATH, { ticket, sdp, type: "offer" }, timeoutMs);
+}
+
+async function post(path, body, timeoutMs = REQUEST_TIMEOUT_MS) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
   try {
     response = await fetch(path, {

@@ -4,6 +4,8 @@
  * Phases (document.body.dataset.phase): loading, invalid, consent, device,
  * ready, waiting, live, reconnecting, ended, error. Final screens also set
  * document.body.dataset.endReason (an `ended` reason or an error code).
+ * Once connecting, document.body.dataset.transport is `webrtc` or
+ * `websocket`, and dataset.transportFallback says why WebRTC was given up.
  */
 
 import { ApiError, openSession, recordConsent } from "./api.js";
@@ -14,7 +16,9 @@ import { takeToken, watchForNewLink } from "./link.js";
 import { ConnectionState, LiveConnection } from "./live.js";
 import { connectionProblem, endScreen, languageName, linkProblem, microphoneHelp } from "./messages.js";
 import { listMicrophones, openMicrophone, stopStream } from "./microphone.js";
+import { TransportChoice, transportMode } from "./transport-choice.js";
 import { View } from "./view.js";
+import { webrtcSupported, webrtcTransports } from "./webrtc-transport.js";
 import { createWebSocketTransport } from "./websocket-transport.js";
 
 // The level above which the microphone check says "we can hear you".
@@ -63,6 +67,7 @@ const ui = {
   endCancel: $("end-cancel"),
   endConfirm: $("end-confirm"),
   retryButton: $("retry-button"),
+  remoteAudio: $("remote-audio"),
 };
 
 class CandidatePage {
@@ -71,8 +76,17 @@ class CandidatePage {
     this.captions = new Captions($("captions"), $("captions-empty"));
     this.engine = new AudioEngine();
     this.debug = new Debug(() => this.stats());
+    this.transports = new TransportChoice({
+      mode: transportMode(),
+      webrtcSupported: webrtcSupported(),
+      factories: {
+        webrtc: webrtcTransports({ iceServers: () => this.iceServers, player: ui.remoteAudio }),
+        websocket: createWebSocketTransport,
+      },
+    });
     this.token = null;
     this.ticket = null;
+    this.iceServers = [];
     this.session = null;
     this.consent = null;
     this.stream = null;
@@ -146,6 +160,7 @@ class CandidatePage {
 
   accept(answer) {
     this.ticket = answer.ticket;
+    this.iceServers = Array.isArray(answer.ice_servers) ? answer.ice_servers : [];
     this.session = answer.session || {};
     this.consent = answer.consent || { required: false, accepted: true };
     ui.roleName.textContent = this.session.role_name || "Interview";
@@ -240,6 +255,7 @@ class CandidatePage {
     const previous = this.stream;
     this.stream = stream;
     this.engine.attachMicrophone(stream);
+    if (this.connection) this.connection.useMicrophone(stream);
     stopStream(previous);
     for (const track of stream.getAudioTracks()) {
       track.addEventListener("ended", () => this.microphoneLost(stream));
@@ -371,12 +387,13 @@ class CandidatePage {
   connect() {
     if (this.connection) this.connection.close();
     this.connection = new LiveConnection({
-      createTransport: createWebSocketTransport,
+      transports: this.transports,
       ticket: this.ticket,
       microphone: this.stream,
       reverify: () => this.reverify(),
       handlers: {
         state: (state) => this.connectionState(state),
+        transport: (choice) => this.transportChosen(choice),
         waiting: (event) => this.waiting(event),
         live: (event) => this.live(event),
         event: (event) => this.liveEvent(event),
@@ -417,6 +434,14 @@ class CandidatePage {
       this.setTalkState("reconnecting", "Reconnecting…");
       this.view.announce("Connection lost. Reconnecting…");
     }
+  }
+
+  transportChosen(choice) {
+    const data = this.body().dataset;
+    data.transport = choice.kind;
+    if (choice.fallbackReason) data.transportFallback = choice.fallbackReason;
+    else delete data.transportFallback;
+    this.debug.refresh();
   }
 
   waiting(event) {
@@ -562,7 +587,8 @@ class CandidatePage {
       connection: this.connection ? this.connection.stats : null,
       sampleRate: this.engine.sampleRate,
       audioState: this.engine.context ? this.engine.context.state : "none",
-      playback: this.engine.playback,
+      // Over WebRTC the interviewer plays through <audio>; the connection describes it.
+      playback: this.transports.kind === "websocket" ? this.engine.playback : null,
     };
   }
 

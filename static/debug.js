@@ -1,6 +1,7 @@
 /**
- * The "Connection details" panel for testers: transport, frame counters,
- * the last close code and error. Refreshed only while it is open.
+ * The "Connection details" panel for testers: transport (and why the page
+ * fell back to WebSocket), frame counters (RTP packets on WebRTC), the last
+ * close code and error. Refreshed only while it is open.
  */
 
 const REFRESH_MS = 500;
@@ -50,7 +51,9 @@ export class Debug {
     const connection = stats.connection;
     const f = this.fields;
     f.transport.textContent = connection ? connection.kind : "–";
-    f.connection.textContent = connection ? connection.state : "not started";
+    f.connection.textContent = connection
+      ? `${connection.state}${connection.path ? ` · ${connection.path}` : ""}`
+      : "not started";
     f.sent.textContent = String(connection ? connection.framesSent : 0);
     f.received.textContent = String(connection ? connection.framesReceived : 0);
     f.dropped.textContent = String(connection ? connection.framesDropped : 0);
@@ -60,9 +63,14 @@ export class Debug {
     const error = connection && connection.lastError;
     f.error.textContent = error ? `${error.code}: ${error.message}` : this.lastNote || "–";
     f.audio.textContent = stats.sampleRate ? `${stats.sampleRate} Hz, ${stats.audioState}` : "–";
-    const playback = stats.playback;
-    f.playback.textContent = playback
-      ? `${playback.playing ? "playing" : "idle"}, ${playback.bufferedMs} ms buffered, ${playback.underruns} underruns, ${playback.droppedMs} ms dropped`
-      : "–";
+    f.playback.textContent = describePlayback(connection, stats.playback);
   }
+}
+
+/** WebRTC plays through an <audio> element (the transport describes it), WebSocket through the player worklet. */
+function describePlayback(connection, player) {
+  if (connection && connection.playback) return connection.playback;
+  if (!player) return "–";
+  const state = player.playing ? "playing" : "idle";
+  return `${state}, ${player.bufferedMs} ms buffered, ${player.underruns} underruns, ${player.droppedMs} ms dropped`;
 }

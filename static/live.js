@@ -1,13 +1,16 @@
 /**
  * One candidate's live connection: hello, waiting room, live, and reconnects.
  *
- * It drives a transport (websocket-transport.js shows the interface) and
- * survives drops: while the gateway's reconnect grace lasts it reconnects
- * with backoff and jitter, sending hello with the same ticket; after close
- * code 4401 it first asks `reverify()` for a fresh ticket. Events reach the
- * page through `handlers`:
+ * It drives a transport (websocket-transport.js shows the interface) made
+ * by `transports` (a TransportChoice) and survives drops: while the
+ * gateway's reconnect grace lasts it reconnects with backoff and jitter,
+ * with the same ticket; after close code 4401 it first asks `reverify()`
+ * for a fresh ticket. When a WebRTC attempt reports WebRTC unusable (close
+ * code 4001) and the choice falls back, it connects again at once over
+ * WebSocket. Events reach the page through `handlers`:
  *
  *   state(ConnectionState)   connecting | waiting | live | reconnecting
+ *   transport(choice)        a new transport was created (its kind, a fallback reason)
  *   waiting(event), live(event), event(event)   protocol events (caption, state, timer, error)
  *   audio(ArrayBuffer)       one interviewer frame
  *   ended(reason)            the interview is over (an `ended` reason, or SESSION_FINISHED)
@@ -30,11 +33,15 @@ export const ConnectionState = Object.freeze({
 
 export const CloseCode = Object.freeze({
   NORMAL: 1000,
+  ABNORMAL: 1006,
+  TRY_AGAIN_LATER: 1013,
   TICKET_INVALID: 4401,
   FORBIDDEN: 4403,
   SESSION_CLOSED: 4409,
   // Not sent by the gateway: the page gave up on a silent connection.
   LOCAL_TIMEOUT: 4000,
+  // Not sent by the gateway: WebRTC can't work here (webrtc-transport.js).
+  UNAVAILABLE: 4001,
 });
 
 // The gateway keeps a dropped session for ZENHIRE_RECONNECT_GRACE_SEC (30 s by default).
@@ -44,20 +51,22 @@ const BACKOFF_MAX_MS = 5000;
 const BACKOFF_JITTER = 0.25;
 // No first event this long after connecting ⇒ the attempt failed.
 const CONNECT_TIMEOUT_MS = 10000;
-// While live the gateway sends a timer event every second; this much silence means a dead link.
+// While live the gateway sends a timer event every second; this much silence
+// means a dead link (unless the transport names its own limit, `liveSilenceMs`).
 const LIVE_SILENCE_MS = 8000;
+// How long the connection stays open after `ended`, for the last audio to play out.
+const ENDED_LINGER_MS = 1500;
 const WAITING_SILENCE_MIN_MS = 10000;
 
 export class LiveConnection {
-  constructor({ createTransport, ticket, microphone, reverify, handlers }) {
-    this.createTransport = createTransport;
+  constructor({ transports, ticket, microphone, reverify, handlers }) {
+    this.transports = transports;
     this.ticket = ticket;
     this.microphone = microphone;
     this.reverify = reverify;
     this.handlers = handlers;
     this.state = ConnectionState.IDLE;
     this.transport = null;
-    this.kind = "–";
     this.needsVerify = false;
     this.endRequested = false;
     this.lastError = null;
@@ -82,6 +91,12 @@ export class LiveConnection {
   sendAudio(frame) {
     if (this.state !== ConnectionState.LIVE || !this.transport) return false;
     return this.transport.sendAudio(frame);
+  }
+
+  /** Use a new microphone stream (the candidate's device changed or came back). */
+  useMicrophone(stream) {
+    this.microphone = stream;
+    if (this.transport && this.transport.useMicrophone) this.transport.useMicrophone(stream);
   }
 
   /** Ask the gateway to finish the interview (now, or as soon as it is live again). */
@@ -110,7 +125,9 @@ export class LiveConnection {
   get stats() {
     const current = this.transport ? this.transport.stats : { framesSent: 0, framesReceived: 0, framesDropped: 0 };
     return {
-      kind: this.kind,
+      kind: this.transports.label,
+      path: current.path || null,
+      playback: current.playback || null,
       state: this.state,
       framesSent: this.totals.framesSent + current.framesSent,
       framesReceived: this.totals.framesReceived + current.framesReceived,
@@ -125,16 +142,16 @@ export class LiveConnection {
 
   connect() {
     this.dropTransport();
-    const transport = this.createTransport({
+    const transport = this.transports.create({
       onOpen: () => {},
       onEvent: (event) => transport === this.transport && this.receive(event),
       onAudio: (frame) => transport === this.transport && this.handlers.audio(frame),
       onClose: (closed) => transport === this.transport && this.closed(closed),
     });
     this.transport = transport;
-    this.kind = transport.kind;
     this.silenceMs = CONNECT_TIMEOUT_MS;
     this.armWatchdog();
+    this.handlers.transport(this.transports);
     transport.start({ ticket: this.ticket, microphone: this.microphone });
   }
 
@@ -150,7 +167,7 @@ export class LiveConnection {
         break;
       case "live":
         this.healthy();
-        this.silenceMs = LIVE_SILENCE_MS;
+        this.silenceMs = this.transport.liveSilenceMs || LIVE_SILENCE_MS;
         this.armWatchdog();
         this.setState(ConnectionState.LIVE);
         this.handlers.live(event);
@@ -168,11 +185,16 @@ export class LiveConnection {
     }
   }
 
-  closed({ code, reason }) {
+  closed({ code, reason, transient = false }) {
     this.lastClose = { code, reason };
     if (this.state === ConnectionState.ENDED || this.state === ConnectionState.FAILED) return;
     const errorCode = this.lastError ? this.lastError.code : "";
     switch (code) {
+      case CloseCode.UNAVAILABLE:
+        // Nothing says the network is down: try the other transport at once.
+        if (this.transports.fallBack(reason, { transient })) this.connect();
+        else this.scheduleReconnect();
+        return;
       case CloseCode.NORMAL:
         this.finish("ENDED");
         return;
@@ -193,6 +215,7 @@ export class LiveConnection {
   }
 
   healthy() {
+    this.transports.succeeded();
     if (this.dropStartedAt !== null) this.reconnects += 1;
     this.dropStartedAt = null;
     this.attempt = 0;
@@ -246,7 +269,9 @@ export class LiveConnection {
   finish(reason) {
     this.stopTimers();
     this.setState(ConnectionState.ENDED);
-    this.dropTransport();
+    // Keep the connection a moment: over WebRTC the interviewer's last words are
+    // still in the browser's jitter buffer, and closing the peer would cut them.
+    this.dropTransport(ENDED_LINGER_MS);
     window.removeEventListener("online", this.onOnline);
     this.handlers.ended(reason);
   }
@@ -274,16 +299,18 @@ export class LiveConnection {
     this.retryTimer = this.watchdog = null;
   }
 
-  dropTransport() {
+  dropTransport(lingerMs = 0) {
     clearTimeout(this.watchdog);
     this.watchdog = null;
-    if (!this.transport) return;
-    const stats = this.transport.stats;
+    const transport = this.transport;
+    if (!transport) return;
+    const stats = transport.stats;
     this.totals.framesSent += stats.framesSent;
     this.totals.framesReceived += stats.framesReceived;
     this.totals.framesDropped += stats.framesDropped;
-    this.transport.close();
     this.transport = null;
+    if (lingerMs > 0) setTimeout(() => transport.close(), lingerMs);
+    else transport.close();
   }
 
   setState(state) {

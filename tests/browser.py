@@ -67,10 +67,12 @@ class Screenshots:
             old.unlink()
         self._count = 0
 
-    async def take(self, label: str) -> Path:
+    async def take(self, label: str, *, full_page: bool = True) -> Path:
+        """Save the next screenshot; ``full_page=False`` for modal dialogs, whose
+        fixed backdrop covers only the viewport in a full-page capture."""
         self._count += 1
         path = self.folder / f"{self._count:02d}-{label}.png"
-        await self._page.screenshot(path=str(path), full_page=True)
+        await self._page.screenshot(path=str(path), full_page=full_page)
         return path
 
 
