@@ -185,3 +185,33 @@ async def test_s2s_artifacts_need_a_signature(stack: Stack) -> None:
     response = await stack.http.get(stack.gateway_url + "/s2s/v1/sessions/abc/recording")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "S2S_UNAUTHORIZED"
+
+
+async def test_frame_flood_is_cut_off_with_policy_close(stack: Stack) -> None:
+    """Far more than 50 frames a second: the excess is dropped, then the socket closed."""
+    _, token = await stack.create_session()
+    candidate = Candidate(stack.gateway_url)
+    await candidate.open(stack.http, token)
+    async with await candidate.connect() as socket:
+        assert json.loads(await socket.recv())["type"] == "live"
+        with pytest.raises(websockets.ConnectionClosed):
+            for _ in range(2000):
+                await socket.send(SILENCE)
+            while True:
+                await socket.recv()
+        assert socket.close_code == 1008
+
+
+async def test_wrong_size_frame_gets_an_error_event(stack: Stack) -> None:
+    _, token = await stack.create_session()
+    candidate = Candidate(stack.gateway_url)
+    await candidate.open(stack.http, token)
+    async with await candidate.connect() as socket:
+        assert json.loads(await socket.recv())["type"] == "live"
+        await socket.send(bytes(FRAME_BYTES // 2))
+        async with asyncio.timeout(5):
+            while True:
+                message = await socket.recv()
+                if isinstance(message, str) and json.loads(message)["type"] == "error":
+                    assert json.loads(message)["code"] == "FRAME_INVALID"
+                    break
