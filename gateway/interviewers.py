@@ -16,8 +16,8 @@ from typing import Any
 from gateway.errors import ConfigError
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.local import LocalInterviewerFactory
+from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.realtime import RealtimeInterviewerFactory, UpstreamReport
-from gateway.interviewer.settings import LocalInterviewerSettings
 from gateway.settings import Settings
 from zenhire.environment import Environment, SettingError
 

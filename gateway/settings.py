@@ -47,7 +47,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.errors import ConfigError
-from gateway.interviewer.realtime_settings import RealtimeSettings
+from gateway.interviewer.realtime.settings import RealtimeSettings
 from zenhire.environment import Environment, SettingError
 
 DEV_S2S_SECRET = "zenhire-dev-s2s-secret"

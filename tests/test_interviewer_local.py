@@ -21,8 +21,8 @@ from audio.frames import FRAME_MS, SAMPLE_BYTES, SAMPLE_RATE, split_frames
 from audio.level import rms_dbfs
 from gateway.events import Caption, State, TalkState
 from gateway.interviewer import InterviewPlanContext, Outcome, Persona
-from gateway.interviewer.interview import INTERRUPTED_MARK
 from gateway.interviewer.local import LocalInterviewerFactory, LocalInterviewerSettings
+from gateway.interviewer.local.interview import INTERRUPTED_MARK
 from tests.conversation_driver import ConversationDriver, Cue, ScriptedCandidate
 from tests.speech import synthesize
 

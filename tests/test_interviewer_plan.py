@@ -12,7 +12,7 @@ import pytest
 from audio.frames import SAMPLE_BYTES
 from gateway.interviewer import InterviewPlanContext, Persona
 from gateway.interviewer.local import LocalInterviewerFactory, LocalInterviewerSettings
-from gateway.interviewer.plan import FAMILIES, LANGUAGES, QuestionCatalog
+from gateway.interviewer.local.plan import FAMILIES, LANGUAGES, QuestionCatalog
 from gateway.interviewer.voice import SynthesisError, Voice, split_sentences
 
 FIRST_AUDIO_BUDGET_SEC = 0.3
@@ -73,7 +73,7 @@ def test_general_fallback_plan_has_seven_distinct_questions(catalog: QuestionCat
 
 def test_every_language_has_the_same_question_ids() -> None:
     """A question id means the same question in every language."""
-    folder = resources.files("gateway.interviewer").joinpath("questions")
+    folder = resources.files("gateway.interviewer.local").joinpath("questions")
     banks = {
         code: {
             family: [

@@ -6,8 +6,8 @@ from functools import cache
 
 from audio.frames import FRAME_MS, SAMPLE_RATE, SILENCE, split_frames
 from audio.vad import VoiceActivityDetector
-from gateway.interviewer.settings import LocalInterviewerSettings
-from gateway.interviewer.turntaking import (
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.turntaking import (
     BargedIn,
     Signal,
     Silence,

@@ -23,7 +23,7 @@ import pytest
 import websockets
 
 from gateway.errors import ConfigError
-from gateway.interviewer import realtime_protocol as protocol
+from gateway.interviewer.realtime import protocol as protocol
 from gateway.settings import Settings
 from tests.audio_checks import stereo_channels
 from tests.candidate import Candidate

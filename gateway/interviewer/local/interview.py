@@ -22,11 +22,11 @@ from itertools import count
 
 from gateway.events import Caption, State, TalkState
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Turn
-from gateway.interviewer.listener import AudioEnded, Listener
-from gateway.interviewer.plan import Plan
-from gateway.interviewer.settings import LocalInterviewerSettings
-from gateway.interviewer.speaker import Speaker, Spoken
-from gateway.interviewer.turntaking import Silence
+from gateway.interviewer.local.listener import AudioEnded, Listener
+from gateway.interviewer.local.plan import Plan
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.speaker import Speaker, Spoken
+from gateway.interviewer.local.turntaking import Silence
 
 INTERRUPTED_MARK = "[interrupted]"
 CANDIDATE_INACTIVE = "CANDIDATE_INACTIVE"

@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator
 
 from audio.frames import FRAME_MS
 from gateway.interviewer import CandidateFrame
-from gateway.interviewer.realtime_protocol import append_audio
-from gateway.interviewer.realtime_upstream import Upstream, UpstreamLost
+from gateway.interviewer.realtime.protocol import append_audio
+from gateway.interviewer.realtime.upstream import Upstream, UpstreamLost
 
 log = logging.getLogger("zenhire.interviewer.realtime")
 

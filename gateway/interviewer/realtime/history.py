@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.interviewer.realtime_protocol import ItemRole, text_item
+from gateway.interviewer.realtime.protocol import ItemRole, text_item
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ a broken connection). All wording lives here.
 from __future__ import annotations
 
 from gateway.interviewer import InterviewPlanContext
-from gateway.interviewer.realtime_protocol import END_INTERVIEW
+from gateway.interviewer.realtime.protocol import END_INTERVIEW
 
 SECONDS_PER_MINUTE = 60
 LANGUAGE_NAMES = {

@@ -26,8 +26,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from gateway.errors import GatewayError
-from gateway.interviewer.realtime_protocol import ProtocolError, ServerEvent, encode, parse
-from gateway.interviewer.realtime_settings import RealtimeSettings
+from gateway.interviewer.realtime.protocol import ProtocolError, ServerEvent, encode, parse
+from gateway.interviewer.realtime.settings import RealtimeSettings
 
 log = logging.getLogger("zenhire.interviewer.realtime")
 

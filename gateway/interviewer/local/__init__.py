@@ -19,12 +19,12 @@ import logging
 
 from gateway.errors import GatewayError
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
-from gateway.interviewer.interview import Interview
-from gateway.interviewer.listener import Listener
-from gateway.interviewer.plan import Plan, QuestionCatalog
-from gateway.interviewer.settings import LocalInterviewerSettings
-from gateway.interviewer.speaker import Speaker
-from gateway.interviewer.transcriber import (
+from gateway.interviewer.local.interview import Interview
+from gateway.interviewer.local.listener import Listener
+from gateway.interviewer.local.plan import Plan, QuestionCatalog
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.speaker import Speaker
+from gateway.interviewer.local.transcriber import (
     SphinxTranscriber,
     Transcriber,
     TranscriptionError,

@@ -27,13 +27,13 @@ from typing import Protocol
 
 from gateway.events import Caption, Error
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
-from gateway.interviewer.realtime_candidate import CandidateSpeech
-from gateway.interviewer.realtime_history import History
-from gateway.interviewer.realtime_playback import Playback
-from gateway.interviewer.realtime_relay import InterviewState, Opening, Relay, RelayEnd
-from gateway.interviewer.realtime_settings import RealtimeSettings
-from gateway.interviewer.realtime_uplink import Uplink
-from gateway.interviewer.realtime_upstream import (
+from gateway.interviewer.realtime.candidate import CandidateSpeech
+from gateway.interviewer.realtime.history import History
+from gateway.interviewer.realtime.playback import Playback
+from gateway.interviewer.realtime.relay import InterviewState, Opening, Relay, RelayEnd
+from gateway.interviewer.realtime.settings import RealtimeSettings
+from gateway.interviewer.realtime.uplink import Uplink
+from gateway.interviewer.realtime.upstream import (
     RetryPolicy,
     Upstream,
     UpstreamError,

@@ -25,9 +25,9 @@ from typing import Protocol
 from audio.frames import FRAME_MS
 from audio.vad import VoiceActivityDetector
 from gateway.interviewer import CandidateFrame, Conversation
-from gateway.interviewer.settings import LocalInterviewerSettings
-from gateway.interviewer.transcriber import Transcriber, Transcript
-from gateway.interviewer.turntaking import (
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.transcriber import Transcriber, Transcript
+from gateway.interviewer.local.turntaking import (
     BargedIn,
     FalseInterruption,
     InterruptionConfirmed,

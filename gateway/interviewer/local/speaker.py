@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from gateway.events import Caption, State, TalkState
 from gateway.interviewer import Conversation
-from gateway.interviewer.listener import Listener
+from gateway.interviewer.local.listener import Listener
 from gateway.interviewer.voice import Voice, split_sentences
 
 BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000

@@ -25,19 +25,19 @@ from dataclasses import dataclass
 
 from gateway.events import State, TalkState
 from gateway.interviewer import Conversation, InterviewPlanContext
-from gateway.interviewer import realtime_protocol as protocol
-from gateway.interviewer.realtime_brief import (
+from gateway.interviewer.realtime import protocol as protocol
+from gateway.interviewer.realtime.brief import (
     END_TOOL_DESCRIPTION,
     RESUME_NOTE,
     WRAP_UP_NOTE,
     instructions,
 )
-from gateway.interviewer.realtime_candidate import CandidateSpeech
-from gateway.interviewer.realtime_history import History
-from gateway.interviewer.realtime_playback import Playback
-from gateway.interviewer.realtime_settings import RealtimeSettings
-from gateway.interviewer.realtime_uplink import Uplink
-from gateway.interviewer.realtime_upstream import Upstream, UpstreamFault
+from gateway.interviewer.realtime.candidate import CandidateSpeech
+from gateway.interviewer.realtime.history import History
+from gateway.interviewer.realtime.playback import Playback
+from gateway.interviewer.realtime.settings import RealtimeSettings
+from gateway.interviewer.realtime.uplink import Uplink
+from gateway.interviewer.realtime.upstream import Upstream, UpstreamFault
 
 log = logging.getLogger("zenhire.interviewer.realtime")
 

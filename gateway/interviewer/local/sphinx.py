@@ -1,4 +1,4 @@
-"""The PocketSphinx worker process: ``python -m gateway.interviewer.sphinx``.
+"""The PocketSphinx worker process: ``python -m gateway.interviewer.local.sphinx``.
 
 PocketSphinx holds the GIL for as long as it loads its model (a quarter of a
 second) and while it decodes, so it runs in a process of its own and the

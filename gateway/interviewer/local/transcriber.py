@@ -6,7 +6,7 @@ sibling in the interview's task group) does the work and sends partial
 captions. `close` returns a future with the turn's final `Transcript`.
 
 `SphinxTranscriber` decodes English with PocketSphinx (the en-us model that
-ships in the wheel) in a worker process (`gateway.interviewer.sphinx`),
+ships in the wheel) in a worker process (`gateway.interviewer.local.sphinx`),
 because PocketSphinx holds the GIL while it loads and decodes: in-process,
 even a worker thread would stall every session's frame loop. The event loop
 only writes audio to the worker's stdin and reads hypotheses back.
@@ -31,7 +31,7 @@ from typing import Protocol
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from gateway.errors import GatewayError
 from gateway.events import CandidateEvent, Caption
-from gateway.interviewer import sphinx
+from gateway.interviewer.local import sphinx
 
 log = logging.getLogger("zenhire.interviewer")
 

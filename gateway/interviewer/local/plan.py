@@ -20,7 +20,7 @@ from typing import Any
 
 from gateway.interviewer import Persona
 
-DATA_PACKAGE = "gateway.interviewer"
+DATA_PACKAGE = "gateway.interviewer.local"
 DATA_FOLDER = "questions"
 ROLES_FILE = "roles.json"
 GENERAL = "general"

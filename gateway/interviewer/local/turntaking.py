@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from audio.frames import FRAME_MS
 from audio.vad import VadResult
-from gateway.interviewer.settings import LocalInterviewerSettings
+from gateway.interviewer.local.settings import LocalInterviewerSettings
 
 # Speech frames past the warm-up before a barge-in (the VAD's own onset time).
 BARGE_IN_ONSET_FRAMES = 3

@@ -14,8 +14,8 @@ from itertools import count
 
 from gateway.events import Caption
 from gateway.interviewer import Conversation, Turn
-from gateway.interviewer.realtime_history import History
-from gateway.interviewer.realtime_uplink import Uplink
+from gateway.interviewer.realtime.history import History
+from gateway.interviewer.realtime.uplink import Uplink
 
 # Finished speech whose transcription has not come after this long is given up
 # on (it no longer holds back a handover).
