@@ -3,8 +3,8 @@
 `create_app(settings)` builds the Starlette app from lists of routes and
 middleware; every long-lived resource (HTTP client, outbox, registry, task
 group) opens in the lifespan and is passed explicitly. Seams (interviewer
-factory, artifact store) may be handed in; by default they come from
-``settings``.
+factory, artifact store, the sessions' clock) may be handed in; by default
+they come from ``settings``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway import candidate, console, s2s
 from gateway.artifacts import ArtifactStore, LocalArtifactStore
+from gateway.clock import Clock
 from gateway.controlplane import HttpControlPlane
 from gateway.headers import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
@@ -51,6 +52,7 @@ def create_app(
     *,
     interviewers: InterviewerFactory | None = None,
     artifacts: ArtifactStore | None = None,
+    clock: Clock | None = None,
 ) -> Starlette:
     metrics = Metrics()
 
@@ -79,6 +81,7 @@ def create_app(
                         outbox,
                         store,
                         meter=metrics,
+                        clock=clock,
                     )
                     peers = PeerConnections(group)
                     await registry.recover_spool()

@@ -1,8 +1,8 @@
 """The interviewer's playout queue: audio waiting to be heard.
 
-The interviewer queues audio of any length; the session's clock takes one
-20 ms frame per tick, so playout is paced by the clock and the recording's
-interviewer channel holds exactly what was sent to the candidate. The queue
+The interviewer queues audio of any length; the session takes one 20 ms
+frame at a time as it sends it to the candidate, in real time, and records
+exactly what it sent. The queue
 is bounded (`MAX_QUEUED_MS`): a producer that runs ahead waits for room.
 Barge-in drops everything queued at once.
 """
@@ -70,10 +70,14 @@ class Playout:
     def playing(self) -> bool:
         return len(self._queued) >= FRAME_BYTES
 
-    async def drain(self) -> None:
-        """Pad a trailing partial frame with silence, then wait until all is played."""
+    def pad(self) -> None:
+        """Pad a trailing partial frame with silence, so that it can be played."""
         if len(self._queued) % FRAME_BYTES:
             self._queued += bytes(FRAME_BYTES - len(self._queued) % FRAME_BYTES)
+
+    async def drain(self) -> None:
+        """Pad a trailing partial frame with silence, then wait until all is played."""
+        self.pad()
         while self._queued:
             self._empty.clear()
             await self._empty.wait()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.artifacts import ArtifactStore, recording_key, transcript_key
+from gateway.clock import Clock
 from gateway.controlplane import Verification, event_body
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
@@ -53,10 +54,13 @@ class SessionRegistry:
         outbox: Outbox,
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.interviewers = interviewers
         self.slots = slots
+        # One clock for every live session (one timer, not one per session).
+        self.clock = clock if clock is not None else Clock()
         self._group = group
         self._outbox = outbox
         self._artifacts = artifacts
@@ -128,6 +132,7 @@ class SessionRegistry:
             Limits(verification.max_duration_sec, self.settings.reconnect_grace_sec),
             on_end=lambda live, outcome: self._finalize(live, recording, meta, outcome),
             meter=self._meter,
+            clock=self.clock,
         )
         session.attach(transport)
         self._live[session_id] = session

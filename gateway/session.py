@@ -1,17 +1,23 @@
 """A live interview: the unit of work that ties everything together.
 
-    transport ──receive_audio()──▶ inbox ─┐
-                                          ├─ clock tick (every 20 ms) ─▶ recording (L, R)
-    interviewer ──play()──▶ playout ──────┘            │
-         ▲                                             ├─▶ transport (interviewer frame)
-         └──────── candidate_audio() ◀─────────────────┘
+    transport ──receive_audio()──┬──────────────────────────────▶ candidate_audio() ─▶ interviewer
+                                 └─▶ inbox ──┐
+                                             ├─ clock tick (every 20 ms) ─▶ recording (L, R)
+    interviewer ──play()──▶ playout ─▶ speaker ─▶ transport
+                                         └─▶ heard ─┘
 
-The clock is the session's single source of time: each tick takes one
-candidate frame (silence if none arrived) and one interviewer frame (only
-while a candidate is connected to hear it) and writes both to the
-recording, so the two channels stay aligned to wall-clock time and a gap
-records as silence. The session implements `Conversation` for its
-interviewer. It ends once (`end`), whoever asks first: the interviewer, the
+Audio is relayed the moment it can be: a candidate frame goes to the
+interviewer on arrival, and interviewer audio goes to the candidate as
+soon as it is queued, then every 20 ms from there (`_speak`, anchored at
+the start of each stretch of speech, never faster than real time, and only
+while a candidate is connected to hear it). The clock (`gateway.clock`,
+shared by every session) is the recording's time: each tick writes one
+candidate frame from the inbox (silence if none came) and the interviewer
+frame sent since the last tick, so the two channels stay aligned to
+wall-clock time and a gap records as silence. While the candidate sends
+nothing at all, the ticks also give the interviewer silence, so its idea
+of elapsed audio keeps pace with the recording. The session implements
+`Conversation` for its interviewer. It ends once (`end`), whoever asks first: the interviewer, the
 candidate, the time budget, a candidate gone longer than the grace period,
 an operator or a shutdown.
 """
@@ -29,7 +35,9 @@ from typing import Protocol
 
 from audio.frames import FRAME_BYTES, FRAME_MS, SILENCE
 from audio.level import meter
+from gateway.clock import Clock
 from gateway.events import CandidateEvent, Ended, Error, State, Timer
+from gateway.inbox import CandidateInbox
 from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
 from gateway.playout import Playout
 from gateway.recording import Recording
@@ -38,11 +46,14 @@ from gateway.telemetry import NullMeter, SessionMeter, SessionTelemetry
 log = logging.getLogger("zenhire.session")
 
 TICK_SEC = FRAME_MS / 1000
-# Candidate frames waiting for the next tick. Arrivals beyond this bound push
-# out the oldest (latency stays bounded when a network burst delivers late frames).
-INBOX_MAX_FRAMES = 10
-# Ticks the interviewer may fall behind before its oldest frames are dropped.
+# Frames the interviewer may fall behind before its oldest frames are dropped.
 INTERVIEWER_LAG_MAX_FRAMES = 100
+# Ticks without any candidate frame after which the ticks feed the interviewer
+# silence (a gap, not the jitter of frames that come a little late).
+GAP_TICKS = 3
+# Interviewer frames sent but not yet recorded: one or two (the speaker and
+# the clock run at the same pace, in different phases).
+HEARD_MAX_FRAMES = 5
 WATCH_INTERVAL_SEC = 0.25
 TIMER_INTERVAL_MS = 1000
 # The console's audio meters show the loudest frame of each channel over this many ticks.
@@ -86,6 +97,7 @@ class LiveSession:
         limits: Limits,
         on_end: Callable[[LiveSession, Outcome], Awaitable[None]],
         meter: SessionMeter | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.session_id = session_id
         self.phase = Phase.LIVE
@@ -99,11 +111,15 @@ class LiveSession:
         self._on_end = on_end
         self._transport: Transport | None = None
         self._detached_since: float | None = time.monotonic()
-        # Each candidate frame with its arrival time (monotonic), for the relay latency.
-        self._inbox: deque[tuple[bytes, float]] = deque(maxlen=INBOX_MAX_FRAMES)
+        self._clock = clock if clock is not None else Clock()
+        self._inbox = CandidateInbox()
+        self._quiet_ticks = 0
         self._for_interviewer: deque[CandidateFrame] = deque(maxlen=INTERVIEWER_LAG_MAX_FRAMES)
         self._frame_ready = asyncio.Event()
         self._playout = Playout()
+        self._heard: deque[bytes] = deque(maxlen=HEARD_MAX_FRAMES)
+        self._speaker: asyncio.TimerHandle | None = None
+        self._next_spoken = 0.0
         self._ticks = 0
         self._ended = asyncio.Event()
         self.frames_in = 0
@@ -128,6 +144,7 @@ class LiveSession:
         self._transport = transport
         self.transport_kind = transport.kind
         self._detached_since = None
+        self._speak_soon()
 
     def detach(self, transport: Transport) -> None:
         if self._transport is transport:
@@ -138,7 +155,9 @@ class LiveSession:
         if len(pcm) != FRAME_BYTES:
             raise ValueError("candidate frames must be exactly one 20 ms frame")
         self.frames_in += 1
-        self._inbox.append((pcm, time.monotonic()))
+        waiting = self._inbox.push(pcm, time.monotonic())
+        self._quiet_ticks = 0
+        self._hand_over(CandidateFrame(pcm, (self._ticks + waiting) * FRAME_MS))
 
     def end(self, outcome: Outcome) -> None:
         """Ask the session to end with ``outcome``; the first request wins."""
@@ -170,6 +189,7 @@ class LiveSession:
 
     async def play(self, pcm: bytes) -> None:
         await self._playout.put(pcm)
+        self._speak_soon()
 
     def stop_playback(self) -> int:
         return self._playout.stop()
@@ -181,6 +201,8 @@ class LiveSession:
         return self._playout.played_ms
 
     async def drain(self) -> None:
+        self._playout.pad()
+        self._speak_soon()
         await self._playout.drain()
 
     def is_playing(self) -> bool:
@@ -207,7 +229,7 @@ class LiveSession:
         """Hold the interview until it ends, then hand the outcome to ``on_end``."""
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._clock())
+                group.create_task(self._clock.ticking(self._tick))
                 group.create_task(self._converse())
                 group.create_task(self._watch())
                 group.create_task(self._stop_when_ended())
@@ -218,6 +240,9 @@ class LiveSession:
             self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
         assert self.outcome is not None
         self.phase = Phase.ENDED
+        if self._speaker is not None:
+            self._speaker.cancel()
+            self._speaker = None
         self._meter.recorded(self._unmetered_bytes)
         self._unmetered_bytes = 0
         if self._transport is not None:
@@ -233,39 +258,55 @@ class LiveSession:
     async def _converse(self) -> None:
         self.end(await self._interviewer.run(self))
 
-    async def _clock(self) -> None:
+    def _hand_over(self, frame: CandidateFrame) -> None:
+        self._for_interviewer.append(frame)
+        self._frame_ready.set()
+
+    def _speak_soon(self) -> None:
+        """Start sending queued interviewer audio, unless it is being sent already."""
+        if self._speaker is None and self.phase is Phase.LIVE and self._playout.playing:
+            loop = asyncio.get_running_loop()
+            self._next_spoken = max(self._next_spoken, loop.time())
+            self._speaker = loop.call_at(self._next_spoken, self._speak)
+
+    def _speak(self) -> None:
+        """Send one interviewer frame, and come back in 20 ms while there is more."""
+        self._speaker = None
+        transport = self._transport
+        frame = self._playout.take_frame() if transport is not None else None
+        if transport is None or frame is None:
+            return
+        transport.offer_audio(frame)
+        self.frames_out += 1
+        self._heard.append(frame)
         loop = asyncio.get_running_loop()
-        next_tick = loop.time()
-        while True:
-            # Catch up on every tick that is due, so an event-loop stall delays
-            # audio but never shortens the recording's timeline.
-            while next_tick <= loop.time():
-                self._tick()
-                next_tick += TICK_SEC
-            await asyncio.sleep(next_tick - loop.time())
+        # Anchored to the first frame of this stretch; after a stall, re-anchored to now.
+        self._next_spoken = max(self._next_spoken + TICK_SEC, loop.time() - TICK_SEC)
+        self._speaker = loop.call_at(self._next_spoken, self._speak)
 
     def _tick(self) -> None:
-        if self._inbox:
-            candidate, arrived = self._inbox.popleft()
+        taken = self._inbox.take()
+        if taken is not None:
+            candidate, arrived = taken
             self._meter.relayed(time.monotonic() - arrived)
         else:
             candidate = SILENCE
-        transport = self._transport
-        interviewer = self._playout.take_frame() if transport is not None else None
+            self._quiet_ticks += 1
+            if self._quiet_ticks == GAP_TICKS:
+                for back in range(GAP_TICKS - 1, 0, -1):
+                    self._hand_over(CandidateFrame(SILENCE, (self._ticks - back) * FRAME_MS))
+            if self._quiet_ticks >= GAP_TICKS:
+                self._hand_over(CandidateFrame(SILENCE, self._ticks * FRAME_MS))
+        interviewer = self._heard.popleft() if self._heard else None
         self._recording.write(candidate, interviewer or SILENCE)
         self._unmetered_bytes += 2 * FRAME_BYTES
         self._meter_levels(candidate, interviewer)
-        if interviewer is not None and transport is not None:
-            transport.offer_audio(interviewer)
-            self.frames_out += 1
-        self._for_interviewer.append(CandidateFrame(candidate, self._ticks * FRAME_MS))
-        self._frame_ready.set()
         self._ticks += 1
         if self._ticks % (TIMER_INTERVAL_MS // FRAME_MS) == 0:
             self._meter.recorded(self._unmetered_bytes)
             self._unmetered_bytes = 0
-            if transport is not None:
-                transport.offer_event(Timer(self.elapsed_ms // 1000, self.remaining_sec()))
+            if self._transport is not None:
+                self._transport.offer_event(Timer(self.elapsed_ms // 1000, self.remaining_sec()))
 
     def _meter_levels(self, candidate: bytes, interviewer: bytes | None) -> None:
         if candidate is not SILENCE:

@@ -25,6 +25,7 @@
 | ZENHIRE_STATIC_DIR | the repository's static/ | the candidate page's files |
 | ZENHIRE_ICE_SERVERS | [] | STUN/TURN servers, a JSON list of RTCIceServer dicts (page too) |
 | ZENHIRE_WEBRTC_PORT_MIN / _MAX | unset | published UDP range for WebRTC (`gateway.peers`) |
+| ZENHIRE_WEBRTC_MEDIA | inline | `inline` (Opus on the event loop) or `stock` (aiortc's threads) |
 | ZENHIRE_LOCAL_* | see `gateway.interviewer.local` | local interviewer tuning |
 | ZENHIRE_OPERATOR_KEY | unset (console off) | one operator key for /ops (identity `operator`) |
 | ZENHIRE_OPERATOR_KEYS | unset | `name:secret,name:secret`: operator keys with identities |
@@ -53,6 +54,7 @@ from zenhire.environment import Environment, SettingError
 DEV_S2S_SECRET = "zenhire-dev-s2s-secret"
 SOURCE_STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 INTERVIEWERS = ("local", "realtime")
+WEBRTC_MEDIA = ("inline", "stock")
 OPENAI_API_KEY = "OPENAI_API_KEY"
 ICE_URL = re.compile(r"(stun|stuns|turn|turns):[^\s]+")
 LOWEST_UNPRIVILEGED_PORT = 1024
@@ -118,6 +120,7 @@ class Settings:
     operations: OperationsSettings = OperationsSettings()
     ice_servers: tuple[IceServer, ...] = ()
     webrtc_ports: tuple[int, int] | None = None
+    webrtc_media: str = "inline"
     realtime: RealtimeSettings | None = None
 
     @property
@@ -174,6 +177,7 @@ class Settings:
                 operations=operations_settings(env),
                 ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
                 webrtc_ports=webrtc_ports(env),
+                webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", "inline", WEBRTC_MEDIA),
                 realtime=(
                     realtime_settings(env)
                     if env.text("ZENHIRE_INTERVIEWER", "local") == "realtime"

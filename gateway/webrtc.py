@@ -41,12 +41,13 @@ from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateErr
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
+from audio import opus
 from gateway.admission import Refusal, join
 from gateway.controlplane import Verification
 from gateway.events import CandidateEvent, Error, encode
 from gateway.interviewer import Outcome
 from gateway.logs import bind_session
-from gateway.rtcaudio import CandidateAudio, InterviewerTrack
+from gateway.rtcaudio import MEDIA_INLINE, CandidateAudio, InlineDecoding, InterviewerTrack
 from gateway.services import Services
 from gateway.session import LiveSession
 from gateway.settings import IceServer
@@ -186,7 +187,23 @@ class Peer:
         pc.addTrack(self._outgoing)
         await pc.setLocalDescription(await pc.createAnswer())
         local = pc.localDescription
+        if self._found.settings.webrtc_media == MEDIA_INLINE:
+            self._code_inline(audio[0].receiver, local.sdp)
         return RTCSessionDescription(sdp=local.sdp, type=local.type)
+
+    def _code_inline(self, receiver: object, answer_sdp: str) -> None:
+        """Code Opus on the event loop (`gateway.rtcaudio`), when Opus is what was agreed."""
+        media = [m for m in SessionDescription.parse(answer_sdp).media if m.kind == "audio"]
+        codecs = media[0].rtp.codecs if media else []
+        if not codecs or codecs[0].name.lower() != "opus" or not opus.available():
+            return
+        self._outgoing.encode_inline(opus.SpeechEncoder())
+        InlineDecoding(self._deliver).attach(receiver)
+
+    def _deliver(self, pcm: bytes) -> None:
+        session = self._session
+        if session is not None:
+            session.receive_audio(pcm)
 
     async def run(self) -> None:
         """Hold the connection until it ends, then close it. Raises only on cancellation."""
