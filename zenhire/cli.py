@@ -4,6 +4,7 @@
     zenhire gateway serve                the candidate-side gateway alone
     zenhire controlplane serve           the reference control plane alone
     zenhire controlplane create-client   a client with an API key (JSON on stdout)
+    zenhire bench                        the load benchmark (`zenhire.bench`)
 
 Every service reads its settings from ``ZENHIRE_*`` environment variables
 (README.md lists them); a bad value stops start-up with a message naming it.
@@ -22,6 +23,7 @@ import uvicorn
 
 from controlplane.errors import ConfigError as ControlPlaneConfigError
 from gateway.errors import ConfigError as GatewayConfigError
+from zenhire.bench.command import add_arguments as add_bench_arguments
 from zenhire.environment import SettingError
 
 # Candidate frames are 960 bytes; nothing a client legitimately sends comes near this.
@@ -66,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         "--no-interview-permission", dest="interview_permission", action="store_false"
     )
     create.set_defaults(run=_create_client)
+
+    bench = commands.add_parser("bench", help="measure the gateway's cost per live interview")
+    add_bench_arguments(bench)
+    bench.set_defaults(run=_bench)
     return parser
 
 
@@ -115,6 +121,12 @@ def _create_client(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(created))
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from zenhire.bench.command import run
+
+    return run(args)
 
 
 def _dev(args: argparse.Namespace) -> int:

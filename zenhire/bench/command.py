@@ -1,0 +1,150 @@
+"""``zenhire bench``: arguments, defaults and the run.
+
+    zenhire bench                      the full ramp of both transports and both baselines
+    zenhire bench --quick              about a minute: two steps each, short plateaus
+    zenhire bench --json out.json      results as JSON (the .md table and .png plot beside it)
+    zenhire bench --only start-latency,finalize    the lifecycle sub-benchmarks
+    zenhire bench --only soak --soak-sec 600       memory over a long interview
+    zenhire bench --only turns                     the local interviewer's turn latency
+
+The gateway runs on core 0 (``taskset``), everything else on core 1; take
+numbers when the machine is otherwise quiet (the load average is recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+FULL_STEPS = {
+    "websocket": (25, 50, 100, 150, 200, 250, 300),
+    "webrtc": (5, 10, 20, 30, 40, 50, 60, 80),
+}
+QUICK_STEPS = {"websocket": (10, 50), "webrtc": (5, 20)}
+FULL_BASELINE = {"websocket": 50, "webrtc": 20}
+QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
+# p99 of the added relay latency a step may reach and still pass.
+LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
+PARTS = ("ramp", "start-latency", "finalize", "soak", "turns")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="a one-minute run")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--only", default="ramp", help=f"comma-separated parts: {', '.join(PARTS)}")
+    parser.add_argument("--transports", default="websocket,webrtc")
+    parser.add_argument("--steps-websocket", default=None, help="e.g. 10,50,100")
+    parser.add_argument("--steps-webrtc", default=None, help="e.g. 5,20,40")
+    parser.add_argument("--plateau-sec", type=float, default=None)
+    parser.add_argument("--settle-sec", type=float, default=None)
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--webrtc-media",
+        choices=("inline", "stock"),
+        default="inline",
+        help="the gateway's WebRTC audio path (stock: aiortc's threads and codec)",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to cores")
+    parser.add_argument(
+        "--work-dir", type=Path, default=None, help="keep logs and data here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy the gateway at each step into DIR"
+    )
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the gateway (repeatable)",
+    )
+    parser.add_argument("--soak-sec", type=float, default=600.0)
+    parser.add_argument("--soak-sessions", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=20, help="start-latency samples")
+
+
+def _steps(raw: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(v) for v in raw.split(",")) if raw else default
+
+
+def options_of(args: argparse.Namespace) -> Any:
+    from zenhire.bench.run import Options
+
+    steps = QUICK_STEPS if args.quick else FULL_STEPS
+    return Options(
+        transports=tuple(t for t in args.transports.split(",") if t),
+        steps={
+            "websocket": _steps(args.steps_websocket, steps["websocket"]),
+            "webrtc": _steps(args.steps_webrtc, steps["webrtc"]),
+        },
+        baseline_sessions=QUICK_BASELINE if args.quick else FULL_BASELINE,
+        settle_sec=args.settle_sec or (2.0 if args.quick else 5.0),
+        plateau_sec=args.plateau_sec or (5.0 if args.quick else 10.0),
+        latency_limit_ms=LATENCY_LIMIT_MS,
+        gateway_core=None if args.no_pin else 0,
+        load_core=None if args.no_pin else 1,
+        webrtc_media=args.webrtc_media,
+        baselines=not args.no_baselines,
+        work_dir=args.work_dir,
+        profile_dir=args.profile,
+        gateway_env=dict(pair.split("=", 1) for pair in args.gateway_env),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from zenhire.bench import report
+
+    parts = [p for p in args.only.split(",") if p]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        print(f"zenhire bench: unknown part {unknown[0]!r}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("zenhire.bench").setLevel(logging.INFO)
+    results = _run_loop(_all(args, parts))
+    if "ramp" in parts:
+        results["summary"] = report.summarize(results)
+    for path in report.write(results, args.json, args.json.parent if args.json else args.out):
+        print(f"wrote {path}", file=sys.stderr)
+    print(report.markdown(results))
+    return 0
+
+
+async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
+    from zenhire.bench import lifecycle
+    from zenhire.bench.run import run as ramp_run
+
+    options = options_of(args)
+    results: dict[str, Any] = {"steps": [], "baselines": [], "extra": {}}
+    if "ramp" in parts:
+        results.update(await ramp_run(options))
+        results.setdefault("extra", {})
+    if "start-latency" in parts:
+        results["extra"]["start_latency"] = await lifecycle.start_latency(options, args.repeat)
+    if "finalize" in parts:
+        results["extra"]["finalize"] = await lifecycle.finalize(options)
+    if "turns" in parts:
+        from zenhire.bench.turns import turn_latency
+
+        results["extra"]["turns"] = await turn_latency(options)
+    if "soak" in parts:
+        results["extra"]["soak"] = await lifecycle.soak(
+            options, args.soak_sessions, 60.0 if args.quick else args.soak_sec
+        )
+    return results
+
+
+def _run_loop(main: Any) -> dict[str, Any]:
+    try:
+        import uvloop
+    except ImportError:
+        result: dict[str, Any] = asyncio.run(main)
+        return result
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        found: dict[str, Any] = runner.run(main)
+        return found
