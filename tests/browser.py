@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from audio.frames import SAMPLE_RATE
 
@@ -80,3 +80,16 @@ async def wait_for_phase(page: Page, phase: str, timeout_ms: float = 20_000) -> 
     await page.wait_for_function(
         "phase => document.body.dataset.phase === phase", arg=phase, timeout=timeout_ms
     )
+
+
+def watch_console(page: Page) -> list[str]:
+    """Console errors and uncaught exceptions of ``page``, collected as they happen."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page
+from playwright.async_api import Browser, Page
 
 from audio.frames import FRAME_SAMPLES, SAMPLE_BYTES, SAMPLE_RATE
 from gateway.webrtc import PEER_SILENCE_TIMEOUT_SEC
 from tests.audio_checks import Samples, rms, stereo_channels
-from tests.browser import Screenshots, chromium, wait_for_phase, write_mic_file
+from tests.browser import Screenshots, chromium, wait_for_phase, watch_console, write_mic_file
 from tests.speech import synthesize
 from tests.stack import Stack, running_stack
 
@@ -37,18 +37,6 @@ VOICE_RMS = 200
 # Correlation of loudness envelopes above which a channel holds the microphone's
 # speech (measured: 0.84-0.93; the interviewer's channel scores about 0.5).
 SAME_SPEECH = 0.7
-
-
-def _watch_console(page: Page) -> list[str]:
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 def _mic_loop() -> bytes:
@@ -109,7 +97,7 @@ async def _run_interview(
     """Hold an interview in a new page; return the page and its console errors."""
     session_id, token = await stack.create_session(consent_mode="explicit")
     page = await browser.new_page()
-    problems = _watch_console(page)
+    problems = watch_console(page)
     await _interview_in_browser(stack, page, Screenshots(page, screenshots), token, query)
     assert await page.evaluate("document.body.dataset.endReason") == "completed"
 
@@ -172,7 +160,7 @@ async def test_browser_reload_resumes_the_interview_over_webrtc(tmp_path: Path) 
     async with running_stack(tmp_path) as stack, chromium(_mic_file(tmp_path)) as browser:
         session_id, token = await stack.create_session()
         page = await browser.new_page()
-        problems = _watch_console(page)
+        problems = watch_console(page)
         shots = Screenshots(page, "webrtc-reload")
         await page.goto(f"{stack.gateway_url}/#t={token}")
         await wait_for_phase(page, "ready")
@@ -203,7 +191,7 @@ async def test_browser_reconnects_a_dead_peer_over_webrtc(tmp_path: Path) -> Non
     async with running_stack(tmp_path) as stack, chromium(_mic_file(tmp_path)) as browser:
         session_id, token = await stack.create_session()
         page = await browser.new_page()
-        problems = _watch_console(page)
+        problems = watch_console(page)
         shots = Screenshots(page, "webrtc-reconnect")
         await page.goto(f"{stack.gateway_url}/#t={token}")
         await wait_for_phase(page, "ready")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import websockets
-from playwright.async_api import ConsoleMessage, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import Screenshots, chromium
+from tests.browser import Screenshots, chromium, watch_console
 from tests.candidate import Candidate
 from tests.operator import OPERATOR_ENV, OPERATOR_SECRET, end_session, live_ids, wait_overview
 from tests.stack import Stack, running_stack
@@ -31,18 +31,6 @@ SETTLE_SEC = 1.5
 def _seconds(clock: str) -> int:
     minutes, seconds = clock.split(":")
     return int(minutes) * 60 + int(seconds)
-
-
-def _watch_console(page: Page) -> list[str]:
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 async def _candidate(stack: Stack) -> tuple[str, Candidate]:
@@ -78,7 +66,7 @@ async def test_console_shows_live_interviews_ends_one_and_drains(tmp_path: Path)
             await _candidate(stack) for _ in range(3)
         ]
         page = await browser.new_page(viewport={"width": 1440, "height": 900})
-        problems = _watch_console(page)
+        problems = watch_console(page)
         shots = Screenshots(page, "ops-console")
         async with asyncio.TaskGroup() as group:
             group.create_task(first.interview([]))
