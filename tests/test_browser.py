@@ -122,21 +122,26 @@ def _envelope(samples: Samples) -> Samples:
 
 
 def _loop_similarity(loop: Samples, recorded: Samples) -> float:
-    """How well the start of ``recorded`` matches the looping ``loop`` at any phase.
+    """How well ``recorded`` matches the looping ``loop``, at its best stretch.
 
     The correlation of loudness envelopes: codecs, noise suppression and gain
     control keep the rhythm of syllables and pauses, not the waveform. The
-    recording starts somewhere in the loop, so its first loop-length is
-    compared with every rotation of the loop.
+    recording starts somewhere in the loop, so each loop-length stretch of it
+    (every half loop) is compared with every rotation of the loop; the first
+    stretch alone can be spoiled by the microphone's start-up on a busy machine.
     """
     pattern, heard = _envelope(loop), _envelope(recorded)
     assert len(heard) >= len(pattern), "the recording is shorter than one turn of the loop"
-    heard = heard[: len(pattern)]
-    heard = (heard - heard.mean()) / heard.std()
-    return max(
-        float(np.mean(heard * (turn - turn.mean()) / turn.std()))
-        for turn in (np.roll(pattern, shift) for shift in range(len(pattern)))
-    )
+    rotations = [np.roll(pattern, shift) for shift in range(len(pattern))]
+    rotations = [(turn - turn.mean()) / turn.std() for turn in rotations]
+    best = -1.0
+    for start in range(0, len(heard) - len(pattern) + 1, len(pattern) // 2):
+        stretch = heard[start : start + len(pattern)]
+        if stretch.std() == 0:
+            continue
+        stretch = (stretch - stretch.mean()) / stretch.std()
+        best = max(best, *(float(np.mean(stretch * turn)) for turn in rotations))
+    return best
 
 
 async def _transport(page: Page) -> tuple[str, str | None, str]:
