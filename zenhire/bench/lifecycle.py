@@ -60,7 +60,7 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "max": round(max(values), 1)}
 
 
-async def _idle_upstream(options: Any) -> BenchUpstream:
+async def idle_upstream(options: Any) -> BenchUpstream:
     """An upstream for a rig whose gateway never calls it (local or listening interviewer)."""
     return BenchUpstream([bytes(960)], 1)
 
@@ -74,7 +74,7 @@ async def start_latency(options: Any, repeat: int) -> dict[str, Any]:
     results: dict[str, Any] = {"interviewer": "local", "target_p95_ms": 500}
     with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
         work_dir = options.work_dir or Path(scratch)
-        async with rig(work_dir, await _idle_upstream(options)) as found:
+        async with rig(work_dir, await idle_upstream(options)) as found:
             env = {**options.gateway_env, "ZENHIRE_INTERVIEWER": "local"}
             async with found.gateway("start", options.gateway_core, env):
                 for transport in options.transports:
@@ -166,7 +166,7 @@ async def finalize(
     sizes: list[int] = []
     with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
         work_dir = options.work_dir or Path(scratch)
-        async with rig(work_dir, await _idle_upstream(options)) as found:
+        async with rig(work_dir, await idle_upstream(options)) as found:
             settings = Settings.from_env(found.gateway_env("finalize", options.gateway_env))
             clock = Clock(rate=FINALIZE_CLOCK_RATE)
             app = create_app(settings, interviewers=_ListeningFactory(), clock=clock)

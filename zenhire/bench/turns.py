@@ -29,7 +29,7 @@ import websockets
 from audio.frames import FRAME_BYTES, SILENCE, split_frames
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.voice import Voice
-from zenhire.bench.lifecycle import _idle_upstream, percentiles
+from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import CANDIDATE_LINES, VOICED_PEAK, WORDS_PER_MINUTE
 from zenhire.bench.stack import rig
 
@@ -48,7 +48,7 @@ async def turn_latency(options: Any) -> dict[str, Any]:
     silence_ms = LocalInterviewerSettings().end_of_turn_silence_ms
     with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
         work_dir = options.work_dir or Path(scratch)
-        async with rig(work_dir, await _idle_upstream(options)) as found:
+        async with rig(work_dir, await idle_upstream(options)) as found:
             env = {
                 **options.gateway_env,
                 "ZENHIRE_INTERVIEWER": "local",
