@@ -11,8 +11,9 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from gateway.artifacts import ArtifactStore, recording_key, transcript_key
@@ -120,7 +121,7 @@ class SessionRegistry:
                 "language": verification.persona.language,
             },
             "consent_mode": verification.consent_mode,
-            "consent": None if consent is None else consent.__dict__,
+            "consent": None if consent is None else asdict(consent),
             "started_at": started_at,
             "transport": transport.kind,
         }
@@ -209,7 +210,7 @@ class SessionRegistry:
     async def _store_and_report(
         self,
         session_id: str,
-        folder: Any,
+        folder: Path,
         meta: dict[str, Any],
         duration_ms: int,
         outcome: Outcome,
