@@ -1,7 +1,8 @@
 """The gateway application, wired in one place.
 
-`create_app(settings)` builds the Starlette app from lists of routes and
-middleware; every long-lived resource (HTTP client, outbox, registry, task
+`create_app(settings)` builds the Starlette app from the routes of each
+place (the candidate's HTTP API and page, the transports, operations, the
+S2S endpoints) and one middleware; every long-lived resource (HTTP client, outbox, registry, task
 group) opens in the lifespan and is passed explicitly. Seams (interviewer
 factory, artifact store, the sessions' clock) may be handed in; by default
 they come from ``settings``.
@@ -16,33 +17,26 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
-from gateway import candidate, console, s2s
-from gateway.artifacts import ArtifactStore, LocalArtifactStore
-from gateway.clock import Clock
-from gateway.controlplane import HttpControlPlane
-from gateway.headers import SecurityHeaders
+from gateway import candidate, ops, s2s, transports
+from gateway.candidate.tickets import TicketBook
+from gateway.http import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
-from gateway.metrics import MeteredControlPlane, Metrics
-from gateway.operators import OperatorKeys
-from gateway.outbox import Outbox
-from gateway.peers import PeerConnections, check_port_range
-from gateway.registry import SessionRegistry
-from gateway.replica import Replica
-from gateway.services import Services, services
+from gateway.ops.metrics import MeteredControlPlane, Metrics
+from gateway.ops.operators import OperatorKeys
+from gateway.ops.replica import Replica
+from gateway.s2s.artifacts import ArtifactStore, LocalArtifactStore
+from gateway.s2s.controlplane import HttpControlPlane
+from gateway.s2s.outbox import Outbox
+from gateway.services import Services
+from gateway.session.clock import Clock
+from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
-from gateway.signaling import webrtc_offer
-from gateway.state import open_state
-from gateway.tickets import TicketBook
-from gateway.websocket import candidate_socket
+from gateway.state.store import open_state
+from gateway.transports.peers import PeerConnections, check_port_range
 from zenhire.signing import Signer
 
 CONTROL_PLANE_TIMEOUT_SEC = 10.0
-READY_PROBE_TIMEOUT_SEC = 2.0
 # A waiter who has not retried for this many retry intervals has left.
 WAITER_TTL_INTERVALS = 3
 
@@ -120,72 +114,19 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/", index),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", console.metrics),
-            Route("/ops", console.page),
-            Route("/ops/api/v1/overview", console.operator_only(console.api_overview)),
-            Route("/ops/api/v1/stream", console.operator_only(console.stream)),
-            Route(
-                "/ops/api/v1/sessions/{session_id}/end",
-                console.operator_only(console.end_session),
-                methods=["POST"],
-            ),
-            Route("/ops/api/v1/drain", console.operator_only(console.drain), methods=["POST"]),
-            Route("/ops/api/v1/undrain", console.operator_only(console.undrain), methods=["POST"]),
-            Route("/api/v1/candidate/session", candidate.open_session, methods=["POST"]),
-            Route("/api/v1/candidate/consent", candidate.record_consent, methods=["POST"]),
-            WebSocketRoute("/api/v1/candidate/ws", candidate_socket),
-            Route("/api/v1/candidate/webrtc/offer", webrtc_offer, methods=["POST"]),
-            Route("/s2s/v1/sessions/{session_id}/recording", s2s.recording),
-            Route("/s2s/v1/sessions/{session_id}/transcript", s2s.transcript),
-            Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
+            *candidate.routes(settings.static_dir),
+            *transports.routes(),
+            *ops.routes(),
+            *s2s.routes(),
         ],
         middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,
     )
 
 
-async def index(request: Request) -> Response:
-    page = services(request).settings.static_dir / "index.html"
-    return FileResponse(page, headers={"Cache-Control": "no-store"})
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    found = services(request)
-    checks: dict[str, bool] = {}
-    client: httpx.AsyncClient = request.app.state.http
-    try:
-        probe = await client.get(
-            found.settings.controlplane_url + "/healthz", timeout=READY_PROBE_TIMEOUT_SEC
-        )
-        checks["control_plane"] = probe.status_code == 200
-    except httpx.HTTPError:
-        checks["control_plane"] = False
-    checks["artifact_store"] = (
-        found.settings.artifacts_dir.is_dir() if artifacts_local(found) else True
-    )
-    checks["state_store"] = await found.replica.state.ping()
-    draining = found.replica.draining
-    ready = all(checks.values()) and not draining
-    return JSONResponse(
-        {"ready": ready, "draining": draining, "checks": checks},
-        status_code=200 if ready else 503,
-    )
-
-
-def artifacts_local(found: Services) -> bool:
-    return isinstance(found.artifacts, LocalArtifactStore)
-
-
 def _default_interviewers(settings: Settings, metrics: Metrics) -> InterviewerFactory:
     # Imported here: the embedded interviewer loads speech models, which a
     # gateway handed another interviewer never needs.
-    from gateway.interviewers import build_interviewers
+    from gateway.interviewer.choice import build_interviewers
 
     return build_interviewers(settings, metrics.upstream)

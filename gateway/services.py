@@ -6,15 +6,15 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-from gateway.artifacts import ArtifactStore
-from gateway.controlplane import ControlPlane
-from gateway.metrics import Metrics
-from gateway.operators import OperatorKeys
-from gateway.outbox import Outbox
-from gateway.registry import SessionRegistry
-from gateway.replica import Replica
+from gateway.candidate.tickets import TicketBook
+from gateway.ops.metrics import Metrics
+from gateway.ops.operators import OperatorKeys
+from gateway.ops.replica import Replica
+from gateway.s2s.artifacts import ArtifactStore
+from gateway.s2s.controlplane import ControlPlane
+from gateway.s2s.outbox import Outbox
+from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
-from gateway.tickets import TicketBook
 from zenhire.signing import Signer
 
 

@@ -24,9 +24,9 @@
 | ZENHIRE_OUTBOX_MAX_DELAY_SEC | 60 | cap on one retry delay |
 | ZENHIRE_STATIC_DIR | the repository's static/ | the candidate page's files |
 | ZENHIRE_ICE_SERVERS | [] | STUN/TURN servers, a JSON list of RTCIceServer dicts (page too) |
-| ZENHIRE_WEBRTC_PORT_MIN / _MAX | unset | published UDP range for WebRTC (`gateway.peers`) |
+| ZENHIRE_WEBRTC_PORT_MIN / _MAX | unset | published UDP range for WebRTC (`transports.peers`) |
 | ZENHIRE_WEBRTC_MEDIA | inline | `inline` (Opus on the event loop) or `stock` (aiortc's threads) |
-| ZENHIRE_LOCAL_* | see `gateway.interviewer.local` | local interviewer tuning |
+| ZENHIRE_LOCAL_* | see `gateway.interviewer.choice` | local interviewer tuning |
 | ZENHIRE_OPERATOR_KEY | unset (console off) | one operator key for /ops (identity `operator`) |
 | ZENHIRE_OPERATOR_KEYS | unset | `name:secret,name:secret`: operator keys with identities |
 | ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, live directory |

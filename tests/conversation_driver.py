@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.level import rms_dbfs
-from gateway.events import CandidateEvent, Caption
 from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
-from gateway.playout import Playout
+from gateway.session.events import CandidateEvent, Caption
+from gateway.session.playout import Playout
 
 # 4x real time: an interview minute takes 15 s.
 DEFAULT_TICK_SEC = 0.005

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from gateway.events import CandidateEvent, Speaker
+from gateway.session.events import CandidateEvent, Speaker
 
 
 @dataclass(frozen=True)

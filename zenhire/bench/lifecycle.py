@@ -7,7 +7,7 @@
 - `finalize`: a 15-minute interview ends → the control plane has the
   ``session.completed`` event (recording and transcript stored, local
   artifact store). The gateway runs in this process with a fast clock
-  (`gateway.clock.Clock` ``rate``), so the 15 minutes of recording are
+  (`gateway.session.clock.Clock` ``rate``), so the 15 minutes of recording are
   written in seconds; what is timed after the end is exactly what a real
   15-minute interview goes through.
 - `soak`: live interviews held for a long time; the gateway's memory,
@@ -32,8 +32,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtp import RtpPacket
 
 from gateway.app import create_app
-from gateway.clock import Clock
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
+from gateway.session.clock import Clock
 from gateway.settings import Settings
 from zenhire.bench import material
 from zenhire.bench.probe import sample

@@ -15,7 +15,7 @@ import numpy as np
 
 from audio.frames import FRAME_BYTES, SAMPLE_RATE, split_frames
 from audio.opus import SpeechDecoder, SpeechEncoder
-from gateway.interviewer.voice import Voice
+from gateway.interviewer.local.voice import Voice
 
 CANDIDATE_LINES = (
     "I have spent six years building payment systems in Python and Go.",

@@ -28,7 +28,7 @@ import websockets
 
 from audio.frames import FRAME_BYTES, SILENCE, split_frames
 from gateway.interviewer.local.settings import LocalInterviewerSettings
-from gateway.interviewer.voice import Voice
+from gateway.interviewer.local.voice import Voice
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import CANDIDATE_LINES, VOICED_PEAK, WORDS_PER_MINUTE
 from zenhire.bench.stack import rig

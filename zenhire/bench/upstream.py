@@ -35,8 +35,8 @@ from websockets.asyncio.server import ServerConnection
 
 from audio.frames import FRAME_BYTES, FRAME_MS
 from zenhire.bench.markers import CANDIDATE_MAGIC, INTERVIEWER_MAGIC, Fingerprints, mark, read_mark
-from zenhire.fake_realtime import FakeRealtime
-from zenhire.fake_realtime_session import Connection, Cues, FakeSession, decode_pcm
+from zenhire.fake_realtime.server import FakeRealtime
+from zenhire.fake_realtime.session import Connection, Cues, FakeSession, decode_pcm
 
 DELTA_MS = 100
 DELTA_FRAMES = DELTA_MS // FRAME_MS

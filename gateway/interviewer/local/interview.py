@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from itertools import count
 
-from gateway.events import Caption, State, TalkState
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Turn
 from gateway.interviewer.local.listener import AudioEnded, Listener
 from gateway.interviewer.local.plan import Plan
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.speaker import Speaker, Spoken
 from gateway.interviewer.local.turntaking import Silence
+from gateway.session.events import Caption, State, TalkState
 
 INTERRUPTED_MARK = "[interrupted]"
 CANDIDATE_INACTIVE = "CANDIDATE_INACTIVE"

@@ -17,10 +17,10 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
-from gateway.events import Caption, State, TalkState
 from gateway.interviewer import Conversation
 from gateway.interviewer.local.listener import Listener
-from gateway.interviewer.voice import Voice, split_sentences
+from gateway.interviewer.local.voice import Voice, split_sentences
+from gateway.session.events import Caption, State, TalkState
 
 BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000
 

@@ -30,8 +30,8 @@ from typing import Protocol
 
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from gateway.errors import GatewayError
-from gateway.events import CandidateEvent, Caption
 from gateway.interviewer.local import sphinx
+from gateway.session.events import CandidateEvent, Caption
 
 log = logging.getLogger("zenhire.interviewer")
 

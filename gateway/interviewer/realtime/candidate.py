@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import count
 
-from gateway.events import Caption
 from gateway.interviewer import Conversation, Turn
 from gateway.interviewer.realtime.history import History
 from gateway.interviewer.realtime.uplink import Uplink
+from gateway.session.events import Caption
 
 # Finished speech whose transcription has not come after this long is given up
 # on (it no longer holds back a handover).

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from itertools import count
 
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
-from gateway.events import Caption, State, TalkState
 from gateway.interviewer import Conversation, Turn
 from gateway.interviewer.realtime.history import History
+from gateway.session.events import Caption, State, TalkState
 
 BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000
 MAX_BACKLOG_MS = 60_000

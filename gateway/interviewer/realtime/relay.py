@@ -23,9 +23,7 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from gateway.events import State, TalkState
 from gateway.interviewer import Conversation, InterviewPlanContext
-from gateway.interviewer.realtime import protocol as protocol
 from gateway.interviewer.realtime.brief import (
     END_TOOL_DESCRIPTION,
     RESUME_NOTE,
@@ -34,10 +32,12 @@ from gateway.interviewer.realtime.brief import (
 )
 from gateway.interviewer.realtime.candidate import CandidateSpeech
 from gateway.interviewer.realtime.history import History
+from gateway.interviewer.realtime import protocol as protocol
 from gateway.interviewer.realtime.playback import Playback
 from gateway.interviewer.realtime.settings import RealtimeSettings
 from gateway.interviewer.realtime.uplink import Uplink
 from gateway.interviewer.realtime.upstream import Upstream, UpstreamFault
+from gateway.session.events import State, TalkState
 
 log = logging.getLogger("zenhire.interviewer.realtime")
 

@@ -1,0 +1,132 @@
+"""The candidate page's HTTP API: verify a link, record consent.
+
+``POST /api/v1/candidate/session {"token"}`` verifies the token with the
+control plane and answers with a short-lived ticket, what the page shows
+(role, language, consent) and the ICE servers for its ``RTCPeerConnection``.
+``POST /api/v1/candidate/consent {"ticket", "accepted": true,
+"text_version"}`` records explicit consent. The raw token
+is only ever read from a POST body and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gateway.candidate.consent import CONSENT_TEXT, CONSENT_VERSION
+from gateway.errors import GatewayError
+from gateway.http import BadRequest, error_response, json_object
+from gateway.logs import token_fingerprint
+from gateway.services import services
+from gateway.session.registry import Consent, iso
+
+log = logging.getLogger("zenhire.candidate")
+
+MAX_TOKEN_CHARS = 256
+
+
+def routes(static_dir: Path) -> list[BaseRoute]:
+    return [
+        Route("/", index),
+        Route("/api/v1/candidate/session", open_session, methods=["POST"]),
+        Route("/api/v1/candidate/consent", record_consent, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=static_dir), name="static"),
+    ]
+
+
+async def index(request: Request) -> Response:
+    page = services(request).settings.static_dir / "index.html"
+    return FileResponse(page, headers={"Cache-Control": "no-store"})
+
+
+async def open_session(request: Request) -> Response:
+    found = services(request)
+    try:
+        body = await json_object(request)
+        token = body.get("token")
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+            raise BadRequest("TOKEN_INVALID", "This interview link is not valid.", 404)
+        verification = await found.control_plane.verify(token)
+    except BadRequest as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except GatewayError as exc:
+        fingerprint = token_fingerprint(token) if isinstance(token, str) else None
+        log.info("token refused", extra={"code": exc.code, "token_fingerprint": fingerprint})
+        return error_response(exc.http_status, exc.code, _candidate_message(exc))
+    registry = found.registry
+    session_id = verification.session_id
+    if verification.finished or registry.is_finished(session_id):
+        return error_response(409, "SESSION_FINISHED", "This interview has already finished.")
+    language = verification.persona.language
+    if not registry.interviewers.supports_language(language):
+        return error_response(
+            422,
+            "LANGUAGE_UNSUPPORTED",
+            f"Interviews in this language ({language}) are not available yet.",
+            {"language": language},
+        )
+    registry.remember(verification)
+    consent = registry.consent(session_id)
+    log.info(
+        "token verified",
+        extra={"session_id": session_id, "token_fingerprint": token_fingerprint(token)},
+    )
+    return JSONResponse(
+        {
+            "ticket": found.tickets.issue(session_id),
+            "session": {
+                "session_id": session_id,
+                "status": verification.status,
+                "role_name": verification.persona.role_name,
+                "language": language,
+                "max_duration_sec": verification.max_duration_sec,
+                "live": registry.live(session_id) is not None,
+            },
+            "consent": {
+                "required": verification.consent_mode == "explicit",
+                "accepted": consent is not None,
+                "text": CONSENT_TEXT,
+                "version": CONSENT_VERSION,
+            },
+            "ice_servers": [server.as_json() for server in found.settings.ice_servers],
+        }
+    )
+
+
+async def record_consent(request: Request) -> Response:
+    found = services(request)
+    try:
+        body = await json_object(request)
+        ticket = found.tickets.check(body.get("ticket"))
+        if body.get("accepted") is not True:
+            raise BadRequest("CONSENT_DECLINED", "Consent must be accepted to continue.")
+        if body.get("text_version") != CONSENT_VERSION:
+            raise BadRequest(
+                "CONSENT_VERSION_MISMATCH", "The consent text has changed; reload.", 409
+            )
+    except BadRequest as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except GatewayError as exc:
+        return error_response(
+            exc.http_status, exc.code, "Your session has expired; reload the page."
+        )
+    if found.registry.verification(ticket.session_id) is None:
+        return error_response(409, "SESSION_UNKNOWN", "Your session has expired; reload the page.")
+    found.registry.record_consent(
+        ticket.session_id, Consent(iso(datetime.now(UTC).timestamp()), CONSENT_VERSION)
+    )
+    consent = found.registry.consent(ticket.session_id)
+    assert consent is not None
+    return JSONResponse({"accepted_at": consent.accepted_at, "text_version": consent.text_version})
+
+
+def _candidate_message(exc: GatewayError) -> str:
+    if exc.code in ("TOKEN_INVALID", "TOKEN_EXPIRED"):
+        return str(exc)
+    return "The interview service is temporarily unavailable. Please try again in a minute."

@@ -1,0 +1,120 @@
+"""The embedded interviewer: no network, no keys, one process.
+
+    LocalInterviewerFactory(settings) ──create(context)──▶ LocalInterviewer
+        run(conversation): one task group per interview
+            ├── Listener.run       the frame loop (VAD, turn-taking, barge-in)
+            ├── Transcriber.run    PocketSphinx captions (English) or a notice
+            └── Interview.hold     the dialogue; Speaker → eSpeak NG → play()
+
+When the dialogue ends, its siblings are cancelled and `run` returns the
+`Outcome`. A synthesizer or recognizer that cannot run ends the interview as
+``failed`` with ``UPSTREAM_UNAVAILABLE`` (the interviewer is this gateway's
+upstream); anything else propagates to the session, as does cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from gateway.errors import GatewayError
+from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
+from gateway.interviewer.local.interview import Interview
+from gateway.interviewer.local.listener import Listener
+from gateway.interviewer.local.plan import Plan, QuestionCatalog
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.speaker import Speaker
+from gateway.interviewer.local.transcriber import (
+    SphinxTranscriber,
+    Transcriber,
+    TranscriptionError,
+    UnavailableTranscriber,
+)
+from gateway.interviewer.local.voice import ESPEAK, SynthesisError, Voice
+
+__all__ = ["LocalInterviewer", "LocalInterviewerFactory", "LocalInterviewerSettings"]
+
+log = logging.getLogger("zenhire.interviewer")
+
+UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+# Languages PocketSphinx has a model for in this build (the wheel's en-us).
+TRANSCRIBED_LANGUAGES = frozenset({"en"})
+
+
+class LocalInterviewer:
+    """One interview held by the embedded interviewer (see the module docstring)."""
+
+    def __init__(
+        self,
+        context: InterviewPlanContext,
+        plan: Plan,
+        settings: LocalInterviewerSettings,
+        synthesizer: str = ESPEAK,
+    ) -> None:
+        self.context = context
+        self.plan = plan
+        self._settings = settings
+        self._synthesizer = synthesizer
+
+    async def run(self, conversation: Conversation) -> Outcome:
+        settings = self._settings
+        transcriber = self._transcriber(conversation)
+        listener = Listener(conversation, settings, transcriber)
+        voice = Voice(self.plan.voice, settings.tts_words_per_minute, self._synthesizer)
+        speaker = Speaker(conversation, voice, listener)
+        interview = Interview(conversation, self.context, self.plan, settings, speaker, listener)
+        outcome: Outcome | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                pumps = [group.create_task(listener.run()), group.create_task(transcriber.run())]
+                try:
+                    outcome = await interview.hold()
+                finally:
+                    for pump in pumps:
+                        pump.cancel()
+        except* (SynthesisError, TranscriptionError) as failure:
+            log.error(
+                "local interviewer failed in session %s",
+                self.context.session_id,
+                exc_info=failure.exceptions[0],
+            )
+            error = failure.exceptions[0]
+            code = error.code if isinstance(error, GatewayError) else UPSTREAM_UNAVAILABLE
+            outcome = Outcome("failed", code, "The interviewer's voice or captions failed.")
+        assert outcome is not None
+        return outcome
+
+    def _transcriber(self, conversation: Conversation) -> Transcriber:
+        if self.plan.language in TRANSCRIBED_LANGUAGES:
+            return SphinxTranscriber(conversation.send, self._settings.partial_caption_interval_ms)
+        return UnavailableTranscriber(
+            conversation.send, self.plan.language, self.plan.phrases.transcription_unavailable
+        )
+
+
+class LocalInterviewerFactory:
+    """Builds a `LocalInterviewer` per session; the question data loads once, here.
+
+    ``synthesizer`` is the eSpeak NG executable (a name on ``PATH`` or a path).
+    """
+
+    def __init__(
+        self, settings: LocalInterviewerSettings | None = None, *, synthesizer: str = ESPEAK
+    ) -> None:
+        self.settings = settings or LocalInterviewerSettings()
+        self._synthesizer = synthesizer
+        self._catalog = QuestionCatalog.load()
+
+    def supports_language(self, language: str) -> bool:
+        return self._catalog.supports(language)
+
+    def create(self, context: InterviewPlanContext) -> LocalInterviewer:
+        """A fresh interviewer; raise ValueError for an unsupported language."""
+        if not self.supports_language(context.persona.language):
+            raise ValueError(f"no local interviewer for language {context.persona.language!r}")
+        return LocalInterviewer(
+            context,
+            self._catalog.plan(context.persona, self.settings.max_questions),
+            self.settings,
+            self._synthesizer,
+        )

@@ -1,0 +1,335 @@
+"""A live interview: the unit of work that ties everything together.
+
+    transport ──receive_audio()──┬──────────────────────────────▶ candidate_audio() ─▶ interviewer
+                                 └─▶ inbox ──┐
+                                             ├─ clock tick (every 20 ms) ─▶ recording (L, R)
+    interviewer ──play()──▶ playout ─▶ speaker ─▶ transport
+                                         └─▶ heard ─┘
+
+Audio is relayed the moment it can be: a candidate frame goes to the
+interviewer on arrival, and interviewer audio goes to the candidate as
+soon as it is queued, then every 20 ms from there (`_speak`, anchored at
+the start of each stretch of speech, never faster than real time, and only
+while a candidate is connected to hear it). The clock (`gateway.session.clock`,
+shared by every session) is the recording's time: each tick writes one
+candidate frame from the inbox (silence if none came) and the interviewer
+frame sent since the last tick, so the two channels stay aligned to
+wall-clock time and a gap records as silence. While the candidate sends
+nothing at all, the ticks also give the interviewer silence, so its idea
+of elapsed audio keeps pace with the recording. The session implements
+`Conversation` for its interviewer. It ends once (`end`), whoever asks first: the interviewer, the
+candidate, the time budget, a candidate gone longer than the grace period,
+an operator or a shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from audio.frames import FRAME_BYTES, FRAME_MS, SILENCE
+from audio.level import meter
+from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
+from gateway.session.clock import Clock
+from gateway.session.events import CandidateEvent, Ended, Error, State, Timer
+from gateway.session.inbox import CandidateInbox
+from gateway.session.playout import Playout
+from gateway.session.recording import Recording
+from gateway.session.telemetry import NullMeter, SessionMeter, SessionTelemetry
+
+log = logging.getLogger("zenhire.session")
+
+TICK_SEC = FRAME_MS / 1000
+# Frames the interviewer may fall behind before its oldest frames are dropped.
+INTERVIEWER_LAG_MAX_FRAMES = 100
+# Ticks without any candidate frame after which the ticks feed the interviewer
+# silence (a gap, not the jitter of frames that come a little late).
+GAP_TICKS = 3
+# Interviewer frames sent but not yet recorded: one or two (the speaker and
+# the clock run at the same pace, in different phases).
+HEARD_MAX_FRAMES = 5
+WATCH_INTERVAL_SEC = 0.25
+TIMER_INTERVAL_MS = 1000
+# The console's audio meters show the loudest frame of each channel over this many ticks.
+LEVEL_INTERVAL_TICKS = 5
+
+
+class Phase(enum.Enum):
+    LIVE = "live"
+    ENDING = "ending"
+    ENDED = "ended"
+
+
+class Transport(Protocol):
+    """One candidate connection, as a session sees it. Offers never block."""
+
+    kind: str
+
+    def offer_audio(self, frame: bytes) -> None: ...
+
+    def offer_event(self, event: CandidateEvent) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_duration_sec: int
+    reconnect_grace_sec: float
+
+
+class _Over(Exception):
+    """Raised inside the session's task group to stop its siblings."""
+
+
+class LiveSession:
+    def __init__(
+        self,
+        session_id: str,
+        interviewer: Interviewer,
+        recording: Recording,
+        limits: Limits,
+        on_end: Callable[[LiveSession, Outcome], Awaitable[None]],
+        meter: SessionMeter | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.phase = Phase.LIVE
+        self.started_at = time.time()
+        self.outcome: Outcome | None = None
+        self.reconnects = 0
+        self.transport_kind = ""
+        self._interviewer = interviewer
+        self._recording = recording
+        self._limits = limits
+        self._on_end = on_end
+        self._transport: Transport | None = None
+        self._detached_since: float | None = time.monotonic()
+        self._clock = clock if clock is not None else Clock()
+        self._inbox = CandidateInbox()
+        self._quiet_ticks = 0
+        self._for_interviewer: deque[CandidateFrame] = deque(maxlen=INTERVIEWER_LAG_MAX_FRAMES)
+        self._frame_ready = asyncio.Event()
+        self._playout = Playout()
+        self._heard: deque[bytes] = deque(maxlen=HEARD_MAX_FRAMES)
+        self._speaker: asyncio.TimerHandle | None = None
+        self._next_spoken = 0.0
+        self._ticks = 0
+        self._ended = asyncio.Event()
+        self.frames_in = 0
+        self.frames_out = 0
+        self.telemetry = SessionTelemetry()
+        self._meter = meter or NullMeter()
+        self._unmetered_bytes = 0
+        self._peaks = [0.0, 0.0]  # candidate, interviewer: loudest since the last publication
+
+    # -- transport side -------------------------------------------------------
+
+    def attach(self, transport: Transport) -> None:
+        """Connect a candidate transport, replacing (and closing) any older one."""
+        previous = self._transport
+        if previous is not None and previous is not transport:
+            previous.offer_event(
+                Error("SUPERSEDED", "The interview continues in another window or tab.")
+            )
+            previous.close(4409, "superseded by a newer connection")
+        if self.transport_kind:
+            self.reconnects += 1
+        self._transport = transport
+        self.transport_kind = transport.kind
+        self._detached_since = None
+        self._speak_soon()
+
+    def detach(self, transport: Transport) -> None:
+        if self._transport is transport:
+            self._transport = None
+            self._detached_since = time.monotonic()
+
+    def receive_audio(self, pcm: bytes) -> None:
+        if len(pcm) != FRAME_BYTES:
+            raise ValueError("candidate frames must be exactly one 20 ms frame")
+        self.frames_in += 1
+        waiting = self._inbox.push(pcm, time.monotonic())
+        self._quiet_ticks = 0
+        self._hand_over(CandidateFrame(pcm, (self._ticks + waiting) * FRAME_MS))
+
+    def end(self, outcome: Outcome) -> None:
+        """Ask the session to end with ``outcome``; the first request wins."""
+        if self.outcome is None:
+            self.outcome = outcome
+            self.phase = Phase.ENDING
+            self._ended.set()
+
+    async def wait_ended(self) -> None:
+        await self._ended.wait()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a candidate transport is attached right now."""
+        return self._transport is not None
+
+    @property
+    def elapsed_ms(self) -> int:
+        return self._ticks * FRAME_MS
+
+    # -- Conversation ---------------------------------------------------------
+
+    async def candidate_audio(self) -> AsyncIterator[CandidateFrame]:
+        while True:
+            while not self._for_interviewer:
+                self._frame_ready.clear()
+                await self._frame_ready.wait()
+            yield self._for_interviewer.popleft()
+
+    async def play(self, pcm: bytes) -> None:
+        await self._playout.put(pcm)
+        self._speak_soon()
+
+    def stop_playback(self) -> int:
+        return self._playout.stop()
+
+    def mark_item(self) -> None:
+        self._playout.mark_item()
+
+    def played_ms(self) -> int:
+        return self._playout.played_ms
+
+    async def drain(self) -> None:
+        self._playout.pad()
+        self._speak_soon()
+        await self._playout.drain()
+
+    def is_playing(self) -> bool:
+        return self._playout.playing
+
+    def now_ms(self) -> int:
+        return self.elapsed_ms
+
+    def remaining_sec(self) -> int:
+        return max(0, self._limits.max_duration_sec - self.elapsed_ms // 1000)
+
+    async def send(self, event: CandidateEvent) -> None:
+        if isinstance(event, State):
+            self.telemetry.state = str(event.state)
+        if self._transport is not None:
+            self._transport.offer_event(event)
+
+    def add_turn(self, turn: Turn) -> None:
+        self._recording.add_turn(turn)
+
+    # -- the unit of work -----------------------------------------------------
+
+    async def run(self) -> None:
+        """Hold the interview until it ends, then hand the outcome to ``on_end``."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._clock.ticking(self._tick))
+                group.create_task(self._converse())
+                group.create_task(self._watch())
+                group.create_task(self._stop_when_ended())
+        except* _Over:
+            pass
+        except* Exception:
+            log.exception("live session crashed")
+            self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
+        assert self.outcome is not None
+        self.phase = Phase.ENDED
+        if self._speaker is not None:
+            self._speaker.cancel()
+            self._speaker = None
+        self._meter.recorded(self._unmetered_bytes)
+        self._unmetered_bytes = 0
+        if self._transport is not None:
+            self._transport.offer_event(Ended(self.outcome.code or self.outcome.status))
+            self._transport.close(1000, "interview ended")
+            self._transport = None
+        await self._on_end(self, self.outcome)
+
+    async def _stop_when_ended(self) -> None:
+        await self._ended.wait()
+        raise _Over
+
+    async def _converse(self) -> None:
+        self.end(await self._interviewer.run(self))
+
+    def _hand_over(self, frame: CandidateFrame) -> None:
+        self._for_interviewer.append(frame)
+        self._frame_ready.set()
+
+    def _speak_soon(self) -> None:
+        """Start sending queued interviewer audio, unless it is being sent already."""
+        if self._speaker is None and self.phase is Phase.LIVE and self._playout.playing:
+            loop = asyncio.get_running_loop()
+            self._next_spoken = max(self._next_spoken, loop.time())
+            self._speaker = loop.call_at(self._next_spoken, self._speak)
+
+    def _speak(self) -> None:
+        """Send one interviewer frame, and come back in 20 ms while there is more."""
+        self._speaker = None
+        transport = self._transport
+        frame = self._playout.take_frame() if transport is not None else None
+        if transport is None or frame is None:
+            return
+        transport.offer_audio(frame)
+        self.frames_out += 1
+        self._heard.append(frame)
+        loop = asyncio.get_running_loop()
+        # Anchored to the first frame of this stretch; after a stall, re-anchored to now.
+        self._next_spoken = max(self._next_spoken + TICK_SEC, loop.time() - TICK_SEC)
+        self._speaker = loop.call_at(self._next_spoken, self._speak)
+
+    def _tick(self) -> None:
+        taken = self._inbox.take()
+        if taken is not None:
+            candidate, arrived = taken
+            self._meter.relayed(time.monotonic() - arrived)
+        else:
+            candidate = SILENCE
+            self._quiet_ticks += 1
+            if self._quiet_ticks == GAP_TICKS:
+                for back in range(GAP_TICKS - 1, 0, -1):
+                    self._hand_over(CandidateFrame(SILENCE, (self._ticks - back) * FRAME_MS))
+            if self._quiet_ticks >= GAP_TICKS:
+                self._hand_over(CandidateFrame(SILENCE, self._ticks * FRAME_MS))
+        interviewer = self._heard.popleft() if self._heard else None
+        self._recording.write(candidate, interviewer or SILENCE)
+        self._unmetered_bytes += 2 * FRAME_BYTES
+        self._meter_levels(candidate, interviewer)
+        self._ticks += 1
+        if self._ticks % (TIMER_INTERVAL_MS // FRAME_MS) == 0:
+            self._meter.recorded(self._unmetered_bytes)
+            self._unmetered_bytes = 0
+            if self._transport is not None:
+                self._transport.offer_event(Timer(self.elapsed_ms // 1000, self.remaining_sec()))
+
+    def _meter_levels(self, candidate: bytes, interviewer: bytes | None) -> None:
+        if candidate is not SILENCE:
+            self._peaks[0] = max(self._peaks[0], meter(candidate))
+        if interviewer is not None:
+            self._peaks[1] = max(self._peaks[1], meter(interviewer))
+        if self._ticks % LEVEL_INTERVAL_TICKS == 0:
+            self.telemetry.input_level = round(self._peaks[0], 3)
+            self.telemetry.output_level = round(self._peaks[1], 3)
+            self._peaks = [0.0, 0.0]
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_SEC)
+            if self.elapsed_ms >= self._limits.max_duration_sec * 1000:
+                self.end(
+                    Outcome(
+                        "failed", "SESSION_TIMEOUT", "The interview reached its maximum duration."
+                    )
+                )
+            detached = self._detached_since
+            if (
+                detached is not None
+                and time.monotonic() - detached > self._limits.reconnect_grace_sec
+            ):
+                self.end(Outcome("failed", "CANDIDATE_LEFT", "The candidate did not come back."))

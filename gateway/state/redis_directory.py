@@ -1,0 +1,110 @@
+"""The live-session directory in Redis, shared by every gateway replica.
+
+    zenhire:replicas               set of replica ids that published lately
+    zenhire:replica:<id>           that replica's snapshot (JSON), expiring
+    zenhire:recent                 finished sessions (JSON), newest first, trimmed
+    zenhire:commands:<id>          commands for that replica (a list it pops)
+
+A per-replica command list rather than pub/sub: a command sent while the
+replica is between two reads waits for it instead of being lost. The list
+expires, so commands for a replica that died do not pile up.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.errors import StateStoreUnavailable
+from gateway.session.telemetry import Finished
+from gateway.state.directory import (
+    RECENT_MAX,
+    Command,
+    ReplicaSnapshot,
+    finished_from_json,
+    finished_to_json,
+)
+
+REPLICAS_KEY = "zenhire:replicas"
+SNAPSHOT_PREFIX = "zenhire:replica:"
+RECENT_KEY = "zenhire:recent"
+COMMANDS_PREFIX = "zenhire:commands:"
+COMMANDS_TTL_SEC = 60
+MS_PER_SEC = 1000
+
+
+class RedisDirectory:
+    """A `gateway.state.directory.Directory` over a ``decode_responses=True`` Redis client."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def publish(self, snapshot: ReplicaSnapshot, ttl_sec: float) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(
+                    SNAPSHOT_PREFIX + snapshot.replica_id,
+                    snapshot.to_json(),
+                    px=round(ttl_sec * MS_PER_SEC),
+                )
+                pipe.sadd(REPLICAS_KEY, snapshot.replica_id)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+
+    async def withdraw(self, replica_id: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(SNAPSHOT_PREFIX + replica_id)
+                pipe.srem(REPLICAS_KEY, replica_id)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+
+    async def replicas(self) -> list[ReplicaSnapshot]:
+        try:
+            ids = sorted(str(member) for member in await self._redis.smembers(REPLICAS_KEY))
+            values = await self._redis.mget([SNAPSHOT_PREFIX + i for i in ids]) if ids else []
+            gone = [replica for replica, value in zip(ids, values, strict=True) if value is None]
+            if gone:
+                await self._redis.srem(REPLICAS_KEY, *gone)
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+        return [ReplicaSnapshot.from_json(str(value)) for value in values if value is not None]
+
+    async def add_finished(self, finished: list[Finished]) -> None:
+        if not finished:
+            return
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.lpush(RECENT_KEY, *[finished_to_json(item) for item in finished])
+                pipe.ltrim(RECENT_KEY, 0, RECENT_MAX - 1)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+
+    async def recent(self) -> list[Finished]:
+        try:
+            values = await self._redis.lrange(RECENT_KEY, 0, RECENT_MAX - 1)
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+        return [finished_from_json(str(value)) for value in values]
+
+    async def send(self, replica_id: str, command: Command) -> None:
+        key = COMMANDS_PREFIX + replica_id
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, command.to_json())
+                pipe.expire(key, COMMANDS_TTL_SEC)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+
+    async def receive(self, replica_id: str, timeout_sec: float) -> Command | None:
+        try:
+            found = await self._redis.blpop([COMMANDS_PREFIX + replica_id], timeout=timeout_sec)
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
+        if found is None:
+            return None
+        return Command.from_json(str(found[1]))

@@ -1,0 +1,70 @@
+"""The state shared by gateway replicas: live slots and the live-session directory.
+
+With ``ZENHIRE_REDIS_URL`` unset both live in this process (one replica);
+with it set, in Redis, shared by every replica that points at the same
+server. `open_state` opens one Redis client for the process's lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.settings import Settings
+from gateway.state.directory import Directory, MemoryDirectory
+from gateway.state.redis_directory import RedisDirectory
+from gateway.state.redis_slots import RedisSlots
+from gateway.state.slots import MemorySlots, SlotStore
+
+REDIS_CONNECT_TIMEOUT_SEC = 2.0
+# Commands, not blocking reads: the directory's BLPOP passes its own timeout.
+REDIS_SOCKET_TIMEOUT_SEC = 10.0
+PING_TIMEOUT_SEC = 2.0
+
+
+@dataclass(frozen=True)
+class StateStore:
+    kind: str  # "memory" | "redis"
+    slots: SlotStore
+    directory: Directory
+    ping: Callable[[], Awaitable[bool]]
+
+
+async def _always() -> bool:
+    return True
+
+
+@asynccontextmanager
+async def open_state(settings: Settings, waiter_ttl_sec: float) -> AsyncIterator[StateStore]:
+    url = settings.operations.redis_url
+    if url is None:
+        yield StateStore("memory", MemorySlots(waiter_ttl_sec), MemoryDirectory(), _always)
+        return
+    redis = Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SEC,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SEC,
+    )
+
+    async def ping() -> bool:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_SEC):
+                return bool(await redis.ping())
+        except (RedisError, OSError, TimeoutError):
+            return False
+
+    try:
+        yield StateStore(
+            "redis",
+            RedisSlots(redis, waiter_ttl_sec, settings.operations.slot_lease_sec),
+            RedisDirectory(redis),
+            ping,
+        )
+    finally:
+        await redis.aclose()

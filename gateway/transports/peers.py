@@ -1,0 +1,124 @@
+"""Every WebRTC peer connection of this gateway, owned from offer to close.
+
+`PeerConnections` opens in the app's lifespan with the service's task
+group. `open` negotiates a `Peer` and runs it as a task of that group;
+each peer closes its ``RTCPeerConnection`` when its connection ends, and
+`shutdown` closes the rest (and waits for them) when the gateway stops.
+
+UDP ports. aioice (0.13, the ICE layer under aiortc) binds every host
+candidate with ``local_addr=(address, 0)`` and has no port-range option (an
+upstream pull request adding one is still open), so the port comes from
+the kernel's ephemeral range, ``net.ipv4.ip_local_port_range``. That sysctl
+is per network namespace, so a container sets it for itself:
+``docker run --sysctl net.ipv4.ip_local_port_range="40000 40199"`` (or a
+Kubernetes pod ``securityContext.sysctls`` entry, a "safe" sysctl) and
+publishes the same UDP range. ``ZENHIRE_WEBRTC_PORT_MIN``/``_MAX`` declare
+that range; `check_port_range` refuses to start when the kernel would hand
+out ports outside it, since media would silently fail to arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from aiortc import RTCSessionDescription
+
+from gateway.errors import ConfigError
+from gateway.s2s.controlplane import Verification
+from gateway.services import Services
+from gateway.transports.webrtc import Peer
+from gateway.transports.websocket import CloseCode
+
+log = logging.getLogger("zenhire.webrtc")
+
+KERNEL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# On shutdown, peers get this long to send their last events and close.
+SHUTDOWN_TIMEOUT_SEC = 5.0
+# Connections one session may hold at once (the live one, a superseding
+# one, one still connecting): every offer binds UDP sockets for up to
+# `gateway.transports.webrtc.CONNECT_TIMEOUT_SEC`, so a ticket holder cannot pile them up.
+MAX_PEERS_PER_SESSION = 4
+
+
+class ShuttingDown(Exception):
+    """The gateway is stopping and takes no new connections."""
+
+
+class TooManyPeers(Exception):
+    """The session already holds `MAX_PEERS_PER_SESSION` connections."""
+
+
+def check_port_range(ports: tuple[int, int] | None, kernel: Path = KERNEL_PORT_RANGE) -> None:
+    """Raise `ConfigError` unless the kernel's ephemeral UDP ports lie within ``ports``."""
+    if ports is None:
+        return
+    try:
+        low, high = (int(part) for part in kernel.read_text().split())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"ZENHIRE_WEBRTC_PORT_MIN/_MAX are set but {kernel} cannot be read"
+        ) from exc
+    if not ports[0] <= low <= high <= ports[1]:
+        raise ConfigError(
+            f"ZENHIRE_WEBRTC_PORT_MIN/_MAX is {ports[0]}..{ports[1]} but the kernel hands out "
+            f"ports {low}..{high}: set net.ipv4.ip_local_port_range to "
+            f'"{ports[0]} {ports[1]}" in this network namespace'
+        )
+
+
+class PeerConnections:
+    def __init__(self, group: asyncio.TaskGroup) -> None:
+        self._group = group
+        self._running: dict[Peer, asyncio.Task[None]] = {}
+        self._closing = False
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    async def open(
+        self, found: Services, verification: Verification, offer: RTCSessionDescription
+    ) -> RTCSessionDescription:
+        """Answer ``offer`` and start holding the connection.
+
+        Raise `gateway.transports.webrtc.OfferRejected` for an offer aiortc cannot use,
+        `TooManyPeers` past the per-session bound and `ShuttingDown` while the
+        gateway stops; in each case nothing stays open.
+        """
+        if self._closing:
+            raise ShuttingDown
+        held = sum(1 for peer in self._running if peer.session_id == verification.session_id)
+        if held >= MAX_PEERS_PER_SESSION:
+            raise TooManyPeers
+        peer = Peer(found, verification, found.settings.ice_servers)
+        try:
+            answer = await peer.answer(offer)
+            if self._closing:
+                raise ShuttingDown
+        except BaseException:
+            await peer.shut()
+            raise
+        self._running[peer] = self._group.create_task(self._hold(peer))
+        return answer
+
+    async def shutdown(self) -> None:
+        """Close every peer and wait for each; cancel those that overrun the timeout."""
+        self._closing = True
+        for peer in self._running:
+            peer.close(CloseCode.NORMAL, "the gateway is shutting down")
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT_SEC)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("webrtc peers cancelled at shutdown", extra={"count": len(late)})
+            await asyncio.wait(late)
+
+    async def _hold(self, peer: Peer) -> None:
+        try:
+            await peer.run()
+        finally:
+            self._running.pop(peer, None)

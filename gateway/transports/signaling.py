@@ -1,0 +1,76 @@
+"""WebRTC signaling: one POST per connection, offer in, complete answer out.
+
+``POST /api/v1/candidate/webrtc/offer {"ticket", "sdp", "type": "offer"}``
+→ ``{"sdp", "type": "answer"}``. The exchange is non-trickle: the page
+waits for its ICE gathering to complete before posting, and the answer
+already lists every gateway candidate (aiortc gathers inside
+``setLocalDescription`` and cannot trickle its own). One round trip keeps
+signaling stateless HTTP: no second endpoint for late candidates, no
+per-connection state before the offer is accepted, and with host, STUN
+and TURN candidates gathering takes milliseconds to a second or two,
+about what trickling would save.
+
+Errors use the candidate API's envelope: ``400 SDP_INVALID`` (not an
+offer, larger than 64 KiB, unparseable, no audio m-line, no data channel,
+nothing aiortc can use), ``401 TICKET_INVALID``/``SESSION_UNKNOWN``,
+``403 CONSENT_REQUIRED``/``ORIGIN_NOT_ALLOWED``, ``409 SESSION_FINISHED``,
+``400 INVALID_JSON``, ``413 BODY_TOO_LARGE``, ``429 TOO_MANY_CONNECTIONS``
+(more than four connections of one session at once), ``503 SHUTTING_DOWN``. A
+refused offer never touches the live session: the peer joins it only
+once its connection is up (`gateway.transports.webrtc.Peer.run`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiortc import RTCSessionDescription
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.candidate.admission import Refusal, check_ticket
+from gateway.http import BadRequest, error_response, json_object, origin_allowed
+from gateway.services import services
+from gateway.transports.peers import PeerConnections, ShuttingDown, TooManyPeers
+from gateway.transports.webrtc import MAX_SDP_CHARS, OfferRejected, check_offer
+
+log = logging.getLogger("zenhire.webrtc")
+
+# The SDP travels JSON-escaped (each CRLF becomes four characters), beside the ticket.
+MAX_OFFER_BODY_BYTES = 2 * MAX_SDP_CHARS
+REFUSAL_STATUS = {
+    "TICKET_INVALID": 401,
+    "SESSION_UNKNOWN": 401,
+    "CONSENT_REQUIRED": 403,
+    "SESSION_FINISHED": 409,
+}
+
+
+async def webrtc_offer(request: Request) -> Response:
+    found = services(request)
+    peers: PeerConnections = request.app.state.peers
+    if not origin_allowed(request.headers.get("origin"), found.settings.allowed_origins):
+        return error_response(403, "ORIGIN_NOT_ALLOWED", "This page may not start an interview.")
+    try:
+        body = await json_object(request, MAX_OFFER_BODY_BYTES)
+        verification = check_ticket(found, body.get("ticket"))
+        sdp = body.get("sdp")
+        if body.get("type") != "offer" or not isinstance(sdp, str):
+            raise OfferRejected('Send {"sdp": <offer SDP>, "type": "offer"}.')
+        check_offer(sdp)
+        answer = await peers.open(found, verification, RTCSessionDescription(sdp, "offer"))
+    except BadRequest as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except Refusal as refusal:
+        return error_response(REFUSAL_STATUS[refusal.code], refusal.code, refusal.message)
+    except OfferRejected as exc:
+        log.info("webrtc offer rejected", extra={"reason": str(exc)})
+        return error_response(400, "SDP_INVALID", str(exc))
+    except TooManyPeers:
+        return error_response(
+            429, "TOO_MANY_CONNECTIONS", "Close the interview in your other tabs and try again."
+        )
+    except ShuttingDown:
+        return error_response(503, "SHUTTING_DOWN", "The interview service is restarting.")
+    log.info("webrtc offer answered", extra={"session_id": verification.session_id})
+    return JSONResponse({"sdp": answer.sdp, "type": answer.type})

@@ -1,0 +1,342 @@
+"""The WebRTC transport: Opus audio both ways, events on the data channel ``events``.
+
+One `Peer` is one ``RTCPeerConnection`` with one candidate page, and the
+sibling of `gateway.transports.websocket.WebSocketTransport`. Signaling is a single
+POST (`gateway.transports.signaling`): the page's offer carries an audio m-line and
+the ``events`` data channel it created; `Peer.answer` returns the answer
+with every gateway candidate in it (non-trickle). Then `Peer.run` holds the
+connection:
+
+    wait for the events channel to open (ICE + DTLS + SCTP)
+    ├── admit    join(): `waiting` events, then `live` and the session attached
+    ├── pump     queued events → data channel; on close(): flush, then stop
+    ├── receive  candidate audio → `CandidateAudio` → session.receive_audio
+    └── watch    connection failed/closed, channel closed, or silence ⇒ gone
+
+The page sends ``{"type": "ping"}`` every second and ``{"type": "end"}`` to
+finish. aiortc has neither ICE restart nor a dependable ``disconnected``
+state, so a peer silent on the data channel for `PEER_SILENCE_TIMEOUT_SEC`
+counts as lost; the session records silence meanwhile and keeps the slot
+for its reconnect grace. Reconnecting is a new offer with the same ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+
+import av
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
+
+from audio import opus
+from gateway.candidate.admission import Refusal, join
+from gateway.interviewer import Outcome
+from gateway.logs import bind_session
+from gateway.s2s.controlplane import Verification
+from gateway.services import Services
+from gateway.session.events import CandidateEvent, Error, encode
+from gateway.session.live import LiveSession
+from gateway.settings import IceServer
+from gateway.transports.rtcaudio import (
+    MEDIA_INLINE,
+    CandidateAudio,
+    InlineDecoding,
+    InterviewerTrack,
+)
+from gateway.transports.websocket import CloseCode
+
+log = logging.getLogger("zenhire.webrtc")
+
+EVENTS_CHANNEL = "events"
+MAX_SDP_CHARS = 64 * 1024
+# ICE checks, the DTLS handshake and SCTP must open the events channel in time.
+CONNECT_TIMEOUT_SEC = 15.0
+# The page pings every second; five missed pings mean the peer is gone.
+PEER_SILENCE_TIMEOUT_SEC = 5.0
+WATCH_INTERVAL_SEC = 0.25
+MAX_TEXT_CHARS = 4096
+# Events waiting for the data channel; a peer this far behind is closed.
+OUTGOING_EVENTS_MAX = 500
+# On close, queued events (`ended`, a superseded `error`) get this long to
+# leave aiortc's SCTP buffer, then a short linger for the last chunk to be
+# acknowledged: closing the connection aborts the SCTP association.
+FLUSH_TIMEOUT_SEC = 2.0
+CLOSE_LINGER_SEC = 0.3
+LOST_STATES = ("failed", "closed")
+# aiortc's SDP parser and setRemoteDescription signal a bad offer with these.
+_OFFER_ERRORS = (
+    ValueError,
+    LookupError,
+    AssertionError,
+    TypeError,
+    OperationError,
+    InternalError,
+    InvalidStateError,
+    InvalidAccessError,
+)
+
+
+# A WebRTC peer has no close code (the session speaks WebSocket's): these
+# closes tell the page why with an `error` event first.
+CLOSE_ERRORS: dict[int, str] = {
+    CloseCode.SESSION_CLOSED: "SUPERSEDED",
+    CloseCode.POLICY: "POLICY",
+}
+
+
+class OfferRejected(ValueError):
+    """The page's offer cannot be answered; the message says why."""
+
+
+class _Gone(Exception):
+    """Raised inside a peer's task group: the connection is over."""
+
+
+def check_offer(sdp: str) -> None:
+    """Raise `OfferRejected` unless ``sdp`` is a bounded offer with audio and a data channel."""
+    if len(sdp) > MAX_SDP_CHARS:
+        raise OfferRejected(f"The offer is larger than {MAX_SDP_CHARS} characters.")
+    try:
+        media = [media.kind for media in SessionDescription.parse(sdp).media]
+    except _OFFER_ERRORS:
+        raise OfferRejected("The offer is not a valid session description.") from None
+    if "audio" not in media:
+        raise OfferRejected("The offer has no audio.")
+    if "application" not in media:
+        raise OfferRejected(f"The offer has no {EVENTS_CHANNEL!r} data channel.")
+
+
+class Peer:
+    """One candidate's ``RTCPeerConnection``; a session `Transport`. Offers never block."""
+
+    kind = "webrtc"
+
+    def __init__(
+        self, found: Services, verification: Verification, ice_servers: tuple[IceServer, ...]
+    ) -> None:
+        servers = [RTCIceServer(list(s.urls), s.username, s.credential) for s in ice_servers]
+        # An explicit list, even empty: aiortc's default is a public STUN server.
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self._found = found
+        self._verification = verification
+        self._outgoing = InterviewerTrack()
+        self._incoming: MediaStreamTrack | None = None
+        self._channel: RTCDataChannel | None = None
+        # Set once the events channel opens, or close() is asked for before it does.
+        self._started = asyncio.Event()
+        self._events: deque[str] = deque()
+        self._ready = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._closing: tuple[int, str] | None = None
+        self._last_heard = time.monotonic()
+        self._session: LiveSession | None = None
+        self._pc.on("datachannel", self._on_datachannel)
+
+    @property
+    def session_id(self) -> str:
+        return self._verification.session_id
+
+    # -- Transport --------------------------------------------------------------
+
+    def offer_audio(self, frame: bytes) -> None:
+        self._outgoing.offer(frame)
+
+    def offer_event(self, event: CandidateEvent) -> None:
+        if len(self._events) >= OUTGOING_EVENTS_MAX:
+            self.close(CloseCode.POLICY, "client too slow to receive events")
+            return
+        self._events.append(encode(event))
+        self._ready.set()
+
+    def close(self, code: int, reason: str) -> None:
+        if self._closing is not None:
+            return
+        error = CLOSE_ERRORS.get(code)
+        if error is not None:
+            self._events.append(encode(Error(error, reason)))
+        self._closing = (code, reason)
+        self._ready.set()
+        self._started.set()
+
+    # -- the connection ---------------------------------------------------------
+
+    async def answer(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """Apply the page's offer; return the answer with all local candidates.
+
+        aiortc gathers every candidate inside ``setLocalDescription``, so the
+        answer is complete when it returns. Raise `OfferRejected` when aiortc
+        cannot use the offer (no common codec, missing ICE credentials, ...).
+        """
+        pc = self._pc
+        try:
+            await pc.setRemoteDescription(offer)
+        except _OFFER_ERRORS as exc:
+            raise OfferRejected(f"The offer cannot be used: {exc}") from exc
+        audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+        if not audio:
+            raise OfferRejected("The offer has no audio.")
+        self._incoming = audio[0].receiver.track
+        pc.addTrack(self._outgoing)
+        await pc.setLocalDescription(await pc.createAnswer())
+        local = pc.localDescription
+        if self._found.settings.webrtc_media == MEDIA_INLINE:
+            self._code_inline(audio[0].receiver, local.sdp)
+        return RTCSessionDescription(sdp=local.sdp, type=local.type)
+
+    def _code_inline(self, receiver: object, answer_sdp: str) -> None:
+        """Code Opus on the event loop (`rtcaudio`), when Opus is what was agreed."""
+        media = [m for m in SessionDescription.parse(answer_sdp).media if m.kind == "audio"]
+        codecs = media[0].rtp.codecs if media else []
+        if not codecs or codecs[0].name.lower() != "opus" or not opus.available():
+            return
+        self._outgoing.encode_inline(opus.SpeechEncoder())
+        InlineDecoding(self._deliver).attach(receiver)
+
+    def _deliver(self, pcm: bytes) -> None:
+        session = self._session
+        if session is not None:
+            session.receive_audio(pcm)
+
+    async def run(self) -> None:
+        """Hold the connection until it ends, then close it. Raises only on cancellation."""
+        bind_session(self.session_id)
+        try:
+            await self._hold()
+        except Exception:
+            log.exception("webrtc connection failed")
+        finally:
+            await self._release()
+
+    async def shut(self) -> None:
+        """Close the connection now (a negotiation that failed, or nothing was started)."""
+        self._outgoing.stop()
+        await self._pc.close()
+
+    async def _hold(self) -> None:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_SEC):
+                await self._started.wait()
+        except TimeoutError:
+            log.info("webrtc peer did not connect", extra={"state": self._pc.connectionState})
+            return
+        if self._channel is None:
+            return
+        self._last_heard = time.monotonic()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._admit())
+                group.create_task(self._pump())
+                group.create_task(self._receive())
+                group.create_task(self._watch())
+        except* _Gone as gone:
+            log.info("webrtc peer closed", extra={"reason": str(gone.exceptions[0])})
+
+    async def _release(self) -> None:
+        if self._session is not None:
+            self._session.detach(self)
+        else:
+            verification = self._verification
+            await self._found.registry.slots.leave_queue(
+                verification.client_id, verification.session_id
+            )
+        await self.shut()
+
+    async def _admit(self) -> None:
+        try:
+            self._session = await join(self._found, self._verification, self)
+        except Refusal as refusal:
+            self.offer_event(Error(refusal.code, refusal.message))
+            self.close(CloseCode.NORMAL, refusal.code)
+
+    async def _pump(self) -> None:
+        channel = self._channel
+        assert channel is not None
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            try:
+                while self._events:
+                    channel.send(self._events.popleft())
+            except InvalidStateError:
+                raise _Gone("data channel closed") from None
+            if self._closing is not None:
+                await self._flush(channel)
+                raise _Gone(f"closed: {self._closing[1]}")
+
+    async def _flush(self, channel: RTCDataChannel) -> None:
+        self._drained.clear()
+        if channel.bufferedAmount:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_TIMEOUT_SEC):
+                    await self._drained.wait()
+        await asyncio.sleep(CLOSE_LINGER_SEC)
+
+    async def _receive(self) -> None:
+        track = self._incoming
+        assert track is not None
+        audio = CandidateAudio()
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                raise _Gone("candidate audio ended") from None
+            if not isinstance(frame, av.AudioFrame):
+                raise _Gone("the candidate's track is not audio")
+            frames = audio.frames(frame)
+            session = self._session
+            if session is not None:
+                for pcm in frames:
+                    session.receive_audio(pcm)
+
+    async def _watch(self) -> None:
+        channel = self._channel
+        assert channel is not None
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_SEC)
+            if self._pc.connectionState in LOST_STATES:
+                raise _Gone(f"connection {self._pc.connectionState}")
+            if channel.readyState != "open":
+                raise _Gone("data channel closed")
+            if time.monotonic() - self._last_heard > PEER_SILENCE_TIMEOUT_SEC:
+                raise _Gone("no message from the page in time")
+
+    # -- aiortc callbacks (synchronous) -----------------------------------------
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label != EVENTS_CHANNEL or self._channel is not None:
+            channel.close()
+            return
+        self._channel = channel
+        channel.on("message", self._on_message)
+        channel.on("bufferedamountlow", self._drained.set)
+        if channel.readyState == "open":
+            self._started.set()
+        else:
+            channel.on("open", self._started.set)
+
+    def _on_message(self, message: str | bytes) -> None:
+        self._last_heard = time.monotonic()
+        parsed: object = None
+        if isinstance(message, str) and len(message) <= MAX_TEXT_CHARS:
+            try:
+                parsed = json.loads(message)
+            except json.JSONDecodeError:
+                parsed = None
+        kind = parsed.get("type") if isinstance(parsed, dict) else None
+        if kind == "end" and self._session is not None:
+            self._session.end(Outcome("completed", message="The candidate ended the interview."))
+        elif kind not in ("ping", "end"):
+            self.offer_event(Error("BAD_MESSAGE", "Unknown message."))

@@ -1,0 +1,87 @@
+"""Turn-taking on the frame timeline: real speech through the real VAD into `TurnTracker`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from audio.frames import FRAME_MS, SAMPLE_RATE, SILENCE, split_frames
+from audio.vad import VoiceActivityDetector
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.turntaking import (
+    BargedIn,
+    Signal,
+    Silence,
+    TurnTracker,
+    UtteranceEnded,
+    UtteranceStarted,
+)
+from zenhire.loopback.speech import synthesize
+
+LONG_ANSWER = "I have worked as a software engineer for five years, mostly on web services."
+LEAD_IN_FRAMES = 10
+TAIL_FRAMES = 100  # 2 s of silence
+
+
+@cache
+def frames() -> list[bytes]:
+    """Silence, a few seconds of speech, two seconds of silence."""
+    speech, _ = split_frames(synthesize(LONG_ANSWER, SAMPLE_RATE))
+    return [SILENCE] * LEAD_IN_FRAMES + speech + [SILENCE] * TAIL_FRAMES
+
+
+def run(
+    settings: LocalInterviewerSettings,
+    playing: bool = False,
+    deadline_ms: int | None = None,
+) -> list[tuple[int, Signal]]:
+    """Every signal, with its frame time, for `frames()` (``playing``: over a long prompt)."""
+    tracker = TurnTracker(settings)
+    tracker.expect_by(deadline_ms)
+    vad = VoiceActivityDetector()
+    signals = []
+    for index, frame in enumerate(frames()):
+        t_ms = index * FRAME_MS
+        signal = tracker.step(t_ms, vad.process(frame), playing, played_ms=t_ms + 10_000)
+        if signal is not None:
+            signals.append((t_ms, signal))
+    return signals
+
+
+def test_turn_ends_after_the_configured_silence() -> None:
+    settings = LocalInterviewerSettings(end_of_turn_silence_ms=800)
+    [(_, started), (t_end, ended)] = run(settings)
+    assert isinstance(started, UtteranceStarted) and isinstance(ended, UtteranceEnded)
+    assert not ended.truncated
+    assert t_end - (ended.end_ms - FRAME_MS) == 800
+    speech_ms = (len(frames()) - LEAD_IN_FRAMES - TAIL_FRAMES) * FRAME_MS
+    assert started.start_ms >= LEAD_IN_FRAMES * FRAME_MS
+    assert ended.end_ms <= LEAD_IN_FRAMES * FRAME_MS + speech_ms
+
+
+def test_answer_is_cut_at_max_length_and_the_rest_ignored() -> None:
+    """Past ``max_answer_ms`` the turn ends there; speech until the next pause is not a turn."""
+    settings = LocalInterviewerSettings(max_answer_ms=1000)
+    signals = run(settings)
+    assert [type(s) for _, s in signals] == [UtteranceStarted, UtteranceEnded]
+    started, ended = signals[0][1], signals[1][1]
+    assert isinstance(started, UtteranceStarted) and isinstance(ended, UtteranceEnded)
+    assert ended.truncated and ended.end_ms - started.start_ms == 1000
+
+
+def test_speech_over_a_prompt_barges_in_at_onset() -> None:
+    signals = run(LocalInterviewerSettings(), playing=True)
+    t_ms, barged = signals[0]
+    assert isinstance(barged, BargedIn)
+    assert 0 <= t_ms - barged.onset_ms <= 3 * FRAME_MS
+
+
+def test_barge_in_can_be_switched_off() -> None:
+    """With ``barge_in=False`` speech over a prompt is not a turn at all."""
+    assert run(LocalInterviewerSettings(barge_in=False), playing=True) == []
+
+
+def test_silence_is_signalled_at_the_deadline_only_when_quiet() -> None:
+    assert run(LocalInterviewerSettings(), deadline_ms=100)[0] == (100, Silence(100))
+    during_speech = (LEAD_IN_FRAMES + 20) * FRAME_MS
+    signals = run(LocalInterviewerSettings(), deadline_ms=during_speech)
+    assert not any(isinstance(s, Silence) for _, s in signals)

@@ -1,0 +1,115 @@
+"""Two gateway replicas sharing one real redis-server: one console, one cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from gateway.app import create_app as create_gateway
+from gateway.state.redis_slots import RedisSlots
+from tests.operator import OPERATOR_ENV, end_session, live_ids, overview, wait_overview
+from zenhire.loopback.candidate import Candidate
+from zenhire.loopback.redis import flush, redis_server
+from zenhire.loopback.servers import free_port, serve
+from zenhire.loopback.stack import Stack, gateway_settings, running_stack
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis(redis_url: str) -> str:
+    flush(redis_url)
+    return redis_url
+
+
+def _env(redis_url: str, replica_id: str) -> dict[str, str]:
+    return {
+        **OPERATOR_ENV,
+        "ZENHIRE_REDIS_URL": redis_url,
+        "ZENHIRE_REPLICA_ID": replica_id,
+        "ZENHIRE_WAITING_RETRY_SEC": "0.3",
+    }
+
+
+@asynccontextmanager
+async def _second_replica(stack: Stack, tmp_path: Path, redis_url: str) -> AsyncIterator[str]:
+    port = free_port()
+    settings = gateway_settings(
+        tmp_path / "gateway-b", port, stack.control_url, _env(redis_url, "replica-b")
+    )
+    async with serve(create_gateway(settings), port=port) as url:
+        yield url
+
+
+async def test_a_session_on_one_replica_shows_on_the_other_and_the_cap_is_shared(
+    tmp_path: Path, redis: str
+) -> None:
+    async with (
+        running_stack(tmp_path, max_concurrent=1, gateway_env=_env(redis, "replica-a")) as stack,
+        _second_replica(stack, tmp_path, redis) as replica_b,
+    ):
+        first_id, first_token = await stack.create_session()
+        second_id, second_token = await stack.create_session()
+        first = Candidate(stack.gateway_url)
+        await first.open(stack.http, first_token)
+        second = Candidate(replica_b)
+        await second.open(stack.http, second_token)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(first.interview([]))
+            seen = await wait_overview(stack.http, replica_b, lambda o: first_id in live_ids(o))
+            (session,) = seen["sessions"]
+            assert session["replica_id"] == "replica-a"
+            assert session["client_id"] == stack.client_id
+            assert {r["replica_id"] for r in seen["replicas"]} == {"replica-a", "replica-b"}
+            assert seen["state_store"] == {"kind": "redis", "reachable": True}
+
+            group.create_task(second.interview([]))
+            waiting = await wait_overview(
+                stack.http, stack.gateway_url, lambda o: o["totals"]["waiting"] == 1
+            )
+            (client,) = waiting["clients"]
+            assert (client["used"], client["cap"]) == (1, 1)
+            assert client["waiting"][0]["session_id"] == second_id
+            assert second.kinds("waiting")[0]["position"] == 1
+            assert not second.kinds("live"), "the cap holds across replicas"
+
+            ended = await end_session(stack.http, replica_b, first_id)
+            assert ended.status_code == 202
+            assert ended.json()["replica_id"] == "replica-a", "sent to the replica that has it"
+            await wait_overview(stack.http, stack.gateway_url, lambda o: second_id in live_ids(o))
+            assert (await end_session(stack.http, stack.gateway_url, second_id)).status_code == 202
+
+        assert first.kinds("ended")[-1]["reason"] == "ENDED_BY_OPERATOR"
+        assert (await stack.wait_for_status(first_id, "failed"))["error"]["code"] == (
+            "ENDED_BY_OPERATOR"
+        )
+        assert second.kinds("live"), "admitted on replica B once A's slot was freed"
+        found = await overview(stack.http, replica_b)
+        assert {item["session_id"] for item in found["recent"]} >= {first_id}
+
+
+async def test_a_dead_replicas_slot_lease_runs_out(redis: str) -> None:
+    """A holder nobody renews loses its slot; a renewed one keeps it."""
+    async with Redis.from_url(redis, decode_responses=True) as client:
+        slots = RedisSlots(client, waiter_ttl_sec=5.0, lease_sec=0.4)
+        assert (await slots.acquire("acme", "kept", cap=2)).admitted
+        assert (await slots.acquire("acme", "dead", cap=2)).admitted
+        assert not (await slots.acquire("acme", "third", cap=2)).admitted
+        for _ in range(4):
+            await asyncio.sleep(0.2)
+            await slots.renew([("acme", "kept")])
+        assert (await slots.acquire("acme", "third", cap=2)).admitted
+        assert not (await slots.acquire("acme", "fourth", cap=2)).admitted
+        (usage,) = await slots.clients()
+        assert (usage.used, usage.cap, [w.session_id for w in usage.waiting]) == (2, 2, ["fourth"])
