@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.candidate.consent import CONSENT_TEXT, CONSENT_VERSION
-from gateway.errors import GatewayError
+from gateway.candidate.refusals import Refusal
+from gateway.errors import GatewayError, TicketError
 from gateway.http import BadRequest, error_response, json_object
 from gateway.logs import token_fingerprint
 from gateway.services import services
@@ -62,7 +63,7 @@ async def open_session(request: Request) -> Response:
     registry = found.registry
     session_id = verification.session_id
     if verification.finished or registry.is_finished(session_id):
-        return error_response(409, "SESSION_FINISHED", "This interview has already finished.")
+        return Refusal.SESSION_FINISHED.response()
     language = verification.persona.language
     if not registry.interviewers.supports_language(language):
         return error_response(
@@ -112,12 +113,10 @@ async def record_consent(request: Request) -> Response:
             )
     except BadRequest as exc:
         return error_response(exc.status, exc.code, exc.message)
-    except GatewayError as exc:
-        return error_response(
-            exc.http_status, exc.code, "Your session has expired; reload the page."
-        )
+    except TicketError:
+        return Refusal.TICKET_INVALID.response()
     if found.registry.verification(ticket.session_id) is None:
-        return error_response(409, "SESSION_UNKNOWN", "Your session has expired; reload the page.")
+        return Refusal.SESSION_UNKNOWN.response()
     found.registry.record_consent(
         ticket.session_id, Consent(iso(datetime.now(UTC).timestamp()), CONSENT_VERSION)
     )

@@ -31,10 +31,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-from audio.frames import FRAME_BYTES, FRAME_MS, SILENCE
+from audio.frames import FRAME_BYTES, FRAME_MS, FRAME_SEC, SILENCE
 from audio.level import meter
+from gateway.candidate.refusals import Refusal
 from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
 from gateway.session.clock import Clock
 from gateway.session.events import CandidateEvent, Ended, Error, State, Timer
@@ -42,10 +42,10 @@ from gateway.session.inbox import CandidateInbox
 from gateway.session.playout import Playout
 from gateway.session.recording import Recording
 from gateway.session.telemetry import NullMeter, SessionMeter, SessionTelemetry
+from gateway.transports.transport import CloseCode, Transport
 
 log = logging.getLogger("zenhire.session")
 
-TICK_SEC = FRAME_MS / 1000
 # Frames the interviewer may fall behind before its oldest frames are dropped.
 INTERVIEWER_LAG_MAX_FRAMES = 100
 # Ticks without any candidate frame after which the ticks feed the interviewer
@@ -64,18 +64,6 @@ class Phase(enum.Enum):
     LIVE = "live"
     ENDING = "ending"
     ENDED = "ended"
-
-
-class Transport(Protocol):
-    """One candidate connection, as a session sees it. Offers never block."""
-
-    kind: str
-
-    def offer_audio(self, frame: bytes) -> None: ...
-
-    def offer_event(self, event: CandidateEvent) -> None: ...
-
-    def close(self, code: int, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -135,10 +123,9 @@ class LiveSession:
         """Connect a candidate transport, replacing (and closing) any older one."""
         previous = self._transport
         if previous is not None and previous is not transport:
-            previous.offer_event(
-                Error("SUPERSEDED", "The interview continues in another window or tab.")
-            )
-            previous.close(4409, "superseded by a newer connection")
+            superseded = Refusal.SUPERSEDED
+            previous.offer_event(Error(superseded.code, superseded.message))
+            previous.close(CloseCode.SESSION_CLOSED, "superseded by a newer connection")
         if self.transport_kind:
             self.reconnects += 1
         self._transport = transport
@@ -247,7 +234,7 @@ class LiveSession:
         self._unmetered_bytes = 0
         if self._transport is not None:
             self._transport.offer_event(Ended(self.outcome.code or self.outcome.status))
-            self._transport.close(1000, "interview ended")
+            self._transport.close(CloseCode.NORMAL, "interview ended")
             self._transport = None
         await self._on_end(self, self.outcome)
 
@@ -281,7 +268,7 @@ class LiveSession:
         self._heard.append(frame)
         loop = asyncio.get_running_loop()
         # Anchored to the first frame of this stretch; after a stall, re-anchored to now.
-        self._next_spoken = max(self._next_spoken + TICK_SEC, loop.time() - TICK_SEC)
+        self._next_spoken = max(self._next_spoken + FRAME_SEC, loop.time() - FRAME_SEC)
         self._speaker = loop.call_at(self._next_spoken, self._speak)
 
     def _tick(self) -> None:

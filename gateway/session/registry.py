@@ -22,11 +22,12 @@ from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.s2s.controlplane import Verification, event_body
 from gateway.s2s.outbox import Outbox
 from gateway.session.clock import Clock
-from gateway.session.live import Limits, LiveSession, Transport
+from gateway.session.live import Limits, LiveSession
 from gateway.session.recording import Recording, discard, recover
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
 from gateway.state.slots import SlotStore
+from gateway.transports.transport import Transport
 
 log = logging.getLogger("zenhire.registry")
 

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from pathlib import Path
 
 from aiortc import RTCSessionDescription
 
+from gateway.candidate.refusals import Refusal, Refused
 from gateway.errors import ConfigError
 from gateway.s2s.controlplane import Verification
 from gateway.services import Services
+from gateway.transports.transport import CloseCode
 from gateway.transports.webrtc import Peer
-from gateway.transports.websocket import CloseCode
 
 log = logging.getLogger("zenhire.webrtc")
 
@@ -40,14 +42,6 @@ SHUTDOWN_TIMEOUT_SEC = 5.0
 # one, one still connecting): every offer binds UDP sockets for up to
 # `gateway.transports.webrtc.CONNECT_TIMEOUT_SEC`, so a ticket holder cannot pile them up.
 MAX_PEERS_PER_SESSION = 4
-
-
-class ShuttingDown(Exception):
-    """The gateway is stopping and takes no new connections."""
-
-
-class TooManyPeers(Exception):
-    """The session already holds `MAX_PEERS_PER_SESSION` connections."""
 
 
 def check_port_range(ports: tuple[int, int] | None, kernel: Path = KERNEL_PORT_RANGE) -> None:
@@ -72,6 +66,8 @@ class PeerConnections:
     def __init__(self, group: asyncio.TaskGroup) -> None:
         self._group = group
         self._running: dict[Peer, asyncio.Task[None]] = {}
+        # Connections of each session, counted from the offer's arrival, not its answer.
+        self._held: Counter[str] = Counter()
         self._closing = False
 
     def __len__(self) -> int:
@@ -82,21 +78,25 @@ class PeerConnections:
     ) -> RTCSessionDescription:
         """Answer ``offer`` and start holding the connection.
 
-        Raise `gateway.transports.webrtc.OfferRejected` for an offer aiortc cannot use,
-        `TooManyPeers` past the per-session bound and `ShuttingDown` while the
-        gateway stops; in each case nothing stays open.
+        Raise `gateway.transports.webrtc.OfferRejected` for an offer aiortc
+        cannot use, and `Refused` past the per-session bound
+        (``TOO_MANY_CONNECTIONS``) or while the gateway stops
+        (``SHUTTING_DOWN``); in each case nothing stays open.
         """
+        session_id = verification.session_id
         if self._closing:
-            raise ShuttingDown
-        held = sum(1 for peer in self._running if peer.session_id == verification.session_id)
-        if held >= MAX_PEERS_PER_SESSION:
-            raise TooManyPeers
+            raise Refused(Refusal.SHUTTING_DOWN)
+        if self._held[session_id] >= MAX_PEERS_PER_SESSION:
+            raise Refused(Refusal.TOO_MANY_CONNECTIONS)
+        # Counted before the first await, so that concurrent offers cannot overrun the bound.
+        self._held[session_id] += 1
         peer = Peer(found, verification, found.settings.ice_servers)
         try:
             answer = await peer.answer(offer)
             if self._closing:
-                raise ShuttingDown
+                raise Refused(Refusal.SHUTTING_DOWN)
         except BaseException:
+            self._forget(session_id)
             await peer.shut()
             raise
         self._running[peer] = self._group.create_task(self._hold(peer))
@@ -122,3 +122,9 @@ class PeerConnections:
             await peer.run()
         finally:
             self._running.pop(peer, None)
+            self._forget(peer.session_id)
+
+    def _forget(self, session_id: str) -> None:
+        self._held[session_id] -= 1
+        if self._held[session_id] <= 0:
+            del self._held[session_id]

@@ -28,29 +28,24 @@ from aiortc import RTCSessionDescription
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.candidate.admission import Refusal, check_ticket
+from gateway.candidate.admission import check_ticket
+from gateway.candidate.refusals import Refusal, Refused
 from gateway.http import BadRequest, error_response, json_object, origin_allowed
 from gateway.services import services
-from gateway.transports.peers import PeerConnections, ShuttingDown, TooManyPeers
+from gateway.transports.peers import PeerConnections
 from gateway.transports.webrtc import MAX_SDP_CHARS, OfferRejected, check_offer
 
 log = logging.getLogger("zenhire.webrtc")
 
 # The SDP travels JSON-escaped (each CRLF becomes four characters), beside the ticket.
 MAX_OFFER_BODY_BYTES = 2 * MAX_SDP_CHARS
-REFUSAL_STATUS = {
-    "TICKET_INVALID": 401,
-    "SESSION_UNKNOWN": 401,
-    "CONSENT_REQUIRED": 403,
-    "SESSION_FINISHED": 409,
-}
 
 
 async def webrtc_offer(request: Request) -> Response:
     found = services(request)
     peers: PeerConnections = request.app.state.peers
     if not origin_allowed(request.headers.get("origin"), found.settings.allowed_origins):
-        return error_response(403, "ORIGIN_NOT_ALLOWED", "This page may not start an interview.")
+        return Refusal.ORIGIN_NOT_ALLOWED.response()
     try:
         body = await json_object(request, MAX_OFFER_BODY_BYTES)
         verification = check_ticket(found, body.get("ticket"))
@@ -61,16 +56,10 @@ async def webrtc_offer(request: Request) -> Response:
         answer = await peers.open(found, verification, RTCSessionDescription(sdp, "offer"))
     except BadRequest as exc:
         return error_response(exc.status, exc.code, exc.message)
-    except Refusal as refusal:
-        return error_response(REFUSAL_STATUS[refusal.code], refusal.code, refusal.message)
+    except Refused as refused:
+        return refused.refusal.response()
     except OfferRejected as exc:
         log.info("webrtc offer rejected", extra={"reason": str(exc)})
         return error_response(400, "SDP_INVALID", str(exc))
-    except TooManyPeers:
-        return error_response(
-            429, "TOO_MANY_CONNECTIONS", "Close the interview in your other tabs and try again."
-        )
-    except ShuttingDown:
-        return error_response(503, "SHUTTING_DOWN", "The interview service is restarting.")
     log.info("webrtc offer answered", extra={"session_id": verification.session_id})
     return JSONResponse({"sdp": answer.sdp, "type": answer.type})

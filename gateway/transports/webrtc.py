@@ -1,16 +1,17 @@
 """The WebRTC transport: Opus audio both ways, events on the data channel ``events``.
 
-One `Peer` is one ``RTCPeerConnection`` with one candidate page, and the
-sibling of `gateway.transports.websocket.WebSocketTransport`. Signaling is a single
+One `Peer` is one ``RTCPeerConnection`` with one candidate page; its
+`CandidateChannel` (shared with the WebSocket transport) holds the rules,
+the peer only its I/O. Signaling is a single
 POST (`gateway.transports.signaling`): the page's offer carries an audio m-line and
 the ``events`` data channel it created; `Peer.answer` returns the answer
 with every gateway candidate in it (non-trickle). Then `Peer.run` holds the
 connection:
 
     wait for the events channel to open (ICE + DTLS + SCTP)
-    ├── admit    join(): `waiting` events, then `live` and the session attached
-    ├── pump     queued events → data channel; on close(): flush, then stop
-    ├── receive  candidate audio → `CandidateAudio` → session.receive_audio
+    ├── admit    channel.admit(): `waiting` events, then `live`
+    ├── pump     channel events → data channel; on its close: flush, then stop
+    ├── receive  candidate audio → `CandidateAudio` → channel.receive_audio
     └── watch    connection failed/closed, channel closed, or silence ⇒ gone
 
 The page sends ``{"type": "ping"}`` every second and ``{"type": "end"}`` to
@@ -24,10 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections import deque
 
 import av
 from aiortc import (
@@ -42,21 +41,17 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
 from audio import opus
-from gateway.candidate.admission import Refusal, join
-from gateway.interviewer import Outcome
 from gateway.logs import bind_session
 from gateway.s2s.controlplane import Verification
 from gateway.services import Services
-from gateway.session.events import CandidateEvent, Error, encode
-from gateway.session.live import LiveSession
 from gateway.settings import IceServer
+from gateway.transports.channel import CandidateChannel
 from gateway.transports.rtcaudio import (
     MEDIA_INLINE,
     CandidateAudio,
     InlineDecoding,
     InterviewerTrack,
 )
-from gateway.transports.websocket import CloseCode
 
 log = logging.getLogger("zenhire.webrtc")
 
@@ -67,9 +62,6 @@ CONNECT_TIMEOUT_SEC = 15.0
 # The page pings every second; five missed pings mean the peer is gone.
 PEER_SILENCE_TIMEOUT_SEC = 5.0
 WATCH_INTERVAL_SEC = 0.25
-MAX_TEXT_CHARS = 4096
-# Events waiting for the data channel; a peer this far behind is closed.
-OUTGOING_EVENTS_MAX = 500
 # On close, queued events (`ended`, a superseded `error`) get this long to
 # leave aiortc's SCTP buffer, then a short linger for the last chunk to be
 # acknowledged: closing the connection aborts the SCTP association.
@@ -87,14 +79,6 @@ _OFFER_ERRORS = (
     InvalidStateError,
     InvalidAccessError,
 )
-
-
-# A WebRTC peer has no close code (the session speaks WebSocket's): these
-# closes tell the page why with an `error` event first.
-CLOSE_ERRORS: dict[int, str] = {
-    CloseCode.SESSION_CLOSED: "SUPERSEDED",
-    CloseCode.POLICY: "POLICY",
-}
 
 
 class OfferRejected(ValueError):
@@ -120,9 +104,7 @@ def check_offer(sdp: str) -> None:
 
 
 class Peer:
-    """One candidate's ``RTCPeerConnection``; a session `Transport`. Offers never block."""
-
-    kind = "webrtc"
+    """One candidate's ``RTCPeerConnection``; its `channel` is the session's `Transport`."""
 
     def __init__(
         self, found: Services, verification: Verification, ice_servers: tuple[IceServer, ...]
@@ -131,44 +113,23 @@ class Peer:
         # An explicit list, even empty: aiortc's default is a public STUN server.
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self._found = found
-        self._verification = verification
         self._outgoing = InterviewerTrack()
+        self.channel = CandidateChannel("webrtc", found, verification, self._outgoing.offer)
         self._incoming: MediaStreamTrack | None = None
-        self._channel: RTCDataChannel | None = None
+        self._data: RTCDataChannel | None = None
         # Set once the events channel opens, or close() is asked for before it does.
         self._started = asyncio.Event()
-        self._events: deque[str] = deque()
-        self._ready = asyncio.Event()
         self._drained = asyncio.Event()
-        self._closing: tuple[int, str] | None = None
         self._last_heard = time.monotonic()
-        self._session: LiveSession | None = None
         self._pc.on("datachannel", self._on_datachannel)
 
     @property
     def session_id(self) -> str:
-        return self._verification.session_id
-
-    # -- Transport --------------------------------------------------------------
-
-    def offer_audio(self, frame: bytes) -> None:
-        self._outgoing.offer(frame)
-
-    def offer_event(self, event: CandidateEvent) -> None:
-        if len(self._events) >= OUTGOING_EVENTS_MAX:
-            self.close(CloseCode.POLICY, "client too slow to receive events")
-            return
-        self._events.append(encode(event))
-        self._ready.set()
+        return self.channel.verification.session_id
 
     def close(self, code: int, reason: str) -> None:
-        if self._closing is not None:
-            return
-        error = CLOSE_ERRORS.get(code)
-        if error is not None:
-            self._events.append(encode(Error(error, reason)))
-        self._closing = (code, reason)
-        self._ready.set()
+        """End the connection (the gateway is stopping), even before it opened."""
+        self.channel.close(code, reason)
         self._started.set()
 
     # -- the connection ---------------------------------------------------------
@@ -203,12 +164,7 @@ class Peer:
         if not codecs or codecs[0].name.lower() != "opus" or not opus.available():
             return
         self._outgoing.encode_inline(opus.SpeechEncoder())
-        InlineDecoding(self._deliver).attach(receiver)
-
-    def _deliver(self, pcm: bytes) -> None:
-        session = self._session
-        if session is not None:
-            session.receive_audio(pcm)
+        InlineDecoding(self.channel.receive_audio).attach(receiver)
 
     async def run(self) -> None:
         """Hold the connection until it ends, then close it. Raises only on cancellation."""
@@ -232,12 +188,12 @@ class Peer:
         except TimeoutError:
             log.info("webrtc peer did not connect", extra={"state": self._pc.connectionState})
             return
-        if self._channel is None:
+        if self._data is None or self.channel.closing is not None:
             return
         self._last_heard = time.monotonic()
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._admit())
+                group.create_task(self.channel.admit())
                 group.create_task(self._pump())
                 group.create_task(self._receive())
                 group.create_task(self._watch())
@@ -245,36 +201,23 @@ class Peer:
             log.info("webrtc peer closed", extra={"reason": str(gone.exceptions[0])})
 
     async def _release(self) -> None:
-        if self._session is not None:
-            self._session.detach(self)
-        else:
-            verification = self._verification
-            await self._found.registry.slots.leave_queue(
-                verification.client_id, verification.session_id
-            )
+        await self.channel.release()
         await self.shut()
 
-    async def _admit(self) -> None:
-        try:
-            self._session = await join(self._found, self._verification, self)
-        except Refusal as refusal:
-            self.offer_event(Error(refusal.code, refusal.message))
-            self.close(CloseCode.NORMAL, refusal.code)
-
     async def _pump(self) -> None:
-        channel = self._channel
-        assert channel is not None
+        data = self._data
+        assert data is not None
+        channel = self.channel
         while True:
-            await self._ready.wait()
-            self._ready.clear()
+            await channel.wait()
             try:
-                while self._events:
-                    channel.send(self._events.popleft())
+                for text in channel.take_events():
+                    data.send(text)
             except InvalidStateError:
                 raise _Gone("data channel closed") from None
-            if self._closing is not None:
-                await self._flush(channel)
-                raise _Gone(f"closed: {self._closing[1]}")
+            if channel.closing is not None:
+                await self._flush(data)
+                raise _Gone(f"closed: {channel.closing[1]}")
 
     async def _flush(self, channel: RTCDataChannel) -> None:
         self._drained.clear()
@@ -295,48 +238,35 @@ class Peer:
                 raise _Gone("candidate audio ended") from None
             if not isinstance(frame, av.AudioFrame):
                 raise _Gone("the candidate's track is not audio")
-            frames = audio.frames(frame)
-            session = self._session
-            if session is not None:
-                for pcm in frames:
-                    session.receive_audio(pcm)
+            for pcm in audio.frames(frame):
+                self.channel.receive_audio(pcm)
 
     async def _watch(self) -> None:
-        channel = self._channel
-        assert channel is not None
+        data = self._data
+        assert data is not None
         while True:
             await asyncio.sleep(WATCH_INTERVAL_SEC)
             if self._pc.connectionState in LOST_STATES:
                 raise _Gone(f"connection {self._pc.connectionState}")
-            if channel.readyState != "open":
+            if data.readyState != "open":
                 raise _Gone("data channel closed")
             if time.monotonic() - self._last_heard > PEER_SILENCE_TIMEOUT_SEC:
                 raise _Gone("no message from the page in time")
 
     # -- aiortc callbacks (synchronous) -----------------------------------------
 
-    def _on_datachannel(self, channel: RTCDataChannel) -> None:
-        if channel.label != EVENTS_CHANNEL or self._channel is not None:
-            channel.close()
+    def _on_datachannel(self, data: RTCDataChannel) -> None:
+        if data.label != EVENTS_CHANNEL or self._data is not None:
+            data.close()
             return
-        self._channel = channel
-        channel.on("message", self._on_message)
-        channel.on("bufferedamountlow", self._drained.set)
-        if channel.readyState == "open":
+        self._data = data
+        data.on("message", self._on_message)
+        data.on("bufferedamountlow", self._drained.set)
+        if data.readyState == "open":
             self._started.set()
         else:
-            channel.on("open", self._started.set)
+            data.on("open", self._started.set)
 
     def _on_message(self, message: str | bytes) -> None:
         self._last_heard = time.monotonic()
-        parsed: object = None
-        if isinstance(message, str) and len(message) <= MAX_TEXT_CHARS:
-            try:
-                parsed = json.loads(message)
-            except json.JSONDecodeError:
-                parsed = None
-        kind = parsed.get("type") if isinstance(parsed, dict) else None
-        if kind == "end" and self._session is not None:
-            self._session.end(Outcome("completed", message="The candidate ended the interview."))
-        elif kind not in ("ping", "end"):
-            self.offer_event(Error("BAD_MESSAGE", "Unknown message."))
+        self.channel.receive_text(message if isinstance(message, str) else "")

@@ -127,9 +127,7 @@ class _Redacting(logging.LoggerAdapter[logging.Logger]):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m zenhire.fake_realtime", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m zenhire.fake_realtime", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--api-key", default=None, help="the only key accepted (default: any)")

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 
 from gateway.interviewer import Conversation, InterviewPlanContext
+from gateway.interviewer.realtime import protocol as protocol
 from gateway.interviewer.realtime.brief import (
     END_TOOL_DESCRIPTION,
     RESUME_NOTE,
@@ -32,7 +33,6 @@ from gateway.interviewer.realtime.brief import (
 )
 from gateway.interviewer.realtime.candidate import CandidateSpeech
 from gateway.interviewer.realtime.history import History
-from gateway.interviewer.realtime import protocol as protocol
 from gateway.interviewer.realtime.playback import Playback
 from gateway.interviewer.realtime.settings import RealtimeSettings
 from gateway.interviewer.realtime.uplink import Uplink
