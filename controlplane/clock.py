@@ -1,20 +1,7 @@
-"""Wall-clock time as the API writes it: UTC, ISO 8601, milliseconds, ``Z``."""
+"""Wall-clock time as the API writes it (`zenhire.timestamps`, shared with the gateway)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from zenhire.timestamps import format_timestamp, parse_timestamp, utc_now
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """``2026-05-29T10:00:00.000Z`` for an aware datetime (converted to UTC)."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    """The aware datetime of a timestamp written by `format_timestamp`."""
-    return datetime.fromisoformat(text)
+__all__ = ["format_timestamp", "parse_timestamp", "utc_now"]

@@ -10,13 +10,14 @@ referrer, no sniffing, no framing.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zenhire.timestamps import now_iso
 
 MAX_JSON_BODY_BYTES = 8 * 1024
 
@@ -32,8 +33,7 @@ class BadRequest(Exception):
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> JSONResponse:
-    now = datetime.now(UTC)
-    timestamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    timestamp = now_iso()
     body = {
         "error": {
             "code": code,

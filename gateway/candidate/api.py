@@ -11,7 +11,6 @@ is only ever read from a POST body and never logged.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.requests import Request
@@ -25,7 +24,8 @@ from gateway.errors import GatewayError, TicketError
 from gateway.http import BadRequest, error_response, json_object
 from gateway.logs import token_fingerprint
 from gateway.services import services
-from gateway.session.registry import Consent, iso
+from gateway.session.identity import Consent
+from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.candidate")
 
@@ -117,9 +117,7 @@ async def record_consent(request: Request) -> Response:
         return Refusal.TICKET_INVALID.response()
     if found.registry.verification(ticket.session_id) is None:
         return Refusal.SESSION_UNKNOWN.response()
-    found.registry.record_consent(
-        ticket.session_id, Consent(iso(datetime.now(UTC).timestamp()), CONSENT_VERSION)
-    )
+    found.registry.record_consent(ticket.session_id, Consent(now_iso(), CONSENT_VERSION))
     consent = found.registry.consent(ticket.session_id)
     assert consent is not None
     return JSONResponse({"accepted_at": consent.accepted_at, "text_version": consent.text_version})

@@ -16,10 +16,10 @@ from typing import Any
 
 from gateway.errors import StateStoreUnavailable
 from gateway.services import Services
-from gateway.session.registry import iso
 from gateway.session.telemetry import Finished
 from gateway.state.directory import ReplicaSnapshot
 from gateway.state.slots import ClientSlots
+from zenhire.timestamps import iso
 
 RECENT_SHOWN = 20
 

@@ -19,9 +19,10 @@ from gateway.interviewer import Outcome
 from gateway.ops.metrics import UpstreamMetrics
 from gateway.s2s.outbox import Outbox
 from gateway.session.live import LiveSession
-from gateway.session.registry import SessionRegistry, iso
+from gateway.session.registry import SessionRegistry
 from gateway.state.directory import Action, Command, LiveSummary, ReplicaSnapshot
 from gateway.state.store import StateStore
+from zenhire.timestamps import iso
 
 log = logging.getLogger("zenhire.replica")
 audit = logging.getLogger("zenhire.audit")
@@ -106,24 +107,18 @@ class Replica:
             published_at=time.time(),
             outbox_pending=backlog.pending,
             outbox_oldest_age_sec=round(backlog.oldest_age_sec, 1),
-            sessions=tuple(
-                summary
-                for session in self._registry.live_sessions()
-                if (summary := self._summary(session)) is not None
-            ),
+            sessions=tuple(self._summary(session) for session in self._registry.live_sessions()),
         )
 
-    def _summary(self, session: LiveSession) -> LiveSummary | None:
-        verification = self._registry.verification(session.session_id)
-        if verification is None:
-            return None
+    def _summary(self, session: LiveSession) -> LiveSummary:
+        identity = session.identity
         telemetry = session.telemetry
         return LiveSummary(
-            session_id=session.session_id,
+            session_id=identity.session_id,
             replica_id=self.replica_id,
-            client_id=verification.client_id,
-            role_name=verification.persona.role_name,
-            language=verification.persona.language,
+            client_id=identity.client_id,
+            role_name=identity.persona.role_name,
+            language=identity.persona.language,
             transport=session.transport_kind,
             started_at=iso(session.started_at),
             elapsed_sec=session.elapsed_ms // 1000,
@@ -142,12 +137,7 @@ class Replica:
 
     def live_clients(self) -> list[str]:
         """The client of each session live on this replica (one entry per session)."""
-        found = []
-        for session in self._registry.live_sessions():
-            verification = self._registry.verification(session.session_id)
-            if verification is not None:
-                found.append(verification.client_id)
-        return found
+        return [session.identity.client_id for session in self._registry.live_sessions()]
 
     # -- the loops --------------------------------------------------------------
 
@@ -167,9 +157,8 @@ class Replica:
         """One round: snapshot, slot leases and newly finished sessions."""
         await self.state.directory.publish(self.snapshot(), SNAPSHOT_TTL_SEC)
         holders = [
-            (verification.client_id, session.session_id)
+            (session.identity.client_id, session.session_id)
             for session in self._registry.live_sessions()
-            if (verification := self._registry.verification(session.session_id)) is not None
         ]
         await self.state.slots.renew(holders)
         fresh = self._registry.finished_count - self._published_finished

@@ -38,6 +38,7 @@ from gateway.candidate.refusals import Refusal
 from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
 from gateway.session.clock import Clock
 from gateway.session.events import CandidateEvent, Ended, Error, State, Timer
+from gateway.session.identity import SessionIdentity
 from gateway.session.inbox import CandidateInbox
 from gateway.session.playout import Playout
 from gateway.session.recording import Recording
@@ -79,7 +80,7 @@ class _Over(Exception):
 class LiveSession:
     def __init__(
         self,
-        session_id: str,
+        identity: SessionIdentity,
         interviewer: Interviewer,
         recording: Recording,
         limits: Limits,
@@ -87,7 +88,8 @@ class LiveSession:
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.session_id = session_id
+        self.identity = identity
+        self.session_id = identity.session_id
         self.phase = Phase.LIVE
         self.started_at = time.time()
         self.outcome: Outcome | None = None

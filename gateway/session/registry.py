@@ -1,49 +1,37 @@
 """Every session this gateway knows: verified, consented, live or finished.
 
 The registry starts live sessions in the service's task group, finalizes
-them when they end (artifacts stored, slot freed, event queued) and, on
-start-up, recovers sessions a crash left in the spool.
+them when they end (slot freed; artifacts stored and event queued by the
+`Archive`) and, on start-up, has the archive recover sessions a crash left
+in the spool.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import deque
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
-from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
-from gateway.s2s.controlplane import Verification, event_body
+from gateway.s2s.artifacts import ArtifactStore
+from gateway.s2s.controlplane import Verification
 from gateway.s2s.outbox import Outbox
+from gateway.session.archive import GATEWAY_RESTART, Archive
 from gateway.session.clock import Clock
+from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
-from gateway.session.recording import Recording, discard, recover
+from gateway.session.recording import Recording
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
 from gateway.state.slots import SlotStore
 from gateway.transports.transport import Transport
+from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.registry")
 
 # Finished sessions remembered for the operator console.
 RECENT_MAX = 50
-
-
-def iso(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-@dataclass(frozen=True)
-class Consent:
-    accepted_at: str
-    text_version: str
 
 
 class SessionRegistry:
@@ -64,8 +52,7 @@ class SessionRegistry:
         # One clock for every live session (one timer, not one per session).
         self.clock = clock if clock is not None else Clock()
         self._group = group
-        self._outbox = outbox
-        self._artifacts = artifacts
+        self._archive = Archive(settings.spool_dir, artifacts, outbox)
         self._verified: dict[str, Verification] = {}
         self._consents: dict[str, Consent] = {}
         self._live: dict[str, LiveSession] = {}
@@ -104,42 +91,31 @@ class SessionRegistry:
     def start(self, verification: Verification, transport: Transport) -> LiveSession:
         """Start the live interview (the caller holds its slot) attached to ``transport``."""
         session_id = verification.session_id
+        identity = SessionIdentity.starting(
+            verification, self._consents.get(session_id), transport.kind
+        )
         context = InterviewPlanContext(
             session_id=session_id,
             persona=verification.persona,
             max_duration_sec=verification.max_duration_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
         )
-        consent = self._consents.get(session_id)
-        started_at = iso(datetime.now(UTC).timestamp())
-        meta = {
-            "session_id": session_id,
-            "client_id": verification.client_id,
-            "candidate_ref": verification.candidate_ref,
-            "persona": {
-                "id": verification.persona.id,
-                "role_name": verification.persona.role_name,
-                "language": verification.persona.language,
-            },
-            "consent_mode": verification.consent_mode,
-            "consent": None if consent is None else asdict(consent),
-            "started_at": started_at,
-            "transport": transport.kind,
-        }
-        recording = Recording(self.settings.spool_dir / session_id, meta)
+        recording = Recording(self._archive.folder(session_id), identity.as_meta())
         session = LiveSession(
-            session_id,
+            identity,
             self.interviewers.create(context),
             recording,
             Limits(verification.max_duration_sec, self.settings.reconnect_grace_sec),
-            on_end=lambda live, outcome: self._finalize(live, recording, meta, outcome),
+            on_end=lambda live, outcome: self._finalize(live, recording, outcome),
             meter=self._meter,
             clock=self.clock,
         )
         session.attach(transport)
         self._live[session_id] = session
-        self._queue_event(
-            session_id, "session.started", {"started_at": started_at, "transport": transport.kind}
+        self._archive.queue_event(
+            session_id,
+            "session.started",
+            {"started_at": identity.started_at, "transport": transport.kind},
         )
         self._tasks[session_id] = self._group.create_task(self._run(session))
         self._meter.started(verification.client_id, transport.kind)
@@ -154,27 +130,22 @@ class SessionRegistry:
             # The edge of one session's unit of work: never take the service down.
             log.exception("live session failed to finish cleanly")
 
-    async def _finalize(
-        self, session: LiveSession, recording: Recording, meta: dict[str, Any], outcome: Outcome
-    ) -> None:
-        session_id = session.session_id
-        ended_at = iso(datetime.now(UTC).timestamp())
+    async def _finalize(self, session: LiveSession, recording: Recording, outcome: Outcome) -> None:
+        identity = session.identity
+        session_id = identity.session_id
+        ended_at = now_iso()
         error = (
             None
             if outcome.status == "completed"
             else {"code": outcome.code, "message": outcome.message}
         )
         recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
-        await self._store_and_report(
-            session_id, recording.folder, meta, recording.duration_ms, outcome, ended_at
-        )
-        verification = self._verified.get(session_id)
-        if verification is not None:
-            await self.slots.release(verification.client_id, session_id)
+        await self._archive.store_and_report(identity, recording.duration_ms, outcome, ended_at)
+        await self.slots.release(identity.client_id, session_id)
         self._live.pop(session_id, None)
         self._tasks.pop(session_id, None)
         self._finished.add(session_id)
-        self._remember_finished(session_id, meta, recording.duration_ms, outcome, ended_at)
+        self._remember_finished(identity, recording.duration_ms, outcome, ended_at)
         log.info(
             "session finished",
             extra={
@@ -189,14 +160,13 @@ class SessionRegistry:
         )
 
     def _remember_finished(
-        self, session_id: str, meta: dict[str, Any], duration_ms: int, outcome: Outcome, ended: str
+        self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended: str
     ) -> None:
-        client_id = str(meta["client_id"])
         self.recent.append(
             Finished(
-                session_id=session_id,
-                client_id=client_id,
-                role_name=str(meta["persona"]["role_name"]),
+                session_id=identity.session_id,
+                client_id=identity.client_id,
+                role_name=identity.persona.role_name,
                 status=outcome.status,
                 code=outcome.code,
                 message=outcome.message,
@@ -206,72 +176,17 @@ class SessionRegistry:
             )
         )
         self.finished_count += 1
-        self._meter.finished(session_id, client_id, outcome.status, outcome.code)
-
-    async def _store_and_report(
-        self,
-        session_id: str,
-        folder: Path,
-        meta: dict[str, Any],
-        duration_ms: int,
-        outcome: Outcome,
-        ended_at: str,
-    ) -> None:
-        keys = (recording_key(session_id), transcript_key(session_id))
-        await self._artifacts.put_file(keys[0], folder / "recording.wav")
-        await self._artifacts.put_file(keys[1], folder / "transcript.json")
-        data: dict[str, Any] = {
-            "recording_key": keys[0],
-            "transcript_key": keys[1],
-            "duration_sec": round(duration_ms / 1000),
-            "started_at": meta["started_at"],
-            "consent": meta["consent"],
-        }
-        if outcome.status == "completed":
-            self._queue_event(session_id, "session.completed", {**data, "completed_at": ended_at})
-        else:
-            error = {"code": outcome.code, "message": outcome.message}
-            self._queue_event(
-                session_id, "session.failed", {**data, "ended_at": ended_at, "error": error}
-            )
-        discard(folder)
-
-    def _queue_event(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
-        event_id = str(uuid.uuid4())
-        occurred_at = iso(datetime.now(UTC).timestamp())
-        self._outbox.enqueue(
-            event_id, session_id, type_, event_body(event_id, type_, session_id, occurred_at, data)
-        )
+        self._meter.finished(identity.session_id, identity.client_id, outcome.status, outcome.code)
 
     async def shutdown(self) -> None:
         """End every live session (GATEWAY_RESTART) and wait for each to finish."""
         for session in list(self._live.values()):
-            session.end(Outcome("failed", "GATEWAY_RESTART", "The interview service restarted."))
+            session.end(GATEWAY_RESTART)
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.wait(tasks)
 
     async def recover_spool(self) -> None:
         """Store and report the sessions a crash left in the spool."""
-        spool = self.settings.spool_dir
-        if not spool.exists():
-            return
-        for folder in sorted(p for p in spool.iterdir() if (p / "meta.json").exists()):
-            try:
-                meta, duration_ms = recover(folder)
-            except (OSError, ValueError):
-                log.exception("could not recover a spooled session", extra={"folder": folder.name})
-                continue
-            outcome = Outcome("failed", "GATEWAY_RESTART", "The interview service restarted.")
-            await self._store_and_report(
-                meta["session_id"],
-                folder,
-                meta,
-                duration_ms,
-                outcome,
-                iso(datetime.now(UTC).timestamp()),
-            )
-            self._finished.add(meta["session_id"])
-            log.warning(
-                "recovered a session left by a restart", extra={"session_id": meta["session_id"]}
-            )
+        for identity in await self._archive.recover():
+            self._finished.add(identity.session_id)

@@ -15,9 +15,10 @@ from aiortc.rtp import RtpPacket
 
 from audio.frames import FRAME_BYTES, SILENCE
 from audio.opus import SpeechDecoder, SpeechEncoder
-from gateway.interviewer import Conversation, Outcome
+from gateway.interviewer import Conversation, Outcome, Persona
 from gateway.session.clock import Clock
 from gateway.session.events import CandidateEvent
+from gateway.session.identity import SessionIdentity
 from gateway.session.inbox import CATCH_UP_TICKS, MAX_FRAMES, CandidateInbox
 from gateway.session.live import Limits, LiveSession
 from gateway.session.recording import Recording
@@ -182,8 +183,11 @@ async def ended(session: LiveSession, outcome: Outcome) -> None:
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[LiveSession]:
-    recording = Recording(tmp_path / "spool", {"session_id": "s"})
-    yield LiveSession("s", Listening(), recording, Limits(60, 5.0), ended, clock=Clock())
+    identity = SessionIdentity(
+        "s", "c", None, Persona("p", "Engineer", "en"), "integrator", None, "websocket", ""
+    )
+    recording = Recording(tmp_path / "spool", identity.as_meta())
+    yield LiveSession(identity, Listening(), recording, Limits(60, 5.0), ended, clock=Clock())
     recording.close({})
 
 

@@ -1,0 +1,87 @@
+"""What a finished interview leaves behind, stored and reported.
+
+`Archive.store_and_report` moves a closed spool folder's recording and
+transcript to the artifact store, queues the terminal S2S event
+(``session.completed`` or ``session.failed``) in the outbox and removes the
+folder. `Archive.recover` does the same, on start-up, for every folder a
+crash left in the spool: its WAV repaired, ``failed`` with
+``GATEWAY_RESTART``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from gateway.interviewer import Outcome
+from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
+from gateway.s2s.controlplane import event_body
+from gateway.s2s.outbox import Outbox
+from gateway.session.identity import SessionIdentity
+from gateway.session.recording import discard, recover
+from zenhire.timestamps import now_iso
+
+log = logging.getLogger("zenhire.registry")
+
+GATEWAY_RESTART = Outcome("failed", "GATEWAY_RESTART", "The interview service restarted.")
+
+
+class Archive:
+    def __init__(self, spool_dir: Path, artifacts: ArtifactStore, outbox: Outbox) -> None:
+        self.spool_dir = spool_dir
+        self._artifacts = artifacts
+        self._outbox = outbox
+
+    def folder(self, session_id: str) -> Path:
+        return self.spool_dir / session_id
+
+    def queue_event(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
+        event_id = str(uuid.uuid4())
+        self._outbox.enqueue(
+            event_id, session_id, type_, event_body(event_id, type_, session_id, now_iso(), data)
+        )
+
+    async def store_and_report(
+        self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended_at: str
+    ) -> None:
+        session_id = identity.session_id
+        folder = self.folder(session_id)
+        keys = (recording_key(session_id), transcript_key(session_id))
+        await self._artifacts.put_file(keys[0], folder / "recording.wav")
+        await self._artifacts.put_file(keys[1], folder / "transcript.json")
+        data: dict[str, Any] = {
+            "recording_key": keys[0],
+            "transcript_key": keys[1],
+            "duration_sec": round(duration_ms / 1000),
+            "started_at": identity.started_at,
+            "consent": identity.as_meta()["consent"],
+        }
+        if outcome.status == "completed":
+            self.queue_event(session_id, "session.completed", {**data, "completed_at": ended_at})
+        else:
+            error = {"code": outcome.code, "message": outcome.message}
+            self.queue_event(
+                session_id, "session.failed", {**data, "ended_at": ended_at, "error": error}
+            )
+        discard(folder)
+
+    async def recover(self) -> list[SessionIdentity]:
+        """Store and report the sessions a crash left in the spool; return who they were."""
+        if not self.spool_dir.exists():
+            return []
+        recovered = []
+        for folder in sorted(p for p in self.spool_dir.iterdir() if (p / "meta.json").exists()):
+            try:
+                meta, duration_ms = recover(folder)
+                identity = SessionIdentity.from_meta(meta)
+            except (OSError, ValueError):
+                log.exception("could not recover a spooled session", extra={"folder": folder.name})
+                continue
+            await self.store_and_report(identity, duration_ms, GATEWAY_RESTART, now_iso())
+            recovered.append(identity)
+            log.warning(
+                "recovered a session left by a restart", extra={"session_id": identity.session_id}
+            )
+        return recovered

@@ -1,0 +1,82 @@
+"""Who and what a live interview is, fixed when it starts.
+
+`SessionIdentity` is built once, from the control plane's verification, the
+recorded consent and the transport the candidate started on; the live
+session holds it, the spool writes it as ``meta.json``, and everything that
+reports on the interview (events, the console, the summary log line) reads
+it from there instead of looking the session up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gateway.interviewer import Persona
+from gateway.s2s.controlplane import Verification
+from zenhire.timestamps import now_iso
+
+
+@dataclass(frozen=True)
+class Consent:
+    accepted_at: str
+    text_version: str
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    session_id: str
+    client_id: str
+    candidate_ref: str | None
+    persona: Persona
+    consent_mode: str
+    consent: Consent | None
+    transport: str
+    started_at: str
+
+    @classmethod
+    def starting(
+        cls, verification: Verification, consent: Consent | None, transport: str
+    ) -> SessionIdentity:
+        """The identity of an interview starting now."""
+        return cls(
+            session_id=verification.session_id,
+            client_id=verification.client_id,
+            candidate_ref=verification.candidate_ref,
+            persona=verification.persona,
+            consent_mode=verification.consent_mode,
+            consent=consent,
+            transport=transport,
+            started_at=now_iso(),
+        )
+
+    def as_meta(self) -> dict[str, Any]:
+        """The spool's ``meta.json`` and the head of the transcript document."""
+        return {
+            "session_id": self.session_id,
+            "client_id": self.client_id,
+            "candidate_ref": self.candidate_ref,
+            "persona": asdict(self.persona),
+            "consent_mode": self.consent_mode,
+            "consent": None if self.consent is None else asdict(self.consent),
+            "started_at": self.started_at,
+            "transport": self.transport,
+        }
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> SessionIdentity:
+        """Read `as_meta` back (a spool folder left by a crash); raise ValueError if malformed."""
+        try:
+            consent = meta["consent"]
+            return cls(
+                session_id=str(meta["session_id"]),
+                client_id=str(meta["client_id"]),
+                candidate_ref=meta["candidate_ref"],
+                persona=Persona(**meta["persona"]),
+                consent_mode=str(meta["consent_mode"]),
+                consent=None if consent is None else Consent(**consent),
+                transport=str(meta["transport"]),
+                started_at=str(meta["started_at"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed session meta: {exc}") from exc
