@@ -48,7 +48,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.errors import ConfigError
+from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.realtime.settings import RealtimeSettings
+from zenhire.backoff import Backoff
 from zenhire.environment import Environment, SettingError
 
 DEV_S2S_SECRET = "zenhire-dev-s2s-secret"
@@ -62,6 +64,8 @@ HIGHEST_PORT = 65_535
 OPERATOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MIN_OPERATOR_SECRET_CHARS = 16
 REPLICA_SUFFIX_BYTES = 3
+OUTBOX_RETRIES = Backoff(attempts=25, total_sec=86_400.0, base_sec=0.5, cap_sec=60.0)
+LOCAL_DEFAULTS = LocalInterviewerSettings()
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,6 @@ class IceServer:
         if self.credential is not None:
             found["credential"] = self.credential
         return found
-
-
-@dataclass(frozen=True)
-class OutboxSettings:
-    max_attempts: int = 25
-    max_age_sec: float = 86_400.0
-    base_delay_sec: float = 0.5
-    max_delay_sec: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -114,9 +110,9 @@ class Settings:
     reconnect_grace_sec: float = 30.0
     wrap_up_sec: int = 60
     waiting_retry_sec: float = 3.0
-    outbox: OutboxSettings = OutboxSettings()
+    outbox: Backoff = OUTBOX_RETRIES
     static_dir: Path = SOURCE_STATIC_DIR
-    local_env: tuple[tuple[str, str], ...] = ()
+    local: LocalInterviewerSettings = LOCAL_DEFAULTS
     operations: OperationsSettings = OperationsSettings()
     ice_servers: tuple[IceServer, ...] = ()
     webrtc_ports: tuple[int, int] | None = None
@@ -142,47 +138,55 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Read every setting; raise `ConfigError` naming the first bad key."""
+        """Read every setting; raise `ConfigError` naming the first bad key.
+
+        Every default is the dataclass field's: a variable that is not set
+        leaves the field as declared above.
+        """
         env = Environment(environ)
+        base = cls()
         try:
-            public_url = env.url("ZENHIRE_GATEWAY_PUBLIC_URL", "http://127.0.0.1:8800")
+            public_url = env.url("ZENHIRE_GATEWAY_PUBLIC_URL", base.public_url)
             origins = env.optional("ZENHIRE_ALLOWED_ORIGINS")
+            interviewer = env.choice("ZENHIRE_INTERVIEWER", base.interviewer, INTERVIEWERS)
             return cls(
-                s2s_secret=env.text("ZENHIRE_S2S_SECRET", DEV_S2S_SECRET),
-                data_dir=Path(env.text("ZENHIRE_DATA_DIR", "data")),
-                host=env.text("ZENHIRE_GATEWAY_HOST", "127.0.0.1"),
-                port=env.integer("ZENHIRE_GATEWAY_PORT", 8800),
+                s2s_secret=env.text("ZENHIRE_S2S_SECRET", base.s2s_secret),
+                data_dir=Path(env.text("ZENHIRE_DATA_DIR", str(base.data_dir))),
+                host=env.text("ZENHIRE_GATEWAY_HOST", base.host),
+                port=env.integer("ZENHIRE_GATEWAY_PORT", base.port),
                 public_url=public_url,
                 allowed_origins=(
                     tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
                     if origins
                     else (origin_of(public_url),)
                 ),
-                controlplane_url=env.url("ZENHIRE_CONTROLPLANE_URL", "http://127.0.0.1:8700"),
-                interviewer=env.choice("ZENHIRE_INTERVIEWER", "local", INTERVIEWERS),
-                ticket_ttl_sec=env.integer("ZENHIRE_TICKET_TTL_SEC", 900, minimum=10),
-                reconnect_grace_sec=env.number("ZENHIRE_RECONNECT_GRACE_SEC", 30.0),
-                wrap_up_sec=env.integer("ZENHIRE_WRAP_UP_SEC", 60),
-                waiting_retry_sec=env.number("ZENHIRE_WAITING_RETRY_SEC", 3.0, minimum=0.1),
-                outbox=OutboxSettings(
-                    max_attempts=env.integer("ZENHIRE_OUTBOX_MAX_ATTEMPTS", 25, minimum=1),
-                    max_age_sec=env.number("ZENHIRE_OUTBOX_MAX_AGE_SEC", 86_400.0),
-                    base_delay_sec=env.number("ZENHIRE_OUTBOX_BASE_DELAY_SEC", 0.5),
-                    max_delay_sec=env.number("ZENHIRE_OUTBOX_MAX_DELAY_SEC", 60.0),
+                controlplane_url=env.url("ZENHIRE_CONTROLPLANE_URL", base.controlplane_url),
+                interviewer=interviewer,
+                ticket_ttl_sec=env.integer(
+                    "ZENHIRE_TICKET_TTL_SEC", base.ticket_ttl_sec, minimum=10
                 ),
-                static_dir=Path(env.text("ZENHIRE_STATIC_DIR", str(SOURCE_STATIC_DIR))),
-                local_env=tuple(
-                    sorted((k, v) for k, v in environ.items() if k.startswith("ZENHIRE_LOCAL_"))
+                reconnect_grace_sec=env.number(
+                    "ZENHIRE_RECONNECT_GRACE_SEC", base.reconnect_grace_sec
                 ),
+                wrap_up_sec=env.integer("ZENHIRE_WRAP_UP_SEC", base.wrap_up_sec),
+                waiting_retry_sec=env.number(
+                    "ZENHIRE_WAITING_RETRY_SEC", base.waiting_retry_sec, minimum=0.1
+                ),
+                outbox=Backoff(
+                    attempts=env.integer(
+                        "ZENHIRE_OUTBOX_MAX_ATTEMPTS", base.outbox.attempts, minimum=1
+                    ),
+                    total_sec=env.number("ZENHIRE_OUTBOX_MAX_AGE_SEC", base.outbox.total_sec),
+                    base_sec=env.number("ZENHIRE_OUTBOX_BASE_DELAY_SEC", base.outbox.base_sec),
+                    cap_sec=env.number("ZENHIRE_OUTBOX_MAX_DELAY_SEC", base.outbox.cap_sec),
+                ),
+                static_dir=Path(env.text("ZENHIRE_STATIC_DIR", str(base.static_dir))),
+                local=LocalInterviewerSettings.from_env(environ),
                 operations=operations_settings(env),
                 ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
                 webrtc_ports=webrtc_ports(env),
-                webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", "inline", WEBRTC_MEDIA),
-                realtime=(
-                    realtime_settings(env)
-                    if env.text("ZENHIRE_INTERVIEWER", "local") == "realtime"
-                    else None
-                ),
+                webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", base.webrtc_media, WEBRTC_MEDIA),
+                realtime=realtime_settings(env) if interviewer == "realtime" else None,
             )
         except SettingError as exc:
             raise ConfigError(str(exc)) from exc
@@ -247,6 +251,7 @@ def operations_settings(env: Environment) -> OperationsSettings:
     redis_url = env.optional("ZENHIRE_REDIS_URL")
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingError("ZENHIRE_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    base = OperationsSettings()
     replica_id = env.optional("ZENHIRE_REPLICA_ID") or (
         f"{socket.gethostname()}-{secrets.token_hex(REPLICA_SUFFIX_BYTES)}"
     )
@@ -256,7 +261,7 @@ def operations_settings(env: Environment) -> OperationsSettings:
         operator_keys=tuple(keys),
         redis_url=redis_url,
         replica_id=replica_id,
-        slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", 15.0, minimum=3.0),
+        slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", base.slot_lease_sec, minimum=3.0),
     )
 
 

@@ -25,6 +25,7 @@ from controlplane.settings import Settings as ControlPlaneSettings
 from gateway.app import create_app as create_gateway
 from gateway.logs import configure_logging
 from gateway.settings import Settings as GatewaySettings
+from zenhire.loopback.integrator import API_PREFIX, Integrator
 
 DEMO_CLIENT_FILE = "dev-client.json"
 DEMO_ROLE = "Senior Backend Engineer"
@@ -82,21 +83,12 @@ async def run_dev(environ: Mapping[str, str]) -> None:
 
 
 async def _demo(control_url: str, settings: ControlPlaneSettings) -> dict[str, Any]:
-    api = f"{control_url}/api/v1/interview"
     async with httpx.AsyncClient(timeout=10.0) as http:
-        client = await _demo_client(http, api, settings)
-        headers = {"X-API-Key": client["api_key"]}
-        persona = await http.post(
-            f"{api}/personas", json={"role_name": DEMO_ROLE, "language": "en"}, headers=headers
-        )
-        persona.raise_for_status()
-        session = await http.post(
-            f"{api}/personas/{persona.json()['id']}/sessions",
-            json={"consent_mode": "explicit", "candidate_ref": "demo-candidate"},
-            headers=headers,
-        )
-        session.raise_for_status()
-    return {**client, "persona_id": persona.json()["id"], **session.json()}
+        client = await _demo_client(http, f"{control_url}{API_PREFIX}", settings)
+        integrator = Integrator(control_url, client["api_key"], http)
+        persona_id = await integrator.create_persona(DEMO_ROLE)
+        session = await integrator.start_session(persona_id, "explicit", "demo-candidate")
+    return {**client, "persona_id": persona_id, **session}
 
 
 async def _demo_client(

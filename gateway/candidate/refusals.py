@@ -29,6 +29,11 @@ class _Terms(NamedTuple):
 
 
 class Refusal(enum.Enum):
+    code: str
+    message: str
+    http_status: int
+    close_code: CloseCode
+
     TICKET_INVALID = _Terms("TICKET_INVALID", EXPIRED, 401, CloseCode.TICKET_INVALID)
     SESSION_UNKNOWN = _Terms("SESSION_UNKNOWN", EXPIRED, 401, CloseCode.TICKET_INVALID)
     SESSION_FINISHED = _Terms(
@@ -71,21 +76,11 @@ class Refusal(enum.Enum):
     MESSAGE_FLOOD = _Terms("POLICY", "control message rate too high", 429, CloseCode.POLICY)
     EVENTS_BACKLOG = _Terms("POLICY", "client too slow to receive events", 429, CloseCode.POLICY)
 
-    @property
-    def code(self) -> str:
-        return self.value.code
-
-    @property
-    def message(self) -> str:
-        return self.value.message
-
-    @property
-    def http_status(self) -> int:
-        return self.value.http_status
-
-    @property
-    def close_code(self) -> CloseCode:
-        return self.value.close_code
+    def __init__(self, code: str, message: str, http_status: int, close_code: CloseCode) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.close_code = close_code
 
     def response(self) -> JSONResponse:
         """The refusal as the candidate API's error envelope."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from gateway.errors import ControlPlaneUnavailable
 from gateway.s2s.controlplane import ControlPlane, Delivery
-from gateway.settings import OutboxSettings
+from zenhire.backoff import Backoff
 
 log = logging.getLogger("zenhire.outbox")
 
@@ -54,7 +53,7 @@ class Outbox:
         self,
         path: Path,
         control_plane: ControlPlane,
-        settings: OutboxSettings,
+        backoff: Backoff,
         clock: Callable[[], float] = time.time,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +62,7 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         self._control_plane = control_plane
-        self._settings = settings
+        self._backoff = backoff
         self._clock = clock
         self._wake = asyncio.Event()
 
@@ -147,14 +146,8 @@ class Outbox:
     def _retry_later(
         self, seq: int, event_id: str, type_: str, created_at: float, attempts: int, error: str
     ) -> float | None:
-        now = self._clock()
-        ceiling = min(
-            self._settings.max_delay_sec, self._settings.base_delay_sec * 2 ** (attempts - 1)
-        )
-        retry_at: float = now + ceiling * random.uniform(0.5, 1.0)
-        out_of_attempts = attempts >= self._settings.max_attempts
-        out_of_time = retry_at - created_at > self._settings.max_age_sec
-        if out_of_attempts or out_of_time:
+        retry_at = self._clock() + self._backoff.delay(attempts)
+        if self._backoff.gives_up(attempts, retry_at - created_at):
             self._set_state(seq, "expired", attempts, error)
             log.error(
                 "event delivery abandoned",

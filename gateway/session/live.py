@@ -44,6 +44,7 @@ from gateway.session.playout import Playout
 from gateway.session.recording import Recording
 from gateway.session.telemetry import NullMeter, SessionMeter, SessionTelemetry
 from gateway.transports.transport import CloseCode, Transport
+from zenhire.tasks import first_to_finish
 
 log = logging.getLogger("zenhire.session")
 
@@ -71,10 +72,6 @@ class Phase(enum.Enum):
 class Limits:
     max_duration_sec: int
     reconnect_grace_sec: float
-
-
-class _Over(Exception):
-    """Raised inside the session's task group to stop its siblings."""
 
 
 class LiveSession:
@@ -217,13 +214,9 @@ class LiveSession:
     async def run(self) -> None:
         """Hold the interview until it ends, then hand the outcome to ``on_end``."""
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._clock.ticking(self._tick))
-                group.create_task(self._converse())
-                group.create_task(self._watch())
-                group.create_task(self._stop_when_ended())
-        except* _Over:
-            pass
+            await first_to_finish(
+                self._clock.ticking(self._tick), self._converse(), self._watch(), self._ended.wait()
+            )
         except* Exception:
             log.exception("live session crashed")
             self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
@@ -239,10 +232,6 @@ class LiveSession:
             self._transport.close(CloseCode.NORMAL, "interview ended")
             self._transport = None
         await self._on_end(self, self.outcome)
-
-    async def _stop_when_ended(self) -> None:
-        await self._ended.wait()
-        raise _Over
 
     async def _converse(self) -> None:
         self.end(await self._interviewer.run(self))

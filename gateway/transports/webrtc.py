@@ -52,6 +52,7 @@ from gateway.transports.rtcaudio import (
     InlineDecoding,
     InterviewerTrack,
 )
+from zenhire.tasks import first_to_finish, while_running
 
 log = logging.getLogger("zenhire.webrtc")
 
@@ -83,10 +84,6 @@ _OFFER_ERRORS = (
 
 class OfferRejected(ValueError):
     """The page's offer cannot be answered; the message says why."""
-
-
-class _Gone(Exception):
-    """Raised inside a peer's task group: the connection is over."""
 
 
 def check_offer(sdp: str) -> None:
@@ -191,20 +188,16 @@ class Peer:
         if self._data is None or self.channel.closing is not None:
             return
         self._last_heard = time.monotonic()
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.channel.admit())
-                group.create_task(self._pump())
-                group.create_task(self._receive())
-                group.create_task(self._watch())
-        except* _Gone as gone:
-            log.info("webrtc peer closed", extra={"reason": str(gone.exceptions[0])})
+        reason = await while_running(
+            first_to_finish(self._pump(), self._receive(), self._watch()), self.channel.admit()
+        )
+        log.info("webrtc peer closed", extra={"reason": reason})
 
     async def _release(self) -> None:
         await self.channel.release()
         await self.shut()
 
-    async def _pump(self) -> None:
+    async def _pump(self) -> str:
         data = self._data
         assert data is not None
         channel = self.channel
@@ -214,10 +207,10 @@ class Peer:
                 for text in channel.take_events():
                     data.send(text)
             except InvalidStateError:
-                raise _Gone("data channel closed") from None
+                return "data channel closed"
             if channel.closing is not None:
                 await self._flush(data)
-                raise _Gone(f"closed: {channel.closing[1]}")
+                return f"closed: {channel.closing[1]}"
 
     async def _flush(self, channel: RTCDataChannel) -> None:
         self._drained.clear()
@@ -227,7 +220,7 @@ class Peer:
                     await self._drained.wait()
         await asyncio.sleep(CLOSE_LINGER_SEC)
 
-    async def _receive(self) -> None:
+    async def _receive(self) -> str:
         track = self._incoming
         assert track is not None
         audio = CandidateAudio()
@@ -235,23 +228,23 @@ class Peer:
             try:
                 frame = await track.recv()
             except MediaStreamError:
-                raise _Gone("candidate audio ended") from None
+                return "candidate audio ended"
             if not isinstance(frame, av.AudioFrame):
-                raise _Gone("the candidate's track is not audio")
+                return "the candidate's track is not audio"
             for pcm in audio.frames(frame):
                 self.channel.receive_audio(pcm)
 
-    async def _watch(self) -> None:
+    async def _watch(self) -> str:
         data = self._data
         assert data is not None
         while True:
             await asyncio.sleep(WATCH_INTERVAL_SEC)
             if self._pc.connectionState in LOST_STATES:
-                raise _Gone(f"connection {self._pc.connectionState}")
+                return f"connection {self._pc.connectionState}"
             if data.readyState != "open":
-                raise _Gone("data channel closed")
+                return "data channel closed"
             if time.monotonic() - self._last_heard > PEER_SILENCE_TIMEOUT_SEC:
-                raise _Gone("no message from the page in time")
+                return "no message from the page in time"
 
     # -- aiortc callbacks (synchronous) -----------------------------------------
 

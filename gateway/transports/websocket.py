@@ -32,6 +32,7 @@ from gateway.s2s.controlplane import Verification
 from gateway.services import Services, services
 from gateway.session.events import Error, encode
 from gateway.transports.channel import MAX_TEXT_CHARS, CandidateChannel
+from zenhire.tasks import first_to_finish, while_running
 
 log = logging.getLogger("zenhire.websocket")
 
@@ -39,10 +40,6 @@ HELLO_TIMEOUT_SEC = 10.0
 # Interviewer audio waiting to be written to a slow socket: beyond this the
 # oldest frames are dropped (a stalled client must not hold the clock back).
 OUTGOING_AUDIO_MAX_FRAMES = 50
-
-
-class _Disconnected(Exception):
-    pass
 
 
 async def candidate_socket(websocket: WebSocket) -> None:
@@ -65,11 +62,11 @@ async def candidate_socket(websocket: WebSocket) -> None:
     audio: deque[bytes] = deque(maxlen=OUTGOING_AUDIO_MAX_FRAMES)
     channel = CandidateChannel("websocket", found, verification, audio.append, wake_on_audio=True)
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(_write(websocket, channel, audio))
-            group.create_task(_read(websocket, channel))
-            group.create_task(channel.admit())
-    except* (_Disconnected, WebSocketDisconnect):
+        await while_running(
+            first_to_finish(_write(websocket, channel, audio), _read(websocket, channel)),
+            channel.admit(),
+        )
+    except* WebSocketDisconnect:
         pass
     except* Exception:
         log.exception("websocket connection failed", extra={"session_id": verification.session_id})
@@ -95,7 +92,7 @@ async def _hello(websocket: WebSocket, found: Services) -> Verification:
 
 
 async def _write(websocket: WebSocket, channel: CandidateChannel, audio: deque[bytes]) -> None:
-    """Write queued events and audio until a close is requested."""
+    """Write queued events and audio until a close is requested or the peer is gone."""
     try:
         while True:
             await channel.wait()
@@ -108,15 +105,14 @@ async def _write(websocket: WebSocket, channel: CandidateChannel, audio: deque[b
                 await websocket.close(code, reason)
                 return
     except (WebSocketDisconnect, RuntimeError, OSError):
-        # The peer went away mid-write; the reader reports the disconnect.
-        raise _Disconnected from None
+        return  # the peer went away mid-write
 
 
 async def _read(websocket: WebSocket, channel: CandidateChannel) -> None:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            raise _Disconnected
+            return
         data = message.get("bytes")
         if data is not None:
             channel.receive_audio(data)

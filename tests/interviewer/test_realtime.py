@@ -26,8 +26,10 @@ from gateway.errors import ConfigError
 from gateway.interviewer.realtime import protocol as protocol
 from gateway.settings import Settings
 from tests.audio_checks import stereo_channels
+from zenhire.fake_realtime.checks import session_problems
+from zenhire.fake_realtime.cues import Cues
+from zenhire.fake_realtime.script import CLOSING, GREETING
 from zenhire.fake_realtime.server import FakeRealtime
-from zenhire.fake_realtime.session import CLOSING, GREETING, Cues, session_problems
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import Stack, running_stack

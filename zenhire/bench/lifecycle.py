@@ -39,9 +39,10 @@ from zenhire.bench import material
 from zenhire.bench.probe import sample
 from zenhire.bench.ramp import MB, Plan, ramp
 from zenhire.bench.rtc_load import VOICED_PACKET_BYTES, PacketMicrophone
-from zenhire.bench.stack import Rig, rig, serve
+from zenhire.bench.stack import Rig, rig
 from zenhire.bench.stats import CandidateStamps
 from zenhire.bench.upstream import BenchUpstream
+from zenhire.loopback.servers import serve
 
 log = logging.getLogger("zenhire.bench")
 

@@ -19,10 +19,11 @@ from zenhire.bench.markers import Fingerprints
 from zenhire.bench.probe import pin_self, python, started
 from zenhire.bench.ramp import Launch, Measure, Plan, Step, ramp
 from zenhire.bench.rtc_load import WebRTCCandidate
-from zenhire.bench.stack import Rig, free_port, rig
+from zenhire.bench.stack import Rig, rig
 from zenhire.bench.stats import CandidateStamps, Latency, Relay, downlink, gaps, uplink
 from zenhire.bench.upstream import BenchUpstream
 from zenhire.bench.ws_load import WebSocketCandidate
+from zenhire.loopback.servers import free_port
 
 log = logging.getLogger("zenhire.bench")
 

@@ -35,8 +35,11 @@ from websockets.asyncio.server import ServerConnection
 
 from audio.frames import FRAME_BYTES, FRAME_MS
 from zenhire.bench.markers import CANDIDATE_MAGIC, INTERVIEWER_MAGIC, Fingerprints, mark, read_mark
+from zenhire.fake_realtime.connection import Connection
+from zenhire.fake_realtime.cues import Cues
+from zenhire.fake_realtime.pcm import decode_pcm
 from zenhire.fake_realtime.server import FakeRealtime
-from zenhire.fake_realtime.session import Connection, Cues, FakeSession, decode_pcm
+from zenhire.fake_realtime.session import FakeSession
 
 DELTA_MS = 100
 DELTA_FRAMES = DELTA_MS // FRAME_MS

@@ -43,7 +43,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from gateway.interviewer.local.voice import Voice
-from zenhire.fake_realtime.session import Connection, Cues, FakeSession
+from zenhire.fake_realtime.connection import Connection
+from zenhire.fake_realtime.cues import Cues
+from zenhire.fake_realtime.session import FakeSession
 
 __all__ = ["Connection", "Cues", "FakeRealtime"]
 

@@ -14,7 +14,6 @@ upstream); anything else propagates to the session, as does cancellation.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from gateway.errors import GatewayError
@@ -31,6 +30,7 @@ from gateway.interviewer.local.transcriber import (
     UnavailableTranscriber,
 )
 from gateway.interviewer.local.voice import ESPEAK, SynthesisError, Voice
+from zenhire.tasks import while_running
 
 __all__ = ["LocalInterviewer", "LocalInterviewerFactory", "LocalInterviewerSettings"]
 
@@ -65,13 +65,7 @@ class LocalInterviewer:
         interview = Interview(conversation, self.context, self.plan, settings, speaker, listener)
         outcome: Outcome | None = None
         try:
-            async with asyncio.TaskGroup() as group:
-                pumps = [group.create_task(listener.run()), group.create_task(transcriber.run())]
-                try:
-                    outcome = await interview.hold()
-                finally:
-                    for pump in pumps:
-                        pump.cancel()
+            outcome = await while_running(interview.hold(), listener.run(), transcriber.run())
         except* (SynthesisError, TranscriptionError) as failure:
             log.error(
                 "local interviewer failed in session %s",

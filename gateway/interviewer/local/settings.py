@@ -8,8 +8,14 @@ behaves the same however fast its frames arrive.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
+from zenhire.environment import Environment, SettingError
+
+PREFIX = "ZENHIRE_LOCAL_"
 MIN_QUESTIONS = 1
 MAX_QUESTIONS = 7
 MIN_WORDS_PER_MINUTE = 80
@@ -69,3 +75,31 @@ class LocalInterviewerSettings:
         for name in ("end_of_turn_silence_ms", "max_answer_ms", "partial_caption_interval_ms"):
             if getattr(self, name) == 0:
                 raise ValueError(f"{name} must be positive")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LocalInterviewerSettings:
+        """The defaults with every ``ZENHIRE_LOCAL_<FIELD>`` override of ``environ`` applied;
+        raise `SettingError` naming the first unknown or invalid key."""
+        env = Environment(environ)
+        known = {PREFIX + field.name.upper(): field for field in fields(cls)}
+        unknown = sorted(key for key in environ if key.startswith(PREFIX) and key not in known)
+        if unknown:
+            raise SettingError(f"{unknown[0]} is not a local interviewer setting")
+        defaults = cls()
+        overrides: dict[str, Any] = {}
+        for key, field in known.items():
+            if key not in environ:
+                continue
+            default = getattr(defaults, field.name)
+            if isinstance(default, bool):
+                overrides[field.name] = env.choice(key, "true", ("true", "false")) == "true"
+            elif isinstance(default, int):
+                overrides[field.name] = env.integer(key, default)
+            elif isinstance(default, float):
+                overrides[field.name] = env.number(key, default)
+            else:
+                overrides[field.name] = env.text(key, str(default))
+        try:
+            return dataclasses.replace(defaults, **overrides)
+        except ValueError as exc:
+            raise SettingError(f"local interviewer settings: {exc}") from exc

@@ -33,7 +33,6 @@ from gateway.interviewer.realtime.relay import InterviewState, Opening, Relay, R
 from gateway.interviewer.realtime.settings import RealtimeSettings
 from gateway.interviewer.realtime.uplink import Uplink
 from gateway.interviewer.realtime.upstream import (
-    RetryPolicy,
     Upstream,
     UpstreamError,
     UpstreamUnavailable,
@@ -41,6 +40,7 @@ from gateway.interviewer.realtime.upstream import (
     open_upstream,
 )
 from gateway.session.events import Caption, Error
+from zenhire.tasks import while_running
 
 __all__ = ["RealtimeInterviewer", "RealtimeInterviewerFactory", "RealtimeSettings"]
 
@@ -96,24 +96,19 @@ class RealtimeInterviewer:
         uplink = Uplink()
         playback = Playback(conversation, history)
         candidate = CandidateSpeech(conversation, uplink, history)
-        async with asyncio.TaskGroup() as group:
-            pumps = [
-                group.create_task(uplink.run(conversation.candidate_audio())),
-                group.create_task(playback.run()),
-                group.create_task(self._report_round_trips()),
-            ]
-            try:
-                return await self._hold(conversation, (uplink, playback, candidate, history))
-            finally:
-                for pump in pumps:
-                    pump.cancel()
+        return await while_running(
+            self._hold(conversation, (uplink, playback, candidate, history)),
+            uplink.run(conversation.candidate_audio()),
+            playback.run(),
+            self._report_round_trips(),
+        )
 
     async def _hold(
         self, conversation: Conversation, parts: tuple[Uplink, Playback, CandidateSpeech, History]
     ) -> Outcome:
         _, playback, candidate, history = parts
         settings, state = self._settings, InterviewState()
-        policy = RetryPolicy.of(settings)
+        policy = settings.reconnect
         context = {"endpoint": settings.endpoint_label}
         opening, generation, failures = Opening.GREET, 0, 0
         while True:

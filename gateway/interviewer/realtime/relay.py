@@ -38,6 +38,7 @@ from gateway.interviewer.realtime.settings import RealtimeSettings
 from gateway.interviewer.realtime.uplink import Uplink
 from gateway.interviewer.realtime.upstream import Upstream, UpstreamFault
 from gateway.session.events import State, TalkState
+from zenhire.tasks import while_running
 
 log = logging.getLogger("zenhire.interviewer.realtime")
 
@@ -125,12 +126,7 @@ class Relay:
         self._uplink.attach(upstream)
         started = asyncio.get_running_loop().time()
         try:
-            async with asyncio.TaskGroup() as group:
-                receiver = group.create_task(self._receive())
-                try:
-                    return await self._watch(started)
-                finally:
-                    receiver.cancel()
+            return await while_running(self._watch(started), self._receive())
         finally:
             self._uplink.detach()
 

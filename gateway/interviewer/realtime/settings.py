@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from zenhire.backoff import Backoff
+
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_VOICE = "marin"
@@ -51,6 +53,16 @@ class RealtimeSettings:
             raise ValueError(f"the realtime URL must be ws:// or wss://, got {self.url!r}")
         if self.reconnect_attempts < 1:
             raise ValueError("reconnect_attempts must be at least 1")
+
+    @property
+    def reconnect(self) -> Backoff:
+        """How one outage is retried."""
+        return Backoff(
+            self.reconnect_attempts,
+            self.reconnect_max_sec,
+            self.reconnect_base_delay_sec,
+            self.reconnect_max_delay_sec,
+        )
 
     @property
     def endpoint_label(self) -> str:

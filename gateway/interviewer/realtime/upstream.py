@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -28,6 +26,7 @@ from websockets.asyncio.client import ClientConnection
 from gateway.errors import GatewayError
 from gateway.interviewer.realtime.protocol import ProtocolError, ServerEvent, encode, parse
 from gateway.interviewer.realtime.settings import RealtimeSettings
+from zenhire.backoff import Backoff
 
 log = logging.getLogger("zenhire.interviewer.realtime")
 
@@ -39,7 +38,6 @@ CLOSE_TIMEOUT_SEC = 2.0
 PING_INTERVAL_SEC = 5.0
 HTTP_UNAUTHORIZED = 401
 HTTP_FORBIDDEN = 403
-JITTER_LOW = 0.5
 
 
 class UpstreamError(GatewayError):
@@ -71,31 +69,6 @@ class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
             return
         text = str(msg) % args if args else str(msg)
         self.logger.log(level, text.replace(self._secret, REDACTED), **kwargs)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded by attempts *and* total time; delays double from ``base`` up to ``cap``,
-    each scaled by a random factor in [0.5, 1]."""
-
-    attempts: int
-    total_sec: float
-    base_sec: float
-    cap_sec: float
-
-    @classmethod
-    def of(cls, settings: RealtimeSettings) -> RetryPolicy:
-        return cls(
-            settings.reconnect_attempts,
-            settings.reconnect_max_sec,
-            settings.reconnect_base_delay_sec,
-            settings.reconnect_max_delay_sec,
-        )
-
-    def delay(self, attempt: int) -> float:
-        """The pause before attempt number ``attempt + 1`` (``attempt`` >= 1)."""
-        ceiling = min(self.cap_sec, self.base_sec * 2.0 ** (attempt - 1))
-        return ceiling * random.uniform(JITTER_LOW, 1.0)
 
 
 class Upstream:
@@ -172,11 +145,11 @@ Opener = Callable[[], Awaitable[Upstream]]
 
 
 async def connect_with_retry(
-    open_: Opener, policy: RetryPolicy, context: Mapping[str, object]
+    open_: Opener, policy: Backoff, context: Mapping[str, object]
 ) -> Upstream:
     """Open a connection, retrying within ``policy``; raise `UpstreamUnavailable` past it."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + policy.total_sec
+    started = loop.time()
     attempt = 0
     while True:
         attempt += 1
@@ -186,7 +159,7 @@ async def connect_with_retry(
             raise
         except UpstreamLost as exc:
             delay = policy.delay(attempt)
-            if attempt >= policy.attempts or loop.time() + delay > deadline:
+            if policy.gives_up(attempt, loop.time() + delay - started):
                 raise UpstreamUnavailable(
                     f"the upstream stayed unreachable after {attempt} attempts"
                 ) from exc

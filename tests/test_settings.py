@@ -1,0 +1,41 @@
+"""The embedded interviewer's ``ZENHIRE_LOCAL_*`` settings, read with the gateway's."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import ConfigError
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.settings import Settings
+
+
+def test_local_overrides_are_read_with_the_gateway_settings() -> None:
+    settings = Settings.from_env(
+        {"ZENHIRE_LOCAL_MAX_QUESTIONS": "2", "ZENHIRE_LOCAL_BARGE_IN": "false"}
+    )
+    assert settings.local.max_questions == 2
+    assert settings.local.barge_in is False
+    assert (
+        settings.local.end_of_turn_silence_ms == LocalInterviewerSettings().end_of_turn_silence_ms
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"ZENHIRE_LOCAL_NO_SUCH_THING": "1"}, "ZENHIRE_LOCAL_NO_SUCH_THING"),
+        ({"ZENHIRE_LOCAL_MAX_QUESTIONS": "many"}, "ZENHIRE_LOCAL_MAX_QUESTIONS"),
+        ({"ZENHIRE_LOCAL_MAX_QUESTIONS": "40"}, "max_questions"),
+        ({"ZENHIRE_LOCAL_BARGE_IN": "sometimes"}, "ZENHIRE_LOCAL_BARGE_IN"),
+    ],
+)
+def test_a_bad_local_setting_fails_at_start_up_naming_it(
+    environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(environ)
+
+
+def test_unset_variables_leave_the_declared_defaults() -> None:
+    """The dataclass is the one source of every default (the replica id is random unless set)."""
+    assert Settings.from_env({"ZENHIRE_REPLICA_ID": Settings().operations.replica_id}) == Settings()
