@@ -22,6 +22,7 @@ from gateway import candidate, ops, s2s, transports
 from gateway.candidate.tickets import TicketBook
 from gateway.http import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
+from gateway.interviewer.choice import build_interviewers
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -70,7 +71,7 @@ def create_app(
                     registry = SessionRegistry(
                         settings,
                         group,
-                        interviewers or _default_interviewers(settings, metrics),
+                        interviewers or build_interviewers(settings, metrics.upstream),
                         state.slots,
                         outbox,
                         store,
@@ -122,11 +123,3 @@ def create_app(
         middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,
     )
-
-
-def _default_interviewers(settings: Settings, metrics: Metrics) -> InterviewerFactory:
-    # Imported here: the embedded interviewer loads speech models, which a
-    # gateway handed another interviewer never needs.
-    from gateway.interviewer.choice import build_interviewers
-
-    return build_interviewers(settings, metrics.upstream)

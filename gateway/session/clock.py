@@ -19,11 +19,10 @@ import logging
 from collections.abc import Callable
 from typing import NoReturn
 
-from audio.frames import FRAME_MS
+from audio.frames import FRAME_SEC
 
 log = logging.getLogger("zenhire.clock")
 
-TICK_SEC = FRAME_MS / 1000
 # With rate > 1, ticks are run in batches at most this often.
 MIN_FIRING_INTERVAL_SEC = 0.005
 
@@ -34,7 +33,7 @@ class Clock:
     def __init__(self, rate: float = 1.0) -> None:
         if rate <= 0:
             raise ValueError("the clock rate must be positive")
-        self._period = TICK_SEC / rate
+        self._period = FRAME_SEC / rate
         self._ticks: dict[Tick, None] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._next = 0.0

@@ -13,9 +13,7 @@ expires, so commands for a replica that died do not pile up.
 from __future__ import annotations
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from gateway.errors import StateStoreUnavailable
 from gateway.session.telemetry import Finished
 from gateway.state.directory import (
     RECENT_MAX,
@@ -24,6 +22,7 @@ from gateway.state.directory import (
     finished_from_json,
     finished_to_json,
 )
+from gateway.state.redis_errors import unreachable_as
 
 REPLICAS_KEY = "zenhire:replicas"
 SNAPSHOT_PREFIX = "zenhire:replica:"
@@ -40,7 +39,7 @@ class RedisDirectory:
         self._redis = redis
 
     async def publish(self, snapshot: ReplicaSnapshot, ttl_sec: float) -> None:
-        try:
+        with unreachable_as("directory"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(
                     SNAPSHOT_PREFIX + snapshot.replica_id,
@@ -49,62 +48,48 @@ class RedisDirectory:
                 )
                 pipe.sadd(REPLICAS_KEY, snapshot.replica_id)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
 
     async def withdraw(self, replica_id: str) -> None:
-        try:
+        with unreachable_as("directory"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(SNAPSHOT_PREFIX + replica_id)
                 pipe.srem(REPLICAS_KEY, replica_id)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
 
     async def replicas(self) -> list[ReplicaSnapshot]:
-        try:
+        with unreachable_as("directory"):
             ids = sorted(str(member) for member in await self._redis.smembers(REPLICAS_KEY))
             values = await self._redis.mget([SNAPSHOT_PREFIX + i for i in ids]) if ids else []
             gone = [replica for replica, value in zip(ids, values, strict=True) if value is None]
             if gone:
                 await self._redis.srem(REPLICAS_KEY, *gone)
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
         return [ReplicaSnapshot.from_json(str(value)) for value in values if value is not None]
 
     async def add_finished(self, finished: list[Finished]) -> None:
         if not finished:
             return
-        try:
+        with unreachable_as("directory"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.lpush(RECENT_KEY, *[finished_to_json(item) for item in finished])
                 pipe.ltrim(RECENT_KEY, 0, RECENT_MAX - 1)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
 
     async def recent(self) -> list[Finished]:
-        try:
+        with unreachable_as("directory"):
             values = await self._redis.lrange(RECENT_KEY, 0, RECENT_MAX - 1)
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
         return [finished_from_json(str(value)) for value in values]
 
     async def send(self, replica_id: str, command: Command) -> None:
         key = COMMANDS_PREFIX + replica_id
-        try:
+        with unreachable_as("directory"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.rpush(key, command.to_json())
                 pipe.expire(key, COMMANDS_TTL_SEC)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
 
     async def receive(self, replica_id: str, timeout_sec: float) -> Command | None:
-        try:
+        with unreachable_as("directory"):
             found = await self._redis.blpop([COMMANDS_PREFIX + replica_id], timeout=timeout_sec)
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"directory unreachable: {exc}") from exc
         if found is None:
             return None
         return Command.from_json(str(found[1]))

@@ -18,9 +18,8 @@ stops renewing, and its slots free themselves when the leases run out.
 from __future__ import annotations
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from gateway.errors import StateStoreUnavailable
+from gateway.state.redis_errors import unreachable_as
 from gateway.state.slots import Admission, ClientSlots, Usage, Waiter
 
 PREFIX = "zenhire:slots:"
@@ -108,52 +107,42 @@ class RedisSlots:
         self._forget = redis.register_script(FORGET)
 
     async def acquire(self, client_id: str, session_id: str, cap: int) -> Admission:
-        try:
+        with unreachable_as("slot store"):
             admitted, position = await self._acquire(
                 keys=[*_keys(client_id), CLIENTS_KEY],
                 args=[self._waiter_ttl_ms, session_id, cap, self._lease_ms, client_id],
             )
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc
         return Admission(bool(admitted), int(position))
 
     async def release(self, client_id: str, session_id: str) -> None:
         holders, waiters, seen, _ = _keys(client_id)
-        try:
+        with unreachable_as("slot store"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(holders, session_id)
                 pipe.zrem(waiters, session_id)
                 pipe.zrem(seen, session_id)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc
 
     async def leave_queue(self, client_id: str, session_id: str) -> None:
         _, waiters, seen, _ = _keys(client_id)
-        try:
+        with unreachable_as("slot store"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(waiters, session_id)
                 pipe.zrem(seen, session_id)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc
 
     async def usage(self, client_id: str) -> Usage:
         found = await self._client(client_id)
         return Usage(found.used, len(found.waiting))
 
     async def renew(self, holders: list[tuple[str, str]]) -> None:
-        try:
+        with unreachable_as("slot store"):
             for client_id, session_id in holders:
                 await self._renew(keys=_keys(client_id)[:1], args=[self._lease_ms, session_id])
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc
 
     async def clients(self) -> list[ClientSlots]:
-        try:
+        with unreachable_as("slot store"):
             members = await self._redis.smembers(CLIENTS_KEY)
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc
         found = []
         for raw in sorted(members):
             client_id = raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -165,10 +154,8 @@ class RedisSlots:
         return found
 
     async def _client(self, client_id: str) -> ClientSlots:
-        try:
+        with unreachable_as("slot store"):
             raw = await self._snapshot(keys=_keys(client_id), args=[self._waiter_ttl_ms])
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc
         now, used, cap, rest = int(raw[0]), int(raw[1]), int(raw[2]), raw[3:]
         waiting = tuple(
             Waiter(
@@ -181,7 +168,5 @@ class RedisSlots:
         return ClientSlots(client_id, used, cap, waiting)
 
     async def _forget_if_idle(self, client_id: str) -> None:
-        try:
+        with unreachable_as("slot store"):
             await self._forget(keys=[*_keys(client_id)[:2], CLIENTS_KEY], args=[client_id])
-        except RedisError as exc:
-            raise StateStoreUnavailable(f"slot store unreachable: {exc}") from exc

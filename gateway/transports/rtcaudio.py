@@ -47,7 +47,7 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
-from audio.frames import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, SILENCE, split_frames
+from audio.frames import FRAME_SAMPLES, FRAME_SEC, SAMPLE_RATE, SILENCE, split_frames
 from audio.opus import OpusError, SpeechDecoder, SpeechEncoder
 from audio.resample import Resampler
 
@@ -67,7 +67,6 @@ SEQUENCE_SPACE = 1 << 16
 SEQUENCE_HALF = SEQUENCE_SPACE // 2
 
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-FRAME_SEC = FRAME_MS / 1000
 # Interviewer frames the session clock has offered but aiortc has not pulled
 # yet. The clock and `recv` both run at 50 frames a second, so this holds one
 # or two; after an event-loop stall the oldest are dropped (drop-oldest), which

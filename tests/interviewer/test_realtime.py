@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import websockets
 
+from audio.frames import FRAME_BYTES, FRAME_SEC, SILENCE
 from gateway.errors import ConfigError
 from gateway.interviewer.realtime import protocol as protocol
 from gateway.settings import Settings
@@ -39,9 +40,6 @@ pytestmark = pytest.mark.timeout(90)
 
 KEY = "sk-test-9f8e7d6c5b4a39281706"
 SAMPLES_PER_MS = 24
-FRAME_SEC = 0.02
-FRAME_BYTES = 960
-SILENCE = bytes(FRAME_BYTES)
 
 
 @pytest.fixture(scope="module")

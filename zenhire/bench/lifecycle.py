@@ -31,6 +31,7 @@ import websockets
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtp import RtpPacket
 
+from audio.frames import SILENCE, split_frames
 from gateway.app import create_app
 from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
 from gateway.session.clock import Clock
@@ -63,7 +64,7 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 
 async def idle_upstream(options: Any) -> BenchUpstream:
     """An upstream for a rig whose gateway never calls it (local or listening interviewer)."""
-    return BenchUpstream([bytes(960)], 1)
+    return BenchUpstream([SILENCE], 1)
 
 
 # -- start latency ---------------------------------------------------------------------------
@@ -251,8 +252,7 @@ async def soak(options: Any, sessions: int, seconds: float) -> dict[str, Any]:
 
 
 def _frames_of(pcm: bytes) -> list[bytes]:
-    whole = len(pcm) - len(pcm) % 960
-    return [pcm[i : i + 960] for i in range(0, whole, 960)]
+    return split_frames(pcm)[0]
 
 
 @asynccontextmanager

@@ -28,10 +28,10 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
+from audio.frames import FRAME_SEC
 from zenhire.bench.stats import CandidateStamps
 from zenhire.bench.upstream import SENTENCE_FRAMES
 
-FRAME_SEC = 0.02
 RTP_SAMPLES_PER_FRAME = 960
 RTP_TIME_BASE = fractions.Fraction(1, 48_000)
 VOICED_PACKET_BYTES = 40

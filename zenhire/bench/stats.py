@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from audio.frames import FRAME_SEC
+
 GAP_SEC = 0.040
-FRAME_SEC = 0.020
 IN_FLIGHT_GRACE_SEC = 0.5
 
 

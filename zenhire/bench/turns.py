@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import websockets
 
-from audio.frames import FRAME_BYTES, SILENCE, split_frames
+from audio.frames import FRAME_BYTES, FRAME_SEC, SILENCE, split_frames
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.voice import Voice
 from zenhire.bench.lifecycle import idle_upstream, percentiles
@@ -35,7 +35,6 @@ from zenhire.bench.stack import rig
 
 log = logging.getLogger("zenhire.bench")
 
-FRAME_SEC = 0.02
 QUIET_SEC = 0.6
 QUESTIONS = 5
 INTERVIEW_TIMEOUT_SEC = 240.0

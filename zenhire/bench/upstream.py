@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from websockets.asyncio.server import ServerConnection
 
-from audio.frames import FRAME_BYTES, FRAME_MS
+from audio.frames import FRAME_BYTES, FRAME_MS, FRAME_SEC
 from zenhire.bench.markers import CANDIDATE_MAGIC, INTERVIEWER_MAGIC, Fingerprints, mark, read_mark
 from zenhire.fake_realtime.connection import Connection
 from zenhire.fake_realtime.cues import Cues
@@ -50,7 +50,6 @@ SENTENCE_DELTAS = int(SENTENCE_SEC * 1000) // DELTA_MS
 SENTENCE_FRAMES = SENTENCE_DELTAS * DELTA_FRAMES
 TRANSCRIPT_EVERY_DELTAS = 5
 ROLE = re.compile(r"Bench Role (\d+)")
-FRAME_SEC = FRAME_MS / 1000
 # A sentence starts on a frame this loud (peak), so that its first packet is
 # unmistakably speech even after Opus.
 LOUD_PEAK = 4000

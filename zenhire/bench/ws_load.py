@@ -17,10 +17,10 @@ import time
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from audio.frames import FRAME_SEC
 from zenhire.bench.markers import CANDIDATE_MAGIC, INTERVIEWER_MAGIC, mark, read_mark
 from zenhire.bench.stats import CandidateStamps
 
-FRAME_SEC = 0.02
 LIVE_TIMEOUT_SEC = 30.0
 
 

@@ -18,9 +18,8 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from audio.frames import FRAME_BYTES, SILENCE, split_frames
+from audio.frames import FRAME_BYTES, FRAME_SEC, SILENCE, split_frames
 
-FRAME_SEC = 0.02
 # The interviewer counts as done speaking after this long without its audio.
 QUIET_AFTER_SPEECH_SEC = 0.6
 

@@ -22,8 +22,6 @@ import struct
 import sys
 from typing import BinaryIO
 
-import pocketsphinx
-
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from audio.resample import Resampler
 
@@ -48,6 +46,10 @@ class SphinxStream:
     """
 
     def __init__(self) -> None:
+        # Imported here: the gateway imports this module for its protocol, and only
+        # the worker process should load PocketSphinx and its model.
+        import pocketsphinx
+
         # The flat-lexicon second pass costs time proportional to the whole
         # utterance at its end (between the candidate's turn and the next
         # prompt) for no clear gain on short answers.
