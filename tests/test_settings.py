@@ -1,4 +1,4 @@
-"""The embedded interviewer's ``ZENHIRE_LOCAL_*`` settings, read with the gateway's."""
+"""The gateway's settings: read once at start-up, every bad value named."""
 
 from __future__ import annotations
 
@@ -27,9 +27,15 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
         ({"ZENHIRE_LOCAL_MAX_QUESTIONS": "many"}, "ZENHIRE_LOCAL_MAX_QUESTIONS"),
         ({"ZENHIRE_LOCAL_MAX_QUESTIONS": "40"}, "max_questions"),
         ({"ZENHIRE_LOCAL_BARGE_IN": "sometimes"}, "ZENHIRE_LOCAL_BARGE_IN"),
+        ({"ZENHIRE_OPERATOR_KEY": "short"}, "ZENHIRE_OPERATOR_KEY"),
+        ({"ZENHIRE_OPERATOR_KEYS": "alice"}, "ZENHIRE_OPERATOR_KEYS"),
+        ({"ZENHIRE_OPERATOR_KEYS": "a b:0123456789abcdef"}, "ZENHIRE_OPERATOR_KEYS"),
+        ({"ZENHIRE_REDIS_URL": "http://127.0.0.1:6379"}, "ZENHIRE_REDIS_URL"),
+        ({"ZENHIRE_REPLICA_ID": "gw 1"}, "ZENHIRE_REPLICA_ID"),
+        ({"ZENHIRE_OUTBOX_MAX_ATTEMPTS": "0"}, "ZENHIRE_OUTBOX_MAX_ATTEMPTS"),
     ],
 )
-def test_a_bad_local_setting_fails_at_start_up_naming_it(
+def test_a_bad_setting_fails_at_start_up_naming_it(
     environ: dict[str, str], named: str
 ) -> None:
     with pytest.raises(ConfigError, match=named):

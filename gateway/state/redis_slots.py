@@ -115,18 +115,17 @@ class RedisSlots:
         return Admission(bool(admitted), int(position))
 
     async def release(self, client_id: str, session_id: str) -> None:
+        await self._remove(client_id, session_id, holding=True)
+
+    async def leave_queue(self, client_id: str, session_id: str) -> None:
+        await self._remove(client_id, session_id, holding=False)
+
+    async def _remove(self, client_id: str, session_id: str, *, holding: bool) -> None:
         holders, waiters, seen, _ = _keys(client_id)
         with unreachable_as("slot store"):
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(holders, session_id)
-                pipe.zrem(waiters, session_id)
-                pipe.zrem(seen, session_id)
-                await pipe.execute()
-
-    async def leave_queue(self, client_id: str, session_id: str) -> None:
-        _, waiters, seen, _ = _keys(client_id)
-        with unreachable_as("slot store"):
-            async with self._redis.pipeline(transaction=True) as pipe:
+                if holding:
+                    pipe.zrem(holders, session_id)
                 pipe.zrem(waiters, session_id)
                 pipe.zrem(seen, session_id)
                 await pipe.execute()

@@ -154,9 +154,7 @@ async def test_foreign_origin_is_refused(stack: Stack) -> None:
 
 
 async def test_oversized_frame_closes_the_socket_but_keeps_the_session(stack: Stack) -> None:
-    session_id, token = await stack.create_session()
-    candidate = Candidate(stack.gateway_url)
-    await candidate.open(stack.http, token)
+    session_id, candidate = await stack.open_candidate(Candidate)
     async with await candidate.connect() as socket:
         assert json.loads(await socket.recv())["type"] == "live"
         await socket.send(SILENCE)
@@ -189,9 +187,7 @@ async def test_s2s_artifacts_need_a_signature(stack: Stack) -> None:
 
 async def test_frame_flood_is_cut_off_with_policy_close(stack: Stack) -> None:
     """Far more than 50 frames a second: the excess is dropped, then the socket closed."""
-    _, token = await stack.create_session()
-    candidate = Candidate(stack.gateway_url)
-    await candidate.open(stack.http, token)
+    _, candidate = await stack.open_candidate(Candidate)
     async with await candidate.connect() as socket:
         assert json.loads(await socket.recv())["type"] == "live"
         with pytest.raises(websockets.ConnectionClosed):
@@ -203,9 +199,7 @@ async def test_frame_flood_is_cut_off_with_policy_close(stack: Stack) -> None:
 
 
 async def test_wrong_size_frame_gets_an_error_event(stack: Stack) -> None:
-    _, token = await stack.create_session()
-    candidate = Candidate(stack.gateway_url)
-    await candidate.open(stack.http, token)
+    _, candidate = await stack.open_candidate(Candidate)
     async with await candidate.connect() as socket:
         assert json.loads(await socket.recv())["type"] == "live"
         await socket.send(bytes(FRAME_BYTES // 2))

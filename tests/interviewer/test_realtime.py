@@ -80,9 +80,7 @@ async def realtime_stack(
 
 
 async def interview(stack: Stack, answers: list[bytes]) -> tuple[str, Candidate]:
-    session_id, token = await stack.create_session()
-    candidate = Candidate(stack.gateway_url)
-    await candidate.open(stack.http, token)
+    session_id, candidate = await stack.open_candidate(Candidate)
     async with asyncio.timeout(60):
         await candidate.interview(answers)
     return session_id, candidate
@@ -207,9 +205,7 @@ async def test_barge_in_truncates_the_item_at_what_the_candidate_heard(
 ) -> None:
     behaviour = cues(questions=3, record_audio=True)
     async with realtime_stack(tmp_path, behaviour) as (stack, fake):
-        session_id, token = await stack.create_session()
-        candidate = Candidate(stack.gateway_url)
-        await candidate.open(stack.http, token)
+        session_id, candidate = await stack.open_candidate(Candidate)
         async with await candidate.connect() as socket:
             await _interrupt(socket, answer, after_heard_sec=0.8, end_after_sec=6.0)
         await stack.wait_for_status(session_id, "completed")

@@ -34,9 +34,7 @@ def _seconds(clock: str) -> int:
 
 
 async def _candidate(stack: Stack) -> tuple[str, Candidate]:
-    session_id, token = await stack.create_session()
-    candidate = Candidate(stack.gateway_url)
-    await candidate.open(stack.http, token)
+    session_id, candidate = await stack.open_candidate(Candidate)
     return session_id, candidate
 
 

@@ -86,9 +86,7 @@ async def test_interview_over_webrtc_completes(tmp_path: Path) -> None:
 
 async def test_bad_offers_are_refused_and_the_live_session_goes_on(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack:
-        session_id, token = await stack.create_session()
-        candidate = WebRTCCandidate(stack.gateway_url)
-        await candidate.open(stack.http, token)
+        session_id, candidate = await stack.open_candidate(WebRTCCandidate)
         async with candidate.connected(stack.http):
             await candidate.wait_for("live")
             http = stack.http
@@ -137,9 +135,7 @@ async def test_offer_needs_consent_and_the_page_gets_ice_servers(tmp_path: Path)
 async def test_silent_peer_is_dropped_and_a_new_offer_resumes(tmp_path: Path) -> None:
     """No pings ⇒ the peer is lost; a new offer resumes, and the recording keeps the gap."""
     async with running_stack(tmp_path) as stack:
-        session_id, token = await stack.create_session()
-        candidate = WebRTCCandidate(stack.gateway_url)
-        await candidate.open(stack.http, token)
+        session_id, candidate = await stack.open_candidate(WebRTCCandidate)
         async with candidate.connected(stack.http):
             await candidate.wait_for("live")
             started = time.monotonic()
@@ -167,9 +163,7 @@ async def test_silent_peer_is_dropped_and_a_new_offer_resumes(tmp_path: Path) ->
 
 async def test_second_peer_supersedes_the_first(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack:
-        session_id, token = await stack.create_session()
-        first = WebRTCCandidate(stack.gateway_url)
-        await first.open(stack.http, token)
+        session_id, first = await stack.open_candidate(WebRTCCandidate)
         second = WebRTCCandidate(stack.gateway_url, ticket=first.ticket)
         async with first.connected(stack.http):
             await first.wait_for("live")

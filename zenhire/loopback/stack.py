@@ -10,10 +10,11 @@ shared with ``zenhire bench``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -82,6 +83,17 @@ def gateway_settings(
     )
 
 
+class ScriptedCandidate(Protocol):
+    """A scripted candidate (`zenhire.loopback.candidate`, `.webrtc_candidate`)."""
+
+    async def open(
+        self, http: httpx.AsyncClient, token: str, *, consent: bool = True
+    ) -> httpx.Response: ...
+
+
+C = TypeVar("C", bound=ScriptedCandidate)
+
+
 @dataclass
 class Stack(Integrator):
     gateway_url: str
@@ -89,6 +101,15 @@ class Stack(Integrator):
     gateway_settings: GatewaySettings
     control_settings: ControlPlaneSettings
     control: Restartable
+
+    async def open_candidate(
+        self, kind: Callable[[str], C], consent_mode: str = "integrator"
+    ) -> tuple[str, C]:
+        """A new session and a candidate of ``kind`` that has verified its link."""
+        session_id, token = await self.create_session(consent_mode=consent_mode)
+        candidate = kind(self.gateway_url)
+        await candidate.open(self.http, token)
+        return session_id, candidate
 
 
 @asynccontextmanager
