@@ -35,9 +35,7 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
         ({"ZENHIRE_OUTBOX_MAX_ATTEMPTS": "0"}, "ZENHIRE_OUTBOX_MAX_ATTEMPTS"),
     ],
 )
-def test_a_bad_setting_fails_at_start_up_naming_it(
-    environ: dict[str, str], named: str
-) -> None:
+def test_a_bad_setting_fails_at_start_up_naming_it(environ: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(environ)
 

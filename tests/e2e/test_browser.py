@@ -114,6 +114,35 @@ async def _run_interview(
     return page, problems
 
 
+async def _start_live(
+    stack: Stack, browser: Browser, screenshots: str
+) -> tuple[str, Page, list[str], Screenshots]:
+    """A new session opened in a new page, started and live."""
+    session_id, token = await stack.create_session()
+    page = await browser.new_page()
+    problems = watch_console(page)
+    shots = Screenshots(page, screenshots)
+    await page.goto(f"{stack.gateway_url}/#t={token}")
+    await wait_for_phase(page, "ready")
+    await page.get_by_test_id("start-button").click()
+    await wait_for_phase(page, "live")
+    return session_id, page, problems, shots
+
+
+async def _end_over_webrtc(
+    stack: Stack, session_id: str, page: Page, shots: Screenshots, shot: str
+) -> None:
+    """Audio flows both ways over WebRTC again; the candidate ends; the session completes."""
+    await _wait_for_audio_both_ways(page)
+    assert await _transport(page) == ("webrtc", None, "webrtc")
+    await shots.take(shot)
+    await page.get_by_test_id("end-button").click()
+    await page.get_by_test_id("end-confirm").click()
+    await wait_for_phase(page, "ended")
+    assert await page.evaluate("document.body.dataset.endReason") == "completed"
+    await stack.wait_for_status(session_id, "completed")
+
+
 def _envelope(samples: Samples) -> Samples:
     """Loudness (RMS) per 20 ms frame."""
     frames = samples[: len(samples) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
@@ -163,14 +192,7 @@ async def test_browser_interview_over_webrtc(tmp_path: Path) -> None:
 async def test_browser_reload_resumes_the_interview_over_webrtc(tmp_path: Path) -> None:
     """A reload mid-interview rejoins the same session on a new peer connection."""
     async with running_stack(tmp_path) as stack, chromium(_mic_file(tmp_path)) as browser:
-        session_id, token = await stack.create_session()
-        page = await browser.new_page()
-        problems = watch_console(page)
-        shots = Screenshots(page, "webrtc-reload")
-        await page.goto(f"{stack.gateway_url}/#t={token}")
-        await wait_for_phase(page, "ready")
-        await page.get_by_test_id("start-button").click()
-        await wait_for_phase(page, "live")
+        session_id, page, problems, shots = await _start_live(stack, browser, "webrtc-reload")
         await page.get_by_test_id("captions").get_by_text("interview", exact=False).first.wait_for()
 
         await page.reload()
@@ -180,28 +202,14 @@ async def test_browser_reload_resumes_the_interview_over_webrtc(tmp_path: Path) 
         await page.get_by_test_id("start-button").click()
         await wait_for_phase(page, "live")
         await _toggle_debug_panel(page)
-        await _wait_for_audio_both_ways(page)
-        assert await _transport(page) == ("webrtc", None, "webrtc")
-        await shots.take("resumed")
-        await page.get_by_test_id("end-button").click()
-        await page.get_by_test_id("end-confirm").click()
-        await wait_for_phase(page, "ended")
-        assert await page.evaluate("document.body.dataset.endReason") == "completed"
-        await stack.wait_for_status(session_id, "completed")
+        await _end_over_webrtc(stack, session_id, page, shots, "resumed")
         assert problems == []
 
 
 async def test_browser_reconnects_a_dead_peer_over_webrtc(tmp_path: Path) -> None:
     """A page frozen past the gateway's ping timeout renegotiates and continues the session."""
     async with running_stack(tmp_path) as stack, chromium(_mic_file(tmp_path)) as browser:
-        session_id, token = await stack.create_session()
-        page = await browser.new_page()
-        problems = watch_console(page)
-        shots = Screenshots(page, "webrtc-reconnect")
-        await page.goto(f"{stack.gateway_url}/#t={token}")
-        await wait_for_phase(page, "ready")
-        await page.get_by_test_id("start-button").click()
-        await wait_for_phase(page, "live")
+        session_id, page, problems, shots = await _start_live(stack, browser, "webrtc-reconnect")
         await _toggle_debug_panel(page)
 
         # Paused in the debugger the page runs no script (while the browser's
@@ -219,13 +227,7 @@ async def test_browser_reconnects_a_dead_peer_over_webrtc(tmp_path: Path) -> Non
             "() => document.getElementById('dbg-reconnects').textContent === '1'", timeout=2_000
         )
         assert (await stack.session(session_id))["status"] == "active"
-        await _wait_for_audio_both_ways(page)
-        assert await _transport(page) == ("webrtc", None, "webrtc")
-        await shots.take("reconnected")
-        await page.get_by_test_id("end-button").click()
-        await page.get_by_test_id("end-confirm").click()
-        await wait_for_phase(page, "ended")
-        await stack.wait_for_status(session_id, "completed")
+        await _end_over_webrtc(stack, session_id, page, shots, "reconnected")
         assert problems == []
 
 
