@@ -61,7 +61,12 @@ API_PREFIX = "/api/v1/interview"
 GATEWAY_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(
+    settings: Settings, *, webhook_transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """The control plane; ``webhook_transport`` replaces the network for webhook
+    deliveries (tests that must not reach outside use a local one)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store.open(settings.database_path)
@@ -69,7 +74,9 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with (
                 httpx.AsyncClient(timeout=GATEWAY_TIMEOUT) as http,
-                httpx.AsyncClient(timeout=webhook_timeout, follow_redirects=False) as hooks,
+                httpx.AsyncClient(
+                    timeout=webhook_timeout, follow_redirects=False, transport=webhook_transport
+                ) as hooks,
                 asyncio.TaskGroup() as background,
             ):
                 signer = Signer(settings.s2s_secret.encode())
