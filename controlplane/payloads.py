@@ -84,8 +84,17 @@ class SessionBody(_Body):
     accommodations: AccommodationsBody | None = None
 
 
+# What the document advertises for a webhook URL; the real check is
+# `controlplane.webhooks.destination` (scheme, host, port, address).
+URL_SHAPE = {"format": "uri", "pattern": r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~/-]*)?$"}
+
+
 class WebhookBody(_Body):
-    url: Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_CHARS)]
+    url: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_URL_CHARS),
+        Field(json_schema_extra=URL_SHAPE),
+    ]
     events: Annotated[list[WebhookEventName], Field(min_length=1, max_length=5)] | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
 
