@@ -12,7 +12,7 @@ import asyncio
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +158,18 @@ async def running_platform(
         await server.stop()
 
 
+POLL_SEC = 0.05
+
+
+async def until(probe: Callable[[], Awaitable[bool]], timeout_sec: float = 10.0) -> None:
+    """Wait until ``probe`` answers true; fail after ``timeout_sec``."""
+    async with asyncio.timeout(timeout_sec):
+        while True:
+            if await probe():
+                return
+            await asyncio.sleep(POLL_SEC)
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The response is the seeds' error envelope with this status and code."""
     assert response.status_code == status, response.text
@@ -209,9 +221,10 @@ class Receiver:
             await self.server.stop()
 
     async def wait_for(self, count: int, timeout_sec: float = 10.0) -> list[Delivered]:
-        async with asyncio.timeout(timeout_sec):
-            while len(self.received) < count:
-                await asyncio.sleep(0.02)
+        async def arrived() -> bool:
+            return len(self.received) >= count
+
+        await until(arrived, timeout_sec)
         return self.received
 
 

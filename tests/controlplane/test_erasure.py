@@ -19,6 +19,7 @@ from tests.controlplane.harness import (
     assert_error,
     completed,
     running_platform,
+    until,
 )
 from tests.servers import serve
 from zenhire.cli import main
@@ -108,9 +109,11 @@ async def test_retention_erases_sessions_older_than_the_clients_limit(tmp_path: 
     ):
         expired = await finished(platform, completed_at=old)
         recent = await finished(platform, completed_at=format_timestamp(datetime.now(UTC)))
-        async with asyncio.timeout(10):
-            while expired not in gateway.deleted:
-                await asyncio.sleep(0.05)
+
+        async def erased() -> bool:
+            return expired in gateway.deleted
+
+        await until(erased)
         assert_error(
             await platform.call("GET", f"/sessions/{expired}/transcript"), 410, "ARTIFACT_DELETED"
         )

@@ -23,6 +23,7 @@ import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -33,6 +34,8 @@ from schemathesis.specs.openapi.checks import (
 from controlplane import create_app, create_client
 from tests.controlplane.harness import make_settings
 from tests.servers import serve
+
+Case = schemathesis.Case[Any]
 
 SCALE = int(os.environ.get("ZENHIRE_FUZZ_SCALE", "1"))
 EXAMPLES_PER_OPERATION = 70 * SCALE
@@ -70,11 +73,12 @@ def fuzz(base_url: str, api_key: str) -> tuple[int, int]:
     headers = {"X-API-Key": api_key}
     stateless = 0
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
         operation = result.ok()
 
         @fuzz_settings(EXAMPLES_PER_OPERATION)
         @hypothesis.given(case=operation.as_strategy())
-        def call(case: schemathesis.Case) -> None:
+        def call(case: Case) -> None:
             nonlocal stateless
             stateless += 1
             case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
@@ -84,10 +88,10 @@ def fuzz(base_url: str, api_key: str) -> tuple[int, int]:
     stateful = 0
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
             return {"base_url": base_url, "headers": headers}
 
-        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+        def validate_response(self, response: Any, case: Case, **kwargs: Any) -> None:
             nonlocal stateful
             stateful += 1
             case.validate_response(response, checks=CHECKS)

@@ -81,8 +81,9 @@ async def test_an_unused_expired_link_expires_fires_a_webhook_and_is_refused(
 ) -> None:
     receiver = Receiver()
     await receiver.start()
-    env = {"ZENHIRE_TOKEN_TTL_SEC": "1", "ZENHIRE_SWEEP_INTERVAL_SEC": "0.2"}
-    async with running_platform(tmp_path, **env) as platform:
+    async with running_platform(
+        tmp_path, ZENHIRE_TOKEN_TTL_SEC="1", ZENHIRE_SWEEP_INTERVAL_SEC="0.2"
+    ) as platform:
         await platform.ok("POST", "/webhooks", 201, json={"url": receiver.url})
         swept, swept_token = await platform.start()
         read, _ = await platform.start()

@@ -16,6 +16,7 @@ from tests.controlplane.harness import (
     assert_error,
     completed,
     running_platform,
+    until,
 )
 
 FAILED = {"error": {"code": "CANDIDATE_LEFT", "message": "left"}}
@@ -141,18 +142,18 @@ async def test_retries_stop_at_the_age_limit_and_a_manual_retry_redelivers(
         session_id, _ = await platform.start()
         await platform.event(session_id, "session.started", {})
         path = f"/webhooks/{hook['id']}/deliveries"
-        async with asyncio.timeout(10):
-            while (await platform.ok("GET", path))["data"][0]["status"] != "failed":
-                await asyncio.sleep(0.1)
+
+        async def status_is(status: str) -> bool:
+            return bool((await platform.ok("GET", path))["data"][0]["status"] == status)
+
+        await until(lambda: status_is("failed"))
         delivery = (await platform.ok("GET", path))["data"][0]
         assert delivery["next_attempt_at"] is None
         assert all(a["status_code"] == 503 for a in delivery["attempts"])
         receiver.status = 200
         retried = await platform.ok("POST", f"{path}/{delivery['id']}/retry", 202)
         assert retried["status"] == "pending"
-        async with asyncio.timeout(10):
-            while (await platform.ok("GET", path))["data"][0]["status"] != "succeeded":
-                await asyncio.sleep(0.1)
+        await until(lambda: status_is("succeeded"))
         assert receiver.received[-1].headers["webhook-id"] == delivery["id"]
     await receiver.stop()
 
