@@ -27,11 +27,14 @@ def create_client(
     max_concurrent: int = DEFAULT_MAX_CONCURRENT,
     max_duration_sec: int = DEFAULT_MAX_DURATION_SEC,
     interview_permission: bool = True,
+    retention_days: int | None = None,
 ) -> dict[str, object]:
     """Create an integrator client and its API key.
 
     The raw key is in the result only; the database keeps its SHA-256 digest.
-    Raise `ValueError` for an empty name, negative credits, or limits below 1.
+    ``retention_days`` (``None``: unlimited) has the client's artifacts erased
+    that many days after their session ended. Raise `ValueError` for an empty
+    name, negative credits, or limits (or retention) below 1.
     """
     if not name.strip():
         raise ValueError("name must not be empty")
@@ -39,6 +42,8 @@ def create_client(
         raise ValueError("credits must not be negative")
     if max_concurrent < 1 or max_duration_sec < 1:
         raise ValueError("max_concurrent and max_duration_sec must be at least 1")
+    if retention_days is not None and retention_days < 1:
+        raise ValueError("retention_days must be at least 1")
     api_key = new_api_key()
     client = Client(
         id=str(uuid.uuid4()),
@@ -47,6 +52,7 @@ def create_client(
         credit_balance=credits,
         max_concurrent=max_concurrent,
         max_duration_sec=max_duration_sec,
+        retention_days=retention_days,
     )
     store = Store.open(settings.database_path)
     try:
@@ -61,4 +67,5 @@ def create_client(
         "credits": client.credit_balance,
         "max_concurrent": client.max_concurrent,
         "max_duration_sec": client.max_duration_sec,
+        "retention_days": client.retention_days,
     }

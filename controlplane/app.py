@@ -5,19 +5,30 @@ Routes::
     /api/v1/interview/personas                         POST, GET     integrator
     /api/v1/interview/personas/{id}                    GET           integrator
     /api/v1/interview/personas/{id}/sessions           POST          integrator
+    /api/v1/interview/sessions                         GET           integrator
     /api/v1/interview/sessions/{id}                    GET           integrator
+    /api/v1/interview/sessions/{id}/questions          GET           integrator
+    /api/v1/interview/sessions/{id}/revoke             POST          lifecycle
+    /api/v1/interview/sessions/{id}/reinvite           POST          lifecycle
     /api/v1/interview/sessions/{id}/recording          GET           results proxy
     /api/v1/interview/sessions/{id}/transcript         GET           results proxy
+    /api/v1/interview/sessions/{id}/artifacts          DELETE        erasure
+    /api/v1/interview/deletions/{id}                   GET           erasure
+    /api/v1/interview/webhooks[/...]                   see webhooks  integrator webhooks
+    /api/v1/interview/openapi.json                     GET           the contract (no key)
     /api/v1/interview/s2s/tokens/verify                POST          gateway (signed)
     /api/v1/interview/s2s/events                       POST          gateway (signed)
     /healthz                                           GET           probes
 
-The lifespan opens the SQLite store and one ``httpx.AsyncClient`` (for the
-gateway) and closes both on shutdown.
+The lifespan opens the SQLite store, one ``httpx.AsyncClient`` for the
+gateway and one for webhook receivers, and runs the background work in one
+task group: the webhook `Dispatcher`, the `Eraser`, and the sweep of expiry
+and retention. Shutdown cancels them and closes the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,7 +39,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from controlplane import integrator, proxy, s2s
+from controlplane import integrator, lifecycle, proxy, questions, s2s
+from controlplane.contract import document
+from controlplane.erasure import endpoints as erasure
+from controlplane.erasure.eraser import Eraser
 from controlplane.errors import (
     ApiError,
     handle_api_error,
@@ -38,25 +52,69 @@ from controlplane.errors import (
 from controlplane.resources import Resources
 from controlplane.settings import Settings
 from controlplane.store import Store
+from controlplane.webhooks import endpoints as webhooks
+from controlplane.webhooks.dispatcher import Dispatcher
+from controlplane.webhooks.outbox import Outbox
 from zenhire.signing import Signer
 
 API_PREFIX = "/api/v1/interview"
 GATEWAY_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(
+    settings: Settings, *, webhook_transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """The control plane; ``webhook_transport`` replaces the network for webhook
+    deliveries (tests that must not reach outside use a local one)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store.open(settings.database_path)
+        webhook_timeout = httpx.Timeout(settings.webhook_timeout_sec)
         try:
-            async with httpx.AsyncClient(timeout=GATEWAY_TIMEOUT) as http:
-                app.state.resources = Resources(
+            async with (
+                httpx.AsyncClient(timeout=GATEWAY_TIMEOUT) as http,
+                httpx.AsyncClient(
+                    timeout=webhook_timeout, follow_redirects=False, transport=webhook_transport
+                ) as hooks,
+                asyncio.TaskGroup() as background,
+            ):
+                signer = Signer(settings.s2s_secret.encode())
+                outbox = Outbox(store)
+                dispatcher = Dispatcher(
+                    outbox,
+                    hooks,
+                    settings.webhook_retry,
+                    allow_private=settings.webhooks_allow_private,
+                )
+                eraser = Eraser(
+                    store, outbox, dispatcher, http, signer, settings, settings.webhook_retry
+                )
+                resources = Resources(
                     settings=settings,
                     store=store,
                     http=http,
-                    signer=Signer(settings.s2s_secret.encode()),
+                    signer=signer,
+                    outbox=outbox,
+                    dispatcher=dispatcher,
+                    eraser=eraser,
+                    questions=questions.QuestionPlans(),
                 )
-                yield
+                app.state.resources = resources
+                tasks = [
+                    background.create_task(dispatcher.run()),
+                    background.create_task(eraser.run()),
+                    background.create_task(
+                        lifecycle.sweep_forever(
+                            resources, [lifecycle.expire_due, erasure.retire_due]
+                        )
+                    ),
+                ]
+                try:
+                    yield
+                finally:
+                    for task in tasks:
+                        task.cancel()
         finally:
             store.close()
 
@@ -67,7 +125,12 @@ def create_app(settings: Settings) -> Starlette:
                 API_PREFIX,
                 routes=[
                     *integrator.routes(),
+                    *questions.routes(),
+                    *lifecycle.routes(),
                     *proxy.routes(),
+                    *erasure.routes(),
+                    *webhooks.routes(),
+                    *document.routes(),
                     Mount("/s2s", routes=s2s.routes()),
                 ],
             ),

@@ -3,6 +3,7 @@
     ControlPlaneError
     ├── ConfigError              a setting is missing or invalid (start-up)
     ├── StoreError               the SQLite database failed
+    ├── DestinationRefused       a webhook URL is malformed or points at a private address
     └── ApiError                 an HTTP outcome, rendered as the error envelope
         ├── InvalidJson          400 INVALID_JSON
         ├── ValidationFailed     400 VALIDATION_ERROR
@@ -19,6 +20,8 @@
         ├── ArtifactNotReady     409 ARTIFACT_NOT_READY
         ├── InvalidTransition    409 INVALID_TRANSITION
         ├── TokenExpired         410 TOKEN_EXPIRED
+        ├── ArtifactDeleted      410 ARTIFACT_DELETED    (erased on request or by retention)
+        ├── PayloadTooLarge      413 PAYLOAD_TOO_LARGE
         └── GatewayUnavailable   502 GATEWAY_UNAVAILABLE
 
 Every error response, including Starlette's own 404/405 and unexpected
@@ -52,6 +55,10 @@ class ConfigError(ControlPlaneError):
 
 class StoreError(ControlPlaneError):
     """The SQLite database could not be opened or queried."""
+
+
+class DestinationRefused(ControlPlaneError):
+    """A webhook URL may not receive deliveries; the message says why."""
 
 
 class ApiError(ControlPlaneError):
@@ -124,6 +131,14 @@ class InvalidTransition(ApiError):
 
 class TokenExpired(ApiError):
     status_code, code = 410, "TOKEN_EXPIRED"
+
+
+class ArtifactDeleted(ApiError):
+    status_code, code = 410, "ARTIFACT_DELETED"
+
+
+class PayloadTooLarge(ApiError):
+    status_code, code = 413, "PAYLOAD_TOO_LARGE"
 
 
 class GatewayUnavailable(ApiError):

@@ -1,14 +1,17 @@
 """The integrator API under ``/api/v1/interview``: personas and sessions.
 
 Shapes follow the public seeds (quickstart, "Start a session"); results
-(recording, transcript) live in `controlplane.proxy`.
+(recording, transcript) live in `controlplane.proxy`, the link lifecycle
+(revoke, reinvite, expiry) in `controlplane.lifecycle`.
+
+``GET /sessions`` lists the client's sessions newest first, filtered by
+``persona_id``, ``status`` and ``candidate_ref``, cursor-paginated
+(`controlplane.pagination`).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
 
 from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
@@ -16,13 +19,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from controlplane.access import authenticate, owned_persona, owned_session
-from controlplane.billing import MINIMUM_BALANCE
 from controlplane.clock import format_timestamp, utc_now
-from controlplane.credentials import digest, new_candidate_token
-from controlplane.errors import InsufficientCredits
-from controlplane.payloads import PERSONA, SESSION, decode
-from controlplane.records import Persona, Session, SessionStatus
+from controlplane.errors import ValidationFailed
+from controlplane.lifecycle import current, expire_due, mint
+from controlplane.pagination import decode_cursor, encode_cursor, limit_of
+from controlplane.payloads import PERSONA, SESSION, decode, read_body
+from controlplane.records import Persona, Question, SessionStatus
 from controlplane.resources import resources_of
+from controlplane.views import persona_json, session_json
+
+SESSIONS_CURSOR = "sessions"
+CUSTOM_QUESTION_PREFIX = "custom-"
 
 PERSONA_ACTIVE = "active"
 
@@ -40,7 +47,7 @@ class Personas(HTTPEndpoint):
 async def create_persona(request: Request) -> Response:
     resources = resources_of(request)
     client = authenticate(request, resources.store)
-    body = decode(await request.body(), PERSONA)
+    body = decode(await read_body(request), PERSONA)
     persona = Persona(
         id=str(uuid.uuid4()),
         client_id=client.id,
@@ -48,6 +55,15 @@ async def create_persona(request: Request) -> Response:
         language=body.language,
         status=PERSONA_ACTIVE,
         created_at=format_timestamp(utc_now()),
+        questions=tuple(
+            Question(
+                id=CUSTOM_QUESTION_PREFIX + str(uuid.uuid4()),
+                text=question.text,
+                type=question.type,
+                time_limit_seconds=question.time_limit_seconds,
+            )
+            for question in body.questions or ()
+        ),
     )
     resources.store.add_persona(persona)
     return JSONResponse(persona_json(persona), status_code=201)
@@ -69,79 +85,48 @@ async def get_persona(request: Request) -> Response:
 async def create_session(request: Request) -> Response:
     """Mint a candidate link; the raw token appears in this response only."""
     resources = resources_of(request)
-    store, settings = resources.store, resources.settings
-    client = authenticate(request, store)
-    body = decode(await request.body(), SESSION)
-    persona = owned_persona(store, client, request.path_params["persona_id"])
-    if client.credit_balance < MINIMUM_BALANCE:
-        raise InsufficientCredits(
-            "Insufficient credit balance to start a session.",
-            {"balance": client.credit_balance, "minimum": MINIMUM_BALANCE},
-        )
-    token = new_candidate_token()
-    now = utc_now()
-    session = Session(
-        id=str(uuid.uuid4()),
-        client_id=client.id,
-        persona_id=persona.id,
-        status=SessionStatus.INITIATED,
+    client = authenticate(request, resources.store)
+    body = decode(await read_body(request), SESSION)
+    persona = owned_persona(resources.store, client, request.path_params["persona_id"])
+    created = mint(
+        resources,
+        client,
+        persona,
         consent_mode=body.consent_mode,
         candidate_ref=body.candidate_ref,
-        token_expires_at=format_timestamp(now + timedelta(seconds=settings.token_ttl_sec)),
-        duration_sec=None,
-        credit_charged=0,
-        recording_key=None,
-        transcript_key=None,
-        error=None,
-        created_at=format_timestamp(now),
-        started_at=None,
-        completed_at=None,
-        ended_at=None,
+        extra_time_pct=0 if body.accommodations is None else body.accommodations.extra_time_pct,
     )
-    store.add_session(session, digest(token))
-    return JSONResponse(
-        {
-            "session_id": session.id,
-            "candidate_link": f"{settings.gateway_public_url}/#t={token}",
-            "expires_in": settings.token_ttl_sec,
-        },
-        status_code=201,
-    )
+    return JSONResponse(created, status_code=201)
 
 
 async def get_session(request: Request) -> Response:
-    store = resources_of(request).store
-    client = authenticate(request, store)
-    session = owned_session(store, client, request.path_params["session_id"])
-    return JSONResponse(session_json(session))
+    resources = resources_of(request)
+    client = authenticate(request, resources.store)
+    session = owned_session(resources.store, client, request.path_params["session_id"])
+    return JSONResponse(session_json(current(resources, session)))
 
 
-def persona_json(persona: Persona) -> dict[str, Any]:
-    return {
-        "id": persona.id,
-        "client_id": persona.client_id,
-        "role_name": persona.role_name,
-        "language": persona.language,
-        "status": persona.status,
-        "created_at": persona.created_at,
-    }
-
-
-def session_json(session: Session) -> dict[str, Any]:
-    error = session.error
-    return {
-        "id": session.id,
-        "persona_id": session.persona_id,
-        "status": session.status.value,
-        "duration_sec": session.duration_sec,
-        "credit_charged": session.credit_charged,
-        "consent_mode": session.consent_mode.value,
-        "candidate_ref": session.candidate_ref,
-        "created_at": session.created_at,
-        "started_at": session.started_at,
-        "completed_at": session.completed_at,
-        "error": None if error is None else {"code": error.code, "message": error.message},
-    }
+async def list_sessions(request: Request) -> Response:
+    """The client's sessions, newest first: ``{data, next_cursor}``."""
+    resources = resources_of(request)
+    client = authenticate(request, resources.store)
+    query = request.query_params
+    limit = limit_of(query)
+    cursor = decode_cursor(query, SESSIONS_CURSOR, (str, str))
+    filters = {name: query[name] for name in ("persona_id", "candidate_ref") if name in query}
+    if "status" in query:
+        if query["status"] not in {status.value for status in SessionStatus}:
+            message = "status must be one of " + ", ".join(s.value for s in SessionStatus) + "."
+            raise ValidationFailed(message, {"errors": [{"field": "status", "message": message}]})
+        filters["status"] = query["status"]
+    after = None if cursor is None else (str(cursor[0]), str(cursor[1]))
+    expire_due(resources)  # so that a status filter sees expiry on time
+    page = resources.store.sessions_of(client.id, filters=filters, after=after, limit=limit + 1)
+    more, page = len(page) > limit, page[:limit]
+    next_cursor = (
+        encode_cursor(SESSIONS_CURSOR, [page[-1].created_at, page[-1].id]) if more else None
+    )
+    return JSONResponse({"data": [session_json(s) for s in page], "next_cursor": next_cursor})
 
 
 def routes() -> list[BaseRoute]:
@@ -150,5 +135,6 @@ def routes() -> list[BaseRoute]:
         Route("/personas", Personas),
         Route("/personas/{persona_id}", get_persona, methods=["GET"]),
         Route("/personas/{persona_id}/sessions", create_session, methods=["POST"]),
+        Route("/sessions", list_sessions, methods=["GET"]),
         Route("/sessions/{session_id}", get_session, methods=["GET"]),
     ]

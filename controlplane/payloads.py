@@ -4,7 +4,8 @@
 the endpoint answers with: integrator endpoints report ``INVALID_JSON`` and
 ``VALIDATION_ERROR``, S2S endpoints report ``BAD_REQUEST`` for both (per
 docs/s2s.md). Validation is strict: ``candidate_ref: 42`` is an error, not
-``"42"``.
+``"42"``. `read_body` caps what an integrator endpoint reads at
+`MAX_BODY_BYTES` (``413 PAYLOAD_TOO_LARGE`` beyond).
 """
 
 from __future__ import annotations
@@ -21,11 +22,20 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from starlette.requests import Request
 
-from controlplane.errors import ApiError, InvalidJson, ValidationFailed
+from controlplane.errors import ApiError, InvalidJson, PayloadTooLarge, ValidationFailed
 from controlplane.records import ConsentMode
 
 T = TypeVar("T")
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_QUESTIONS = 20
+MAX_EXTRA_TIME_PCT = 100
+DEFAULT_TIME_LIMIT_SEC = 120
+MIN_TIME_LIMIT_SEC = 10
+MAX_TIME_LIMIT_SEC = 3600
+MAX_URL_CHARS = 2048
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
@@ -38,14 +48,55 @@ class _Body(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True)
 
 
+QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+]
+QuestionType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,31}$")]
+TimeLimit = Annotated[int, Field(ge=MIN_TIME_LIMIT_SEC, le=MAX_TIME_LIMIT_SEC)]
+WebhookEventName = Literal[
+    "session.started",
+    "session.completed",
+    "session.failed",
+    "session.expired",
+    "session.artifacts_deleted",
+]
+
+
+class QuestionBody(_Body):
+    text: QuestionText
+    type: QuestionType = "general"
+    time_limit_seconds: TimeLimit = DEFAULT_TIME_LIMIT_SEC
+
+
 class PersonaBody(_Body):
     role_name: Text
     language: Language
+    questions: Annotated[list[QuestionBody], Field(max_length=MAX_QUESTIONS)] | None = None
+
+
+class AccommodationsBody(_Body):
+    extra_time_pct: Annotated[int, Field(ge=0, le=MAX_EXTRA_TIME_PCT)] = 0
 
 
 class SessionBody(_Body):
     consent_mode: ConsentMode = ConsentMode.EXPLICIT
     candidate_ref: CandidateRef | None = None
+    accommodations: AccommodationsBody | None = None
+
+
+# What the document advertises for a webhook URL; the real check is
+# `controlplane.webhooks.destination` (scheme, host, port, address).
+URL_SHAPE = {"format": "uri", "pattern": r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~/-]*)?$"}
+
+
+class WebhookBody(_Body):
+    url: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_URL_CHARS),
+        Field(json_schema_extra=URL_SHAPE),
+    ]
+    events: Annotated[list[WebhookEventName], Field(min_length=1, max_length=5)] | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 class VerifyBody(_Body):
@@ -106,8 +157,24 @@ Event = Annotated[StartedEvent | CompletedEvent | FailedEvent, Field(discriminat
 
 PERSONA = TypeAdapter(PersonaBody)
 SESSION = TypeAdapter(SessionBody)
+WEBHOOK = TypeAdapter(WebhookBody)
 VERIFY = TypeAdapter(VerifyBody)
 EVENT: TypeAdapter[StartedEvent | CompletedEvent | FailedEvent] = TypeAdapter(Event)
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body; raise `PayloadTooLarge` past ``limit`` bytes, unread."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", {"limit": limit})
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", {"limit": limit})
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def decode(

@@ -8,7 +8,8 @@ gateway's ``200``/``206``/``416`` comes back with its range headers, so an
 ``<audio>`` element can seek.
 
 Before a session has completed with both artifact keys set, both endpoints
-answer ``409 ARTIFACT_NOT_READY`` with ``details.status``. A gateway that
+answer ``409 ARTIFACT_NOT_READY`` with ``details.status``; once its artifacts
+were erased (`controlplane.erasure`), ``410 ARTIFACT_DELETED``. A gateway that
 cannot be reached or answers 5xx (or rejects our signature) gives
 ``502 GATEWAY_UNAVAILABLE``.
 """
@@ -24,7 +25,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from controlplane.access import authenticate, owned_session
-from controlplane.errors import ArtifactNotFound, ArtifactNotReady, GatewayUnavailable
+from controlplane.errors import (
+    ArtifactDeleted,
+    ArtifactNotFound,
+    ArtifactNotReady,
+    GatewayUnavailable,
+)
 from controlplane.resources import Resources, resources_of
 
 ARTIFACTS_PATH = "/s2s/v1/sessions/{session_id}/{artifact}"
@@ -75,6 +81,11 @@ async def _proxy(request: Request, artifact: Artifact) -> Response:
     resources = resources_of(request)
     client = authenticate(request, resources.store)
     session = owned_session(resources.store, client, request.path_params["session_id"])
+    if session.artifacts_deleted_at is not None:
+        raise ArtifactDeleted(
+            f"The {artifact} of this session was deleted.",
+            {"deleted_at": session.artifacts_deleted_at},
+        )
     if not session.artifacts_ready:
         raise ArtifactNotReady(
             f"No {artifact} is available for this session yet.",

@@ -6,12 +6,15 @@ record renders as stored and sorts chronologically as text.
 A session's status only moves forward::
 
     initiated ──started──▶ active ──completed──▶ completed
-        │                    │
-        └──────failed────────┴──────failed─────▶ failed
+        │  │                 │
+        │  └───failed────────┴──────failed─────▶ failed
+        └──token expired or link revoked───────▶ expired
 
-``completed``/``failed`` are terminal. ``initiated`` may jump straight to a
-terminal status (a ``started`` event can be lost behind a gateway restart), and
-a second ``started`` on an ``active`` session is a no-op.
+``completed``/``failed``/``expired`` are terminal. ``initiated`` may jump
+straight to a terminal status (a ``started`` event can be lost behind a gateway
+restart), and a second ``started`` on an ``active`` session is a no-op. Only
+the control plane itself moves a session to ``expired`` (`controlplane.lifecycle`);
+no S2S event does.
 """
 
 from __future__ import annotations
@@ -25,14 +28,20 @@ class SessionStatus(enum.StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     FAILED = "failed"
+    EXPIRED = "expired"
 
     @property
     def terminal(self) -> bool:
-        return self in (SessionStatus.COMPLETED, SessionStatus.FAILED)
+        return self in (SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.EXPIRED)
 
     def can_become(self, target: SessionStatus) -> bool:
         """Whether an event may move a session in this status to ``target``."""
         return not self.terminal and target is not SessionStatus.INITIATED
+
+    @property
+    def reinvitable(self) -> bool:
+        """A session that ended without a result may get a fresh link."""
+        return self in (SessionStatus.FAILED, SessionStatus.EXPIRED)
 
 
 class EventType(enum.StrEnum):
@@ -64,6 +73,17 @@ class Client:
     credit_balance: int
     max_concurrent: int
     max_duration_sec: int
+    retention_days: int | None = None  # None: artifacts are kept until erased
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question an interviewer asks; custom ones come from the persona."""
+
+    id: str
+    text: str
+    type: str
+    time_limit_seconds: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,7 @@ class Persona:
     language: str
     status: str
     created_at: str
+    questions: tuple[Question, ...] = ()  # custom questions, asked in this order
 
 
 @dataclass(frozen=True)
@@ -100,12 +121,17 @@ class Session:
     started_at: str | None
     completed_at: str | None
     ended_at: str | None
+    extra_time_pct: int = 0  # accommodation: the time budget grows by this much
+    credit_reserved: int = 0  # held from the balance while the interview runs
+    reinvited_from: str | None = None
+    artifacts_deleted_at: str | None = None  # when erasure was requested
 
     @property
     def artifacts_ready(self) -> bool:
         """Results exist once the session completed with both keys set."""
         return (
-            self.status is SessionStatus.COMPLETED
+            self.artifacts_deleted_at is None
+            and self.status is SessionStatus.COMPLETED
             and self.recording_key is not None
             and self.transcript_key is not None
         )

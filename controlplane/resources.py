@@ -7,13 +7,20 @@ endpoints reach them through `resources_of` and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.requests import Request
 
+from controlplane.erasure.eraser import Eraser
 from controlplane.settings import Settings
 from controlplane.store import Store
+from controlplane.webhooks.dispatcher import Dispatcher
+from controlplane.webhooks.outbox import Outbox
 from zenhire.signing import Signer
+
+if TYPE_CHECKING:
+    from controlplane.questions import QuestionPlans
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,10 @@ class Resources:
     store: Store
     http: httpx.AsyncClient  # calls to the gateway's S2S artifact endpoints
     signer: Signer
+    outbox: Outbox  # integrator webhooks and their deliveries
+    dispatcher: Dispatcher  # delivers the outbox; wake() after enqueueing
+    eraser: Eraser  # carries out deletions; wake() after requesting one
+    questions: QuestionPlans  # what each persona's interviewer asks
 
 
 def resources_of(request: Request) -> Resources:

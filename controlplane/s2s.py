@@ -2,8 +2,10 @@
 
 Both check the HMAC signature over the raw body before reading it, and answer
 ``401 S2S_UNAUTHORIZED`` otherwise. Verify is read-only. Events are applied
-in one transaction together with their ``event_id``, so a redelivered event
-is answered ``duplicate`` and never applied (or charged) twice.
+in one transaction together with their ``event_id``, the credit reservation
+or settlement (`controlplane.billing`) and the integrator webhooks they fire,
+so a redelivered event is answered ``duplicate`` and never applied (or
+charged, or announced) twice.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from controlplane.billing import credits_for
-from controlplane.clock import format_timestamp, parse_timestamp, utc_now
+from controlplane import billing
+from controlplane.clock import format_timestamp, utc_now
 from controlplane.credentials import digest
 from controlplane.errors import (
     BadRequest,
@@ -27,6 +29,7 @@ from controlplane.errors import (
     TokenExpired,
     TokenInvalid,
 )
+from controlplane.lifecycle import publish, token_expired
 from controlplane.payloads import (
     EVENT,
     VERIFY,
@@ -35,8 +38,11 @@ from controlplane.payloads import (
     StartedEvent,
     decode,
 )
-from controlplane.records import EventType, Session, SessionError, SessionStatus
+from controlplane.records import Client, EventType, Session, SessionError, SessionStatus
 from controlplane.resources import resources_of
+from controlplane.store import Store
+from controlplane.views import question_json
+from controlplane.webhooks.outbox import WebhookEvent
 from zenhire.signing import SignatureError, Signer
 
 logger = logging.getLogger(__name__)
@@ -57,31 +63,35 @@ async def verify_token(request: Request) -> Response:
     session = store.session_by_token_hash(digest(body.token))
     if session is None:
         raise TokenInvalid("Unknown candidate token.")
-    expired = utc_now() >= parse_timestamp(session.token_expires_at)
-    if expired and session.status is SessionStatus.INITIATED:
+    unused = session.status is SessionStatus.INITIATED
+    if session.status is SessionStatus.EXPIRED or (unused and token_expired(session)):
         raise TokenExpired("The candidate token has expired.")
     persona = store.persona(session.persona_id)
     client = store.client(session.client_id)
     assert persona is not None and client is not None, "foreign keys guarantee both"
-    return JSONResponse(
-        {
-            "session_id": session.id,
-            "client_id": session.client_id,
-            "status": session.status.value,
-            "consent_mode": session.consent_mode.value,
-            "candidate_ref": session.candidate_ref,
-            "persona": {
-                "id": persona.id,
-                "role_name": persona.role_name,
-                "language": persona.language,
-            },
-            "limits": {
-                "max_concurrent": client.max_concurrent,
-                "max_duration_sec": client.max_duration_sec,
-            },
-            "expires_at": session.token_expires_at,
-        }
-    )
+    persona_view: dict[str, object] = {
+        "id": persona.id,
+        "role_name": persona.role_name,
+        "language": persona.language,
+    }
+    if persona.questions:
+        persona_view["questions"] = [question_json(q) for q in persona.questions]
+    view: dict[str, object] = {
+        "session_id": session.id,
+        "client_id": session.client_id,
+        "status": session.status.value,
+        "consent_mode": session.consent_mode.value,
+        "candidate_ref": session.candidate_ref,
+        "persona": persona_view,
+        "limits": {
+            "max_concurrent": client.max_concurrent,
+            "max_duration_sec": client.max_duration_sec,
+        },
+        "expires_at": session.token_expires_at,
+    }
+    if session.extra_time_pct:
+        view["accommodations"] = {"extra_time_pct": session.extra_time_pct}
+    return JSONResponse(view)
 
 
 async def receive_event(request: Request) -> Response:
@@ -102,10 +112,12 @@ async def receive_event(request: Request) -> Response:
                 f"A {session.status} session cannot take a {event.type} event.",
                 {"status": session.status.value},
             )
-        updated = apply(session, event)
+        client = store.client(session.client_id)
+        assert client is not None, "foreign keys guarantee it"
+        updated = _bill(resources.store, client, session, apply(session, event))
         store.save_session(updated)
-        if updated.credit_charged != session.credit_charged:
-            store.charge(session.client_id, updated.credit_charged - session.credit_charged)
+        if updated.status is not session.status:
+            publish(resources, WebhookEvent(event.type), updated)
         store.add_event(
             event.event_id,
             session.id,
@@ -114,6 +126,7 @@ async def receive_event(request: Request) -> Response:
             format_timestamp(utc_now()),
             event.data.model_dump_json(),
         )
+    resources.dispatcher.wake()
     logger.info(
         "session %s: %s accepted (%s -> %s, charged %d)",
         session.id,
@@ -143,7 +156,6 @@ def apply(session: Session, event: SessionEvent) -> Session:
             recording_key=data.recording_key,
             transcript_key=data.transcript_key,
             duration_sec=data.duration_sec,
-            credit_charged=credits_for(data.duration_sec),
             started_at=session.started_at or _optional(data.started_at),
             completed_at=completed_at,
             ended_at=completed_at,
@@ -159,6 +171,26 @@ def apply(session: Session, event: SessionEvent) -> Session:
         started_at=session.started_at or _optional(failed.started_at),
         ended_at=format_timestamp(failed.ended_at or event.occurred_at),
     )
+
+
+def _bill(store: Store, client: Client, before: Session, after: Session) -> Session:
+    """Reserve credits as the session leaves ``initiated``; settle when it ends."""
+    reserved = before.credit_reserved
+    if before.status is SessionStatus.INITIATED:
+        budget = billing.time_budget_sec(client.max_duration_sec, before.extra_time_pct)
+        reserved = billing.reservation(budget, client.credit_balance)
+        store.charge(client.id, reserved)
+    if not after.status.terminal:
+        return dataclasses.replace(after, credit_reserved=reserved)
+    charged = billing.charge(
+        completed=after.status is SessionStatus.COMPLETED,
+        duration_sec=after.duration_sec,
+        recorded=after.recording_key is not None,
+        failure_code=None if after.error is None else after.error.code,
+        reserved=reserved,
+    )
+    store.charge(client.id, charged - reserved)
+    return dataclasses.replace(after, credit_charged=charged, credit_reserved=0)
 
 
 async def _signed_body(request: Request, signer: Signer) -> bytes:

@@ -1,5 +1,9 @@
 """SQLite storage of clients, personas, sessions and received S2S events.
 
+The schema of every table is in `controlplane.schema`; the webhook and
+deletion tables' queries live beside their records (`controlplane.webhooks.outbox`,
+`controlplane.erasure.deletions`) and run through `Store.execute`.
+
 Concurrency model: the server owns one connection, opened in the app's
 lifespan with ``check_same_thread=False`` and used directly from the event
 loop. Every handler runs its queries without awaiting in between, so no two
@@ -13,8 +17,9 @@ waits for the lock up front instead of failing on a stale read snapshot.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,64 +29,19 @@ from controlplane.records import (
     Client,
     ConsentMode,
     Persona,
+    Question,
     Session,
     SessionError,
     SessionStatus,
 )
+from controlplane.schema import migrate
 
 BUSY_TIMEOUT_MS = 5_000
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS clients (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    api_key_hash TEXT NOT NULL UNIQUE,
-    interview_permission INTEGER NOT NULL,
-    credit_balance INTEGER NOT NULL,
-    max_concurrent INTEGER NOT NULL DEFAULT 2,
-    max_duration_sec INTEGER NOT NULL DEFAULT 1800,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS personas (
-    id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL REFERENCES clients (id),
-    role_name TEXT NOT NULL,
-    language TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS personas_by_client ON personas (client_id, created_at);
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL REFERENCES clients (id),
-    persona_id TEXT NOT NULL REFERENCES personas (id),
-    token_hash TEXT NOT NULL UNIQUE,
-    token_expires_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    consent_mode TEXT NOT NULL,
-    candidate_ref TEXT,
-    duration_sec INTEGER,
-    credit_charged INTEGER NOT NULL DEFAULT 0,
-    recording_key TEXT,
-    transcript_key TEXT,
-    error_code TEXT,
-    error_message TEXT,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    completed_at TEXT,
-    ended_at TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL REFERENCES sessions (id),
-    type TEXT NOT NULL,
-    occurred_at TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-"""
-
-_CLIENT_COLUMNS = "id, name, interview_permission, credit_balance, max_concurrent, max_duration_sec"
+_CLIENT_COLUMNS = (
+    "id, name, interview_permission, credit_balance, max_concurrent, max_duration_sec,"
+    " retention_days"
+)
 
 
 class Store:
@@ -100,7 +60,7 @@ class Store:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA foreign_keys = ON")
-            connection.executescript(SCHEMA)
+            migrate(connection)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the database at {path}: {exc}") from exc
         return cls(connection)
@@ -129,12 +89,24 @@ class Store:
         row: sqlite3.Row | None = self._execute(sql, params).fetchone()
         return row
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write; the number of rows it changed."""
+        return self._execute(sql, tuple(params)).rowcount
+
+    def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        return self._one(sql, tuple(params))
+
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        rows: list[sqlite3.Row] = self._execute(sql, tuple(params)).fetchall()
+        return rows
+
     # Clients
 
     def add_client(self, client: Client, api_key_hash: str, created_at: str) -> None:
         self._execute(
             "INSERT INTO clients (id, name, api_key_hash, interview_permission, credit_balance,"
-            " max_concurrent, max_duration_sec, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " max_concurrent, max_duration_sec, created_at, retention_days)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 client.id,
                 client.name,
@@ -144,6 +116,7 @@ class Store:
                 client.max_concurrent,
                 client.max_duration_sec,
                 created_at,
+                client.retention_days,
             ),
         )
 
@@ -157,8 +130,14 @@ class Store:
         )
         return None if row is None else _client(row)
 
+    def clients_with_retention(self) -> list[Client]:
+        rows = self.fetch_all(
+            f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE retention_days IS NOT NULL"
+        )
+        return [_client(row) for row in rows]
+
     def charge(self, client_id: str, credits: int) -> None:
-        """Deduct ``credits`` from the balance (which may go below zero)."""
+        """Deduct ``credits`` from the balance (a negative amount refunds)."""
         self._execute(
             "UPDATE clients SET credit_balance = credit_balance - ? WHERE id = ?",
             (credits, client_id),
@@ -168,8 +147,8 @@ class Store:
 
     def add_persona(self, persona: Persona) -> None:
         self._execute(
-            "INSERT INTO personas (id, client_id, role_name, language, status, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO personas (id, client_id, role_name, language, status, created_at,"
+            " questions) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 persona.id,
                 persona.client_id,
@@ -177,6 +156,7 @@ class Store:
                 persona.language,
                 persona.status,
                 persona.created_at,
+                json.dumps([question.__dict__ for question in persona.questions]),
             ),
         )
 
@@ -195,7 +175,8 @@ class Store:
     def add_session(self, session: Session, token_hash: str) -> None:
         self._execute(
             "INSERT INTO sessions (id, client_id, persona_id, token_hash, token_expires_at,"
-            " status, consent_mode, candidate_ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, consent_mode, candidate_ref, created_at, extra_time_pct, reinvited_from)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session.id,
                 session.client_id,
@@ -206,6 +187,8 @@ class Store:
                 session.consent_mode.value,
                 session.candidate_ref,
                 session.created_at,
+                session.extra_time_pct,
+                session.reinvited_from,
             ),
         )
 
@@ -217,13 +200,61 @@ class Store:
         row = self._one("SELECT * FROM sessions WHERE token_hash = ?", (token_hash,))
         return None if row is None else _session(row)
 
+    def sessions_of(
+        self,
+        client_id: str,
+        *,
+        filters: dict[str, str],
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[Session]:
+        """The client's sessions, newest first, matching ``filters`` (column = value).
+
+        ``after`` is the ``(created_at, id)`` of the last session of the previous page.
+        """
+        where = ["client_id = ?"]
+        params: list[Any] = [client_id]
+        for column, value in sorted(filters.items()):
+            assert column in _SESSION_FILTERS, column
+            where.append(f"{column} = ?")
+            params.append(value)
+        if after is not None:
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params.extend([after[0], after[0], after[1]])
+        rows = self.fetch_all(
+            f"SELECT * FROM sessions WHERE {' AND '.join(where)}"
+            " ORDER BY created_at DESC, id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [_session(row) for row in rows]
+
+    def sessions_expiring(self, now: str) -> list[Session]:
+        """``initiated`` sessions whose token expired before ``now``."""
+        rows = self.fetch_all(
+            "SELECT * FROM sessions WHERE status = 'initiated' AND token_expires_at <= ?",
+            [now],
+        )
+        return [_session(row) for row in rows]
+
+    def sessions_to_retire(self, client_id: str, ended_before: str) -> list[Session]:
+        """The client's ended sessions with artifacts, ended before ``ended_before``,
+        and not yet erased."""
+        rows = self.fetch_all(
+            "SELECT * FROM sessions WHERE client_id = ? AND artifacts_deleted_at IS NULL"
+            " AND (recording_key IS NOT NULL OR transcript_key IS NOT NULL)"
+            " AND ended_at IS NOT NULL AND ended_at < ?",
+            [client_id, ended_before],
+        )
+        return [_session(row) for row in rows]
+
     def save_session(self, session: Session) -> None:
-        """Write back the columns that events change."""
+        """Write back the columns that events and the lifecycle change."""
         error = session.error
         self._execute(
             "UPDATE sessions SET status = ?, duration_sec = ?, credit_charged = ?,"
             " recording_key = ?, transcript_key = ?, error_code = ?, error_message = ?,"
-            " started_at = ?, completed_at = ?, ended_at = ? WHERE id = ?",
+            " started_at = ?, completed_at = ?, ended_at = ?, credit_reserved = ?,"
+            " artifacts_deleted_at = ? WHERE id = ?",
             (
                 session.status.value,
                 session.duration_sec,
@@ -235,6 +266,8 @@ class Store:
                 session.started_at,
                 session.completed_at,
                 session.ended_at,
+                session.credit_reserved,
+                session.artifacts_deleted_at,
                 session.id,
             ),
         )
@@ -260,6 +293,9 @@ class Store:
         )
 
 
+_SESSION_FILTERS = frozenset({"persona_id", "status", "candidate_ref"})
+
+
 def _client(row: sqlite3.Row) -> Client:
     return Client(
         id=row["id"],
@@ -268,6 +304,7 @@ def _client(row: sqlite3.Row) -> Client:
         credit_balance=row["credit_balance"],
         max_concurrent=row["max_concurrent"],
         max_duration_sec=row["max_duration_sec"],
+        retention_days=row["retention_days"],
     )
 
 
@@ -279,6 +316,7 @@ def _persona(row: sqlite3.Row) -> Persona:
         language=row["language"],
         status=row["status"],
         created_at=row["created_at"],
+        questions=tuple(Question(**question) for question in json.loads(row["questions"])),
     )
 
 
@@ -305,4 +343,8 @@ def _session(row: sqlite3.Row) -> Session:
         started_at=row["started_at"],
         completed_at=row["completed_at"],
         ended_at=row["ended_at"],
+        extra_time_pct=row["extra_time_pct"],
+        credit_reserved=row["credit_reserved"],
+        reinvited_from=row["reinvited_from"],
+        artifacts_deleted_at=row["artifacts_deleted_at"],
     )

@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--max-concurrent", type=int, default=2)
     create.add_argument("--max-duration-sec", type=int, default=1800)
     create.add_argument(
+        "--retention-days",
+        type=int,
+        default=None,
+        help="erase the client's artifacts this many days after the interview (default: keep)",
+    )
+    create.add_argument(
         "--no-interview-permission", dest="interview_permission", action="store_false"
     )
     create.set_defaults(run=_create_client)
@@ -115,6 +121,7 @@ def _create_client(args: argparse.Namespace) -> int:
             max_concurrent=args.max_concurrent,
             max_duration_sec=args.max_duration_sec,
             interview_permission=args.interview_permission,
+            retention_days=args.retention_days,
         )
     except ValueError as exc:
         print(f"zenhire: {exc}", file=sys.stderr)

@@ -35,7 +35,7 @@ OPERATOR_KEY_BYTES = 24
 
 
 async def run_dev(environ: Mapping[str, str]) -> None:
-    environ = with_operator_key(environ)
+    environ = with_local_webhooks(with_operator_key(environ))
     control_settings = ControlPlaneSettings.from_env(environ)
     gateway_settings = GatewaySettings.from_env(environ)
     configure_logging()
@@ -113,6 +113,13 @@ def with_operator_key(environ: Mapping[str, str]) -> dict[str, str]:
     found = dict(environ)
     if not found.get("ZENHIRE_OPERATOR_KEY") and not found.get("ZENHIRE_OPERATOR_KEYS"):
         found["ZENHIRE_OPERATOR_KEY"] = secrets.token_urlsafe(OPERATOR_KEY_BYTES)
+    return found
+
+
+def with_local_webhooks(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` letting webhooks reach receivers on this machine, unless set already."""
+    found = dict(environ)
+    found.setdefault("ZENHIRE_WEBHOOKS_ALLOW_PRIVATE", "1")
     return found
 
 
