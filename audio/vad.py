@@ -95,11 +95,46 @@ class VadResult:
     noise_floor_dbfs: float
 
 
-def _smoothing(frame_s: float, time_constant_s: float) -> float:
+class Hysteresis:
+    """The smoothed ``speaking`` state over raw per-frame decisions.
+
+    It turns on after ``start_ms`` of consecutive speech frames and off after
+    ``hangover_ms`` of consecutive non-speech frames. Every detector holds one.
+    """
+
+    def __init__(self, start_ms: int, hangover_ms: int) -> None:
+        self._start_frames = ms_to_frames(start_ms)
+        self._hangover_frames = ms_to_frames(hangover_ms)
+        self.reset()
+
+    def reset(self) -> None:
+        self.speaking = False
+        self._run = 0  # consecutive frames disagreeing with ``speaking``
+
+    def verdict(self, is_speech: bool, level_dbfs: float, noise_floor_dbfs: float) -> VadResult:
+        """Advance by one frame's raw decision and describe the frame."""
+        was_speaking = self.speaking
+        self._run = 0 if is_speech == was_speaking else self._run + 1
+        needed = self._hangover_frames if was_speaking else self._start_frames
+        if self._run >= needed:
+            self.speaking = not was_speaking
+            self._run = 0
+        return VadResult(
+            is_speech=is_speech,
+            speaking=self.speaking,
+            started=self.speaking and not was_speaking,
+            ended=was_speaking and not self.speaking,
+            level_dbfs=level_dbfs,
+            noise_floor_dbfs=noise_floor_dbfs,
+        )
+
+
+def _floor_rate(frame_s: float, time_constant_s: float) -> float:
     return 1.0 - math.exp(-frame_s / time_constant_s)
 
 
-def _dbfs(mean_square: float) -> float:
+def dbfs(mean_square: float) -> float:
+    """Level in dBFS of a PCM16-scaled mean square, clamped at ``FLOOR_DBFS``."""
     return max(FLOOR_DBFS, 10.0 * math.log10(mean_square / FULL_SCALE**2 + _TINY))
 
 
@@ -113,22 +148,20 @@ class VoiceActivityDetector:
     def __init__(self, settings: VadSettings | None = None) -> None:
         self.settings = settings or VadSettings()
         frame_s = FRAME_SAMPLES / SAMPLE_RATE
-        self._fall = _smoothing(frame_s, self.settings.floor_fall_s)
-        self._rise = _smoothing(frame_s, self.settings.floor_rise_s)
-        self._start_frames = ms_to_frames(self.settings.start_ms)
-        self._hangover_frames = ms_to_frames(self.settings.hangover_ms)
+        self._fall = _floor_rate(frame_s, self.settings.floor_fall_s)
+        self._rise = _floor_rate(frame_s, self.settings.floor_rise_s)
+        self._smoothing = Hysteresis(self.settings.start_ms, self.settings.hangover_ms)
         self.reset()
 
     def reset(self) -> None:
         """Forget the noise floor and the speaking state, as for a new stream."""
         self._floor_dbfs = self.settings.initial_floor_dbfs
-        self._speaking = False
-        self._run = 0  # consecutive frames disagreeing with ``_speaking``
+        self._smoothing.reset()
 
     @property
     def speaking(self) -> bool:
         """The smoothed state after the last frame."""
-        return self._speaking
+        return self._smoothing.speaking
 
     def process(self, pcm: bytes) -> VadResult:
         """Judge the next frame (exactly ``FRAME_BYTES``); raise ValueError otherwise."""
@@ -143,7 +176,7 @@ class VoiceActivityDetector:
         # The fit has an intercept, so the residual's mean (the log of its
         # geometric mean) is 0 and flatness reduces to 1 / arithmetic mean.
         flatness = 1.0 / float(np.mean(np.exp(residual)))
-        band_dbfs = _dbfs(float(band.sum()) / _WINDOW_POWER)
+        band_dbfs = dbfs(float(band.sum()) / _WINDOW_POWER)
 
         s = self.settings
         loud = band_dbfs > max(self._floor_dbfs + s.snr_db, s.min_level_dbfs)
@@ -151,17 +184,4 @@ class VoiceActivityDetector:
         rate = self._fall if band_dbfs < self._floor_dbfs else self._rise
         self._floor_dbfs += (band_dbfs - self._floor_dbfs) * rate
 
-        was_speaking = self._speaking
-        self._run = 0 if is_speech == was_speaking else self._run + 1
-        needed = self._hangover_frames if was_speaking else self._start_frames
-        if self._run >= needed:
-            self._speaking = not was_speaking
-            self._run = 0
-        return VadResult(
-            is_speech=is_speech,
-            speaking=self._speaking,
-            started=self._speaking and not was_speaking,
-            ended=was_speaking and not self._speaking,
-            level_dbfs=_dbfs(mean_square),
-            noise_floor_dbfs=self._floor_dbfs,
-        )
+        return self._smoothing.verdict(is_speech, dbfs(mean_square), self._floor_dbfs)

@@ -27,7 +27,13 @@ class LocalInterviewerSettings:
     """How the embedded interviewer takes turns, waits and speaks.
 
     - ``end_of_turn_silence_ms``: silence after the candidate's last speech
-      that ends their turn.
+      that ends their turn when no end-of-turn model decides it.
+    - ``end_of_turn_model``: let Smart Turn (when installed) decide whether a
+      pause ends the turn: after ``end_of_turn_check_ms`` of silence the model
+      hears the answer so far; its verdict is taken ``end_of_turn_budget_ms``
+      later (frame time); a probability of at least ``end_of_turn_threshold``
+      ends the turn there, anything less waits for more speech or, failing
+      that, ``end_of_turn_patience_ms`` of silence.
     - ``max_answer_ms``: an answer is cut off (and the interview moves on)
       after this long.
     - ``echo_warmup_ms``: candidate speech in the first milliseconds of each
@@ -47,6 +53,11 @@ class LocalInterviewerSettings:
     """
 
     end_of_turn_silence_ms: int = 1200
+    end_of_turn_model: bool = True
+    end_of_turn_check_ms: int = 300
+    end_of_turn_budget_ms: int = 100
+    end_of_turn_threshold: float = 0.5
+    end_of_turn_patience_ms: int = 3200
     max_answer_ms: int = 120_000
     echo_warmup_ms: int = 300
     false_interruption_ms: int = 250
@@ -72,7 +83,16 @@ class LocalInterviewerSettings:
                 f"tts_words_per_minute must be {MIN_WORDS_PER_MINUTE}..{MAX_WORDS_PER_MINUTE},"
                 f" got {self.tts_words_per_minute}"
             )
-        for name in ("end_of_turn_silence_ms", "max_answer_ms", "partial_caption_interval_ms"):
+        if not 0.0 < self.end_of_turn_threshold < 1.0:
+            raise ValueError(
+                f"end_of_turn_threshold must be between 0 and 1, got {self.end_of_turn_threshold}"
+            )
+        for name in (
+            "end_of_turn_silence_ms",
+            "end_of_turn_patience_ms",
+            "max_answer_ms",
+            "partial_caption_interval_ms",
+        ):
             if getattr(self, name) == 0:
                 raise ValueError(f"{name} must be positive")
 

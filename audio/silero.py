@@ -1,0 +1,161 @@
+"""Voice activity by Silero VAD (v5, ONNX), on the same 20 ms frames as `audio.vad`.
+
+Silero VAD is a small recurrent network that scores 32 ms windows of 16 kHz
+audio (512 samples, each preceded by the previous window's last 64 as
+context) with the probability that they hold speech, carrying a ``(2, 1, 128)``
+state from one window to the next. :class:`SileroVad` resamples the 24 kHz
+frames to 16 kHz as a stream, scores every whole window as it completes and
+judges each frame by the latest window's probability, then smooths with the
+same :class:`~audio.vad.Hysteresis` as the spectral detector, so the two are
+interchangeable (both answer :class:`~audio.vad.VadResult`).
+
+The recurrent state drifts during long non-speech (noise, music) and then
+under-reports the next speech, so it is cleared every few seconds, but only
+while the audio is clearly not speech (a reset in speech would drop it).
+
+Buffering is bounded: at most one window plus one frame of 16 kHz samples
+waits to be scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from audio.frames import FRAME_BYTES, SAMPLE_RATE, to_samples
+from audio.level import FLOOR_DBFS, FULL_SCALE
+from audio.models import ModelError, open_session
+from audio.resample import Resampler
+from audio.vad import Hysteresis, VadResult, dbfs
+
+MODEL_RATE: Final = 16_000
+WINDOW: Final = 512  # 32 ms at 16 kHz
+CONTEXT: Final = 64
+STATE_SHAPE: Final = (2, 1, 128)
+WINDOW_MS: Final = WINDOW * 1000 // MODEL_RATE
+
+
+@dataclass(frozen=True, slots=True)
+class SileroSettings:
+    """Tuning of :class:`SileroVad`.
+
+    A frame is speech when the latest window's probability reaches
+    ``threshold``; smoothing is as in :class:`~audio.vad.VadSettings`. The
+    state is reset once ``reset_after_ms`` have passed since the last reset
+    and ``quiet_windows`` windows in a row scored below ``quiet_below``.
+    """
+
+    threshold: float = 0.5
+    # Shorter than the spectral detector's 60 ms: a window is already 32 ms.
+    start_ms: int = 40
+    hangover_ms: int = 300
+    reset_after_ms: int = 2_000
+    quiet_below: float = 0.1
+    quiet_windows: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"SileroSettings.threshold out of range: {self.threshold}")
+        if self.start_ms <= 0 or self.hangover_ms <= 0:
+            raise ValueError("SileroSettings.start_ms and hangover_ms must be positive")
+
+
+class SileroVad:
+    """Stateful Silero detector fed consecutive 20 ms, 24 kHz mono PCM16 frames.
+
+    One per audio stream (not thread-safe); the loaded session may be shared
+    by handing the same :class:`SileroModel` to several detectors.
+    """
+
+    def __init__(self, model: SileroModel, settings: SileroSettings | None = None) -> None:
+        self.settings = settings or SileroSettings()
+        self._model = model
+        self._smoothing = Hysteresis(self.settings.start_ms, self.settings.hangover_ms)
+        self._reset_windows = max(1, self.settings.reset_after_ms // WINDOW_MS)
+        self._state: npt.NDArray[np.float32]
+        self._context: npt.NDArray[np.float32]
+        self._windows = 0  # windows scored since the model state was cleared
+        self._quiet_run = 0  # consecutive windows below ``quiet_below``
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the audio, the model state and the speaking state, as for a new stream."""
+        self._resampler = Resampler(SAMPLE_RATE, MODEL_RATE)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._clear_model()
+        self._probability = 0.0
+        self._smoothing.reset()
+
+    @property
+    def speaking(self) -> bool:
+        """The smoothed state after the last frame."""
+        return self._smoothing.speaking
+
+    @property
+    def probability(self) -> float:
+        """The latest window's speech probability."""
+        return self._probability
+
+    def process(self, pcm: bytes) -> VadResult:
+        """Judge the next frame (exactly ``FRAME_BYTES``); raise ValueError otherwise."""
+        if len(pcm) != FRAME_BYTES:
+            raise ValueError(f"VAD frames are {FRAME_BYTES} bytes, got {len(pcm)}")
+        resampled = to_samples(self._resampler.process(pcm)).astype(np.float32) / FULL_SCALE
+        self._pending = np.concatenate([self._pending, resampled])
+        while self._pending.size >= WINDOW:
+            window, self._pending = self._pending[:WINDOW], self._pending[WINDOW:]
+            self._score(window)
+        x = to_samples(pcm).astype(np.float64)
+        level = dbfs(float(np.dot(x, x)) / x.size)
+        # Silero keeps no noise floor; the result reports the floor of the scale.
+        speech = self._probability >= self.settings.threshold
+        return self._smoothing.verdict(speech, level, FLOOR_DBFS)
+
+    def _score(self, window: npt.NDArray[np.float32]) -> None:
+        framed = np.concatenate([self._context, window])[np.newaxis]
+        self._probability, self._state = self._model.score(framed, self._state)
+        self._context = window[-CONTEXT:]
+        self._windows += 1
+        s = self.settings
+        self._quiet_run = self._quiet_run + 1 if self._probability < s.quiet_below else 0
+        if (
+            self._windows >= self._reset_windows
+            and self._quiet_run >= s.quiet_windows
+            and not self._smoothing.speaking
+        ):
+            self._clear_model()
+
+    def _clear_model(self) -> None:
+        self._state = np.zeros(STATE_SHAPE, dtype=np.float32)
+        self._context = np.zeros(CONTEXT, dtype=np.float32)
+        self._windows = 0
+        self._quiet_run = 0
+
+
+class SileroModel:
+    """The loaded Silero VAD ONNX session; stateless, so detectors may share it."""
+
+    def __init__(self, path: Path) -> None:
+        """Load the model at ``path``; raise ModelError if it is not Silero VAD v5."""
+        self.path = path
+        self._session = open_session(path)
+        names = {i.name for i in self._session.get_inputs()}
+        if names != {"input", "state", "sr"}:
+            raise ModelError(f"{path} is not a Silero VAD v5 model: inputs {sorted(names)}")
+        self._rate = np.array(MODEL_RATE, dtype=np.int64)
+
+    def score(
+        self, framed: npt.NDArray[np.float32], state: npt.NDArray[np.float32]
+    ) -> tuple[float, npt.NDArray[np.float32]]:
+        """Speech probability of one context-prefixed window, and the next state."""
+        try:
+            probability, next_state = self._session.run(
+                None, {"input": framed, "state": state, "sr": self._rate}
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped exceptions
+            raise ModelError(f"Silero VAD failed: {exc}") from exc
+        return float(np.asarray(probability).reshape(-1)[0]), np.asarray(next_state, np.float32)
