@@ -13,7 +13,9 @@ COPY audio ./audio
 COPY controlplane ./controlplane
 COPY zenhire ./zenhire
 COPY static ./static
+COPY scripts/models ./scripts/models
 RUN pip install --no-cache-dir . \
+    && scripts/models python /usr/local \
     && useradd --system --uid 10001 --home-dir /app zenhire \
     && mkdir -p /data && chown zenhire /data
 

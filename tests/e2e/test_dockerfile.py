@@ -24,8 +24,11 @@ def test_every_copied_path_exists() -> None:
 
 def test_every_python_package_is_copied() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    for package in project["tool"]["setuptools"]["packages"]:
-        top = package.split(".")[0]
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert included
+    for pattern in included:
+        top = pattern.rstrip("*")
+        assert (ROOT / top / "__init__.py").exists(), top
         assert re.search(rf"^COPY {top} ", DOCKERFILE, flags=re.MULTILINE), top
 
 
@@ -48,3 +51,9 @@ def test_the_image_environment_is_a_valid_configuration() -> None:
 
 def test_the_image_runs_as_a_non_root_user() -> None:
     assert re.search(r"^USER (?!root)\S+", DOCKERFILE, re.MULTILINE)
+
+
+def test_the_image_gets_the_audio_models_where_the_gateway_looks() -> None:
+    """`scripts/models` fills sys.prefix's share/zenhire/models (audio.models)."""
+    assert re.search(r"scripts/models python /usr/local", DOCKERFILE)
+    assert "share/zenhire/models" in (ROOT / "scripts" / "models").read_text()
