@@ -55,7 +55,7 @@ from controlplane.store import Store
 from controlplane.webhooks import endpoints as webhooks
 from controlplane.webhooks.dispatcher import Dispatcher
 from controlplane.webhooks.outbox import Outbox
-from zenhire.signing import Signer
+from zenhire.signing import Direction, NonceCache, Signer
 
 API_PREFIX = "/api/v1/interview"
 GATEWAY_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -79,7 +79,7 @@ def create_app(
                 ) as hooks,
                 asyncio.TaskGroup() as background,
             ):
-                signer = Signer(settings.s2s_secret.encode())
+                signer = Signer.of(settings.s2s_secrets, Direction.TO_GATEWAY)
                 outbox = Outbox(store)
                 dispatcher = Dispatcher(
                     outbox,
@@ -95,6 +95,8 @@ def create_app(
                     store=store,
                     http=http,
                     signer=signer,
+                    verifier=Signer.of(settings.s2s_secrets, Direction.TO_CONTROL_PLANE),
+                    nonces=NonceCache(),
                     outbox=outbox,
                     dispatcher=dispatcher,
                     eraser=eraser,

@@ -112,7 +112,8 @@ async def _fetch(
         + ARTIFACTS_PATH.format(session_id=session_id, artifact=artifact.value)
     )
     # identity: no transfer compression, so Content-Length matches the raw bytes.
-    headers = {"Accept-Encoding": "identity", **resources.signer.headers("GET", url.path, b"")}
+    signed = resources.signer.headers("GET", url.raw_path.decode(), b"")
+    headers = {"Accept-Encoding": "identity", **signed}
     if range_header is not None:
         headers["Range"] = range_header
     try:

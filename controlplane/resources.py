@@ -17,7 +17,7 @@ from controlplane.settings import Settings
 from controlplane.store import Store
 from controlplane.webhooks.dispatcher import Dispatcher
 from controlplane.webhooks.outbox import Outbox
-from zenhire.signing import Signer
+from zenhire.signing import NonceCache, Signer
 
 if TYPE_CHECKING:
     from controlplane.questions import QuestionPlans
@@ -28,7 +28,9 @@ class Resources:
     settings: Settings
     store: Store
     http: httpx.AsyncClient  # calls to the gateway's S2S artifact endpoints
-    signer: Signer
+    signer: Signer  # signs requests to the gateway
+    verifier: Signer  # verifies the gateway's requests
+    nonces: NonceCache  # nonces of the gateway requests accepted
     outbox: Outbox  # integrator webhooks and their deliveries
     dispatcher: Dispatcher  # delivers the outbox; wake() after enqueueing
     eraser: Eraser  # carries out deletions; wake() after requesting one

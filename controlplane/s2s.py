@@ -39,11 +39,11 @@ from controlplane.payloads import (
     decode,
 )
 from controlplane.records import Client, EventType, Session, SessionError, SessionStatus
-from controlplane.resources import resources_of
+from controlplane.resources import Resources, resources_of
 from controlplane.store import Store
 from controlplane.views import question_json
 from controlplane.webhooks.outbox import WebhookEvent
-from zenhire.signing import SignatureError, Signer
+from zenhire.signing import SignatureError, target_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ async def verify_token(request: Request) -> Response:
     reload can resume a live interview.
     """
     resources = resources_of(request)
-    raw = await _signed_body(request, resources.signer)
+    raw = await _signed_body(request, resources)
     body = decode(raw, VERIFY, syntax_error=BadRequest, shape_error=BadRequest)
     store = resources.store
     session = store.session_by_token_hash(digest(body.token))
@@ -97,7 +97,7 @@ async def verify_token(request: Request) -> Response:
 async def receive_event(request: Request) -> Response:
     """Apply one session event, exactly once per ``event_id``."""
     resources = resources_of(request)
-    raw = await _signed_body(request, resources.signer)
+    raw = await _signed_body(request, resources)
     event = decode(raw, EVENT, syntax_error=BadRequest, shape_error=BadRequest)
     store = resources.store
     with store.transaction():
@@ -193,10 +193,13 @@ def _bill(store: Store, client: Client, before: Session, after: Session) -> Sess
     return dataclasses.replace(after, credit_charged=charged, credit_reserved=0)
 
 
-async def _signed_body(request: Request, signer: Signer) -> bytes:
+async def _signed_body(request: Request, resources: Resources) -> bytes:
     raw = await request.body()
+    target = target_of(request.scope["raw_path"], request.scope["query_string"])
     try:
-        signer.verify(request.headers, request.method, request.url.path, raw)
+        resources.verifier.verify(
+            request.headers, request.method, target, raw, nonces=resources.nonces
+        )
     except SignatureError as exc:
         raise S2SUnauthorized(f"S2S signature rejected: {exc}.") from exc
     return raw

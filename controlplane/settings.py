@@ -38,9 +38,9 @@ from controlplane.webhooks.retry import (
     RetryPolicy,
 )
 from zenhire.environment import Environment, SettingError
+from zenhire.s2s_secret import DEV_S2S_SECRET, read_s2s_secrets
 
 DATABASE_FILE = "controlplane.sqlite3"
-DEV_S2S_SECRET = "zenhire-dev-s2s-secret"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8800"
 DEFAULT_PORT = 8700
 MAX_PORT = 65_535
@@ -54,7 +54,7 @@ FLAGS = ("0", "1")
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
-    s2s_secret: str = DEV_S2S_SECRET
+    s2s_secrets: tuple[str, ...] = field(default=(DEV_S2S_SECRET,), repr=False)
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     gateway_public_url: str = DEFAULT_GATEWAY_URL
@@ -65,6 +65,11 @@ class Settings:
     webhook_retry: RetryPolicy = field(default_factory=RetryPolicy)
     webhook_secret_overlap_sec: float = ONE_DAY_SEC
     sweep_interval_sec: float = DEFAULT_SWEEP_INTERVAL_SEC
+
+    @property
+    def s2s_secret(self) -> str:
+        """The current S2S secret (`s2s_secrets` also holds those still accepted)."""
+        return self.s2s_secrets[0]
 
     @property
     def database_path(self) -> Path:
@@ -79,10 +84,11 @@ class Settings:
             port = env.integer("ZENHIRE_CONTROLPLANE_PORT", DEFAULT_PORT, minimum=1)
             if port > MAX_PORT:
                 raise SettingError(f"ZENHIRE_CONTROLPLANE_PORT must be at most {MAX_PORT}")
+            host = env.text("ZENHIRE_CONTROLPLANE_HOST", "127.0.0.1")
             return cls(
                 data_dir=Path(env.text("ZENHIRE_DATA_DIR", "data")),
-                s2s_secret=env.text("ZENHIRE_S2S_SECRET", DEV_S2S_SECRET),
-                host=env.text("ZENHIRE_CONTROLPLANE_HOST", "127.0.0.1"),
+                s2s_secrets=read_s2s_secrets(env, host),
+                host=host,
                 port=port,
                 gateway_public_url=public_url,
                 gateway_s2s_url=env.url("ZENHIRE_GATEWAY_S2S_URL", public_url),

@@ -35,7 +35,7 @@ from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
 from gateway.state.store import open_state
 from gateway.transports.peers import PeerConnections, check_port_range
-from zenhire.signing import Signer
+from zenhire.signing import Direction, NonceCache, Signer
 
 CONTROL_PLANE_TIMEOUT_SEC = 10.0
 # A waiter who has not retried for this many retry intervals has left.
@@ -54,7 +54,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         check_port_range(settings.webrtc_ports)
-        signer = Signer(settings.s2s_secret.encode())
+        outgoing = Signer.of(settings.s2s_secrets, Direction.TO_CONTROL_PLANE)
         store = artifacts or LocalArtifactStore(settings.artifacts_dir)
         timeout = httpx.Timeout(CONTROL_PLANE_TIMEOUT_SEC)
         waiter_ttl_sec = settings.waiting_retry_sec * WAITER_TTL_INTERVALS
@@ -63,7 +63,7 @@ def create_app(
             open_state(settings, waiter_ttl_sec) as state,
         ):
             control_plane = MeteredControlPlane(
-                HttpControlPlane(client, settings.controlplane_url, signer), metrics
+                HttpControlPlane(client, settings.controlplane_url, outgoing), metrics
             )
             outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
             try:
@@ -89,10 +89,11 @@ def create_app(
                         settings=settings,
                         control_plane=control_plane,
                         registry=registry,
-                        tickets=TicketBook(settings.ticket_key, settings.ticket_ttl_sec),
+                        tickets=TicketBook(settings.ticket_keys, settings.ticket_ttl_sec),
                         artifacts=store,
                         outbox=outbox,
-                        signer=signer,
+                        signer=Signer.of(settings.s2s_secrets, Direction.TO_GATEWAY),
+                        nonces=NonceCache(),
                         metrics=metrics,
                         operators=OperatorKeys(settings.operations.operator_keys),
                         replica=replica,

@@ -15,7 +15,7 @@ from gateway.s2s.controlplane import ControlPlane
 from gateway.s2s.outbox import Outbox
 from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
-from zenhire.signing import Signer
+from zenhire.signing import NonceCache, Signer
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class Services:
     tickets: TicketBook
     artifacts: ArtifactStore
     outbox: Outbox
-    signer: Signer
+    signer: Signer  # verifies the control plane's S2S requests
+    nonces: NonceCache  # nonces of the S2S requests it has accepted
     metrics: Metrics
     operators: OperatorKeys
     replica: Replica

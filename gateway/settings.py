@@ -36,8 +36,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -52,8 +50,10 @@ from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.realtime.settings import RealtimeSettings
 from zenhire.backoff import Backoff
 from zenhire.environment import Environment, SettingError
+from zenhire.s2s_secret import DEV_S2S_SECRET, read_s2s_secrets
+from zenhire.signing import derive
 
-DEV_S2S_SECRET = "zenhire-dev-s2s-secret"
+TICKET_PURPOSE = "candidate-tickets"
 SOURCE_STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 INTERVIEWERS = ("local", "realtime")
 WEBRTC_MEDIA = ("inline", "stock")
@@ -98,7 +98,7 @@ class OperationsSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    s2s_secret: str = DEV_S2S_SECRET
+    s2s_secrets: tuple[str, ...] = field(default=(DEV_S2S_SECRET,), repr=False)
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8800
@@ -120,9 +120,14 @@ class Settings:
     realtime: RealtimeSettings | None = None
 
     @property
-    def ticket_key(self) -> bytes:
-        """Key for candidate tickets, derived so that it differs from the S2S secret."""
-        return hmac.new(self.s2s_secret.encode(), b"zenhire-ticket-v1", hashlib.sha256).digest()
+    def s2s_secret(self) -> str:
+        """The current S2S secret (`s2s_secrets` also holds those still accepted)."""
+        return self.s2s_secrets[0]
+
+    @property
+    def ticket_keys(self) -> tuple[bytes, ...]:
+        """Keys for candidate tickets, derived from each S2S secret (current first)."""
+        return tuple(derive(secret.encode(), TICKET_PURPOSE) for secret in self.s2s_secrets)
 
     @property
     def spool_dir(self) -> Path:
@@ -149,10 +154,11 @@ class Settings:
             public_url = env.url("ZENHIRE_GATEWAY_PUBLIC_URL", base.public_url)
             origins = env.optional("ZENHIRE_ALLOWED_ORIGINS")
             interviewer = env.choice("ZENHIRE_INTERVIEWER", base.interviewer, INTERVIEWERS)
+            host = env.text("ZENHIRE_GATEWAY_HOST", base.host)
             return cls(
-                s2s_secret=env.text("ZENHIRE_S2S_SECRET", base.s2s_secret),
+                s2s_secrets=read_s2s_secrets(env, host),
                 data_dir=Path(env.text("ZENHIRE_DATA_DIR", str(base.data_dir))),
-                host=env.text("ZENHIRE_GATEWAY_HOST", base.host),
+                host=host,
                 port=env.integer("ZENHIRE_GATEWAY_PORT", base.port),
                 public_url=public_url,
                 allowed_origins=(

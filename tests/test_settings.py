@@ -33,6 +33,16 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
         ({"ZENHIRE_REDIS_URL": "http://127.0.0.1:6379"}, "ZENHIRE_REDIS_URL"),
         ({"ZENHIRE_REPLICA_ID": "gw 1"}, "ZENHIRE_REPLICA_ID"),
         ({"ZENHIRE_OUTBOX_MAX_ATTEMPTS": "0"}, "ZENHIRE_OUTBOX_MAX_ATTEMPTS"),
+        ({"ZENHIRE_GATEWAY_HOST": "0.0.0.0"}, "ZENHIRE_S2S_SECRET"),
+        ({"ZENHIRE_GATEWAY_HOST": "10.0.0.5", "ZENHIRE_S2S_SECRET": "short"}, "ZENHIRE_S2S_SECRET"),
+        (
+            {
+                "ZENHIRE_GATEWAY_HOST": "0.0.0.0",
+                "ZENHIRE_S2S_SECRET": "s" * 32,
+                "ZENHIRE_S2S_PREVIOUS_SECRETS": "old",
+            },
+            "ZENHIRE_S2S_PREVIOUS_SECRETS",
+        ),
     ],
 )
 def test_a_bad_setting_fails_at_start_up_naming_it(environ: dict[str, str], named: str) -> None:
@@ -43,3 +53,21 @@ def test_a_bad_setting_fails_at_start_up_naming_it(environ: dict[str, str], name
 def test_unset_variables_leave_the_declared_defaults() -> None:
     """The dataclass is the one source of every default (the replica id is random unless set)."""
     assert Settings.from_env({"ZENHIRE_REPLICA_ID": Settings().operations.replica_id}) == Settings()
+
+
+def test_a_public_listener_takes_a_strong_secret_and_keeps_it_out_of_repr() -> None:
+    secret, previous = "s" * 32, "p" * 40
+    settings = Settings.from_env(
+        {
+            "ZENHIRE_GATEWAY_HOST": "0.0.0.0",
+            "ZENHIRE_S2S_SECRET": secret,
+            "ZENHIRE_S2S_PREVIOUS_SECRETS": previous,
+        }
+    )
+    assert settings.s2s_secrets == (secret, previous)
+    assert secret not in repr(settings) and previous not in repr(settings)
+
+
+def test_loopback_keeps_the_development_default() -> None:
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert Settings.from_env({"ZENHIRE_GATEWAY_HOST": host}).s2s_secret

@@ -3,7 +3,9 @@
 After a token is verified the page holds a ticket instead: an HMAC-signed,
 expiring claim on one session. The raw token is never sent again, and a
 ticket is useless for any other session or after it expires.
-Format: ``base64url(json claims) "." base64url(hmac-sha256)``.
+Format: ``base64url(json claims) "." base64url(hmac-sha256)``, signed with
+the current ticket key and accepted with any key still held (a secret
+rotation does not log candidates out).
 """
 
 from __future__ import annotations
@@ -36,22 +38,29 @@ def _unb64(text: str) -> bytes:
 
 
 class TicketBook:
-    def __init__(self, key: bytes, ttl_sec: int, clock: Callable[[], float] = time.time) -> None:
-        self._key = key
+    def __init__(
+        self, keys: tuple[bytes, ...], ttl_sec: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        if not keys:
+            raise ValueError("a ticket book needs a key")
+        self._keys = keys
         self._ttl_sec = ttl_sec
         self._clock = clock
 
     def issue(self, session_id: str) -> str:
         claims = {"sid": session_id, "exp": int(self._clock()) + self._ttl_sec}
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        return f"{payload}.{self._sign(payload)}"
+        return f"{payload}.{self._sign(self._keys[0], payload)}"
 
     def check(self, ticket: object) -> Ticket:
         """The ticket's claims; raise `TicketError` unless it is ours and fresh."""
         if not isinstance(ticket, str) or not ticket or len(ticket) > MAX_TICKET_CHARS:
             raise TicketError("missing or malformed ticket")
         payload, _, signature = ticket.partition(".")
-        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
+        presented = signature.encode()
+        if not any(
+            hmac.compare_digest(self._sign(k, payload).encode(), presented) for k in self._keys
+        ):
             raise TicketError("ticket signature mismatch")
         try:
             claims = json.loads(_unb64(payload))
@@ -62,5 +71,6 @@ class TicketBook:
             raise TicketError("ticket expired")
         return Ticket(session_id, expires_at)
 
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+    @staticmethod
+    def _sign(key: bytes, payload: str) -> str:
+        return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())

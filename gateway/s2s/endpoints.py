@@ -16,7 +16,7 @@ from gateway.errors import ArtifactNotFound
 from gateway.http import error_response
 from gateway.s2s.artifacts import recording_key, transcript_key
 from gateway.services import services
-from zenhire.signing import SignatureError
+from zenhire.signing import SignatureError, target_of
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 SESSION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -40,7 +40,8 @@ async def transcript(request: Request) -> Response:
 async def _artifact(request: Request, key_of: object, media_type: str) -> Response:
     found = services(request)
     try:
-        found.signer.verify(request.headers, "GET", request.url.path, b"")
+        target = target_of(request.scope["raw_path"], request.scope["query_string"])
+        found.signer.verify(request.headers, "GET", target, b"", nonces=found.nonces)
     except SignatureError:
         return error_response(401, "S2S_UNAUTHORIZED", "Missing or invalid S2S signature.")
     session_id = request.path_params["session_id"]

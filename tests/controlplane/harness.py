@@ -27,7 +27,7 @@ from starlette.routing import Route
 from controlplane import Settings, create_app, create_client
 from controlplane.credentials import digest
 from zenhire.loopback.servers import Restartable, free_port
-from zenhire.signing import SignatureError, Signer
+from zenhire.signing import Direction, SignatureError, Signer
 
 API = "/api/v1/interview"
 VERIFY = f"{API}/s2s/tokens/verify"
@@ -100,7 +100,7 @@ class Platform:
 
     async def s2s(self, path: str, payload: object) -> httpx.Response:
         body = json.dumps(payload).encode()
-        headers = Signer(SECRET.encode()).headers("POST", path, body)
+        headers = Signer.of([SECRET], Direction.TO_CONTROL_PLANE).headers("POST", path, body)
         return await self.http.post(path, content=body, headers=headers)
 
     async def event(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
@@ -242,7 +242,7 @@ class FakeGateway:
         return f"http://127.0.0.1:{self.port}"
 
     def app(self) -> Starlette:
-        signer = Signer(SECRET.encode())
+        signer = Signer.of([SECRET], Direction.TO_GATEWAY)
 
         async def delete(request: Request) -> Response:
             try:

@@ -16,7 +16,7 @@ import httpx
 from controlplane import Settings
 from controlplane.credentials import digest
 from zenhire.loopback.servers import free_port
-from zenhire.signing import Signer
+from zenhire.signing import Direction, Signer
 
 API = "/api/v1/interview"
 VERIFY = f"{API}/s2s/tokens/verify"
@@ -72,7 +72,9 @@ class Platform:
         self, path: str, payload: object, *, secret: str = SECRET, now: float | None = None
     ) -> httpx.Response:
         body = json.dumps(payload).encode()
-        headers = Signer(secret.encode()).headers("POST", path, body, now=now)
+        headers = Signer.of([secret], Direction.TO_CONTROL_PLANE).headers(
+            "POST", path, body, now=now
+        )
         return await self.http.post(path, content=body, headers=headers)
 
     async def event(

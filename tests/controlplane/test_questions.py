@@ -10,7 +10,7 @@ import pytest
 
 from gateway.s2s.controlplane import HttpControlPlane
 from tests.controlplane.harness import SECRET, VERIFY, assert_error, running_platform
-from zenhire.signing import Signer
+from zenhire.signing import Direction, Signer
 
 CUSTOM = [
     {
@@ -81,7 +81,7 @@ async def test_verify_adds_questions_and_accommodations_beside_the_contract(
         assert view["persona"]["questions"] == persona["questions"]
         async with httpx.AsyncClient() as http:
             gateway_side = HttpControlPlane(
-                http, str(platform.http.base_url), Signer(SECRET.encode())
+                http, str(platform.http.base_url), Signer.of([SECRET], Direction.TO_CONTROL_PLANE)
             )
             verification = await gateway_side.verify(token)
         assert verification.persona.role_name == "Frontend"

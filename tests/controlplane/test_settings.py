@@ -36,3 +36,15 @@ def test_s2s_url_defaults_to_the_public_url() -> None:
 def test_invalid_setting_names_its_key(key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=key):
         Settings.from_env({key: value})
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"ZENHIRE_CONTROLPLANE_HOST": "0.0.0.0"},
+        {"ZENHIRE_CONTROLPLANE_HOST": "192.0.2.7", "ZENHIRE_S2S_SECRET": "too-short"},
+    ],
+)
+def test_a_public_listener_refuses_a_weak_s2s_secret(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="ZENHIRE_S2S_SECRET"):
+        Settings.from_env(environ)

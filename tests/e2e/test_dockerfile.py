@@ -7,6 +7,9 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from gateway.errors import ConfigError
 from gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +48,9 @@ def test_the_image_environment_is_a_valid_configuration() -> None:
     assert block is not None
     environ = dict(re.findall(r"(ZENHIRE_[A-Z_]+)=(\S+)", block.group(1)))
     assert environ["ZENHIRE_STATIC_DIR"] == "/app/static"
-    settings = Settings.from_env(environ)
+    with pytest.raises(ConfigError, match="ZENHIRE_S2S_SECRET"):
+        Settings.from_env(environ)  # the image listens on 0.0.0.0: no default secret there
+    settings = Settings.from_env({**environ, "ZENHIRE_S2S_SECRET": "s" * 32})
     assert settings.port == 8800 and settings.host == "0.0.0.0"
 
 

@@ -34,7 +34,7 @@ from zenhire.fake_realtime.server import FakeRealtime
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import Stack, running_stack
-from zenhire.signing import Signer
+from zenhire.signing import Direction, Signer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -97,7 +97,9 @@ async def artifact(stack: Stack, session_id: str, name: str) -> bytes:
 async def gateway_artifact(stack: Stack, session_id: str, name: str) -> bytes:
     """An artifact straight from the gateway (the control plane serves completed ones only)."""
     path = f"/s2s/v1/sessions/{session_id}/{name}"
-    headers = Signer(stack.gateway_settings.s2s_secret.encode()).headers("GET", path, b"")
+    headers = Signer.of(stack.gateway_settings.s2s_secrets, Direction.TO_GATEWAY).headers(
+        "GET", path, b""
+    )
     response = await stack.http.get(stack.gateway_url + path, headers=headers)
     assert response.status_code == 200, response.text
     return response.content

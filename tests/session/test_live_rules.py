@@ -171,10 +171,12 @@ async def test_gateway_shutdown_fails_live_sessions_and_keeps_artifacts(tmp_path
 
 
 async def _gateway_recording(stack: Stack, session_id: str) -> bytes:
-    from zenhire.signing import Signer
+    from zenhire.signing import Direction, Signer
 
     path = f"/s2s/v1/sessions/{session_id}/recording"
-    headers = Signer(stack.gateway_settings.s2s_secret.encode()).headers("GET", path, b"")
+    headers = Signer.of(stack.gateway_settings.s2s_secrets, Direction.TO_GATEWAY).headers(
+        "GET", path, b""
+    )
     response = await stack.http.get(stack.gateway_url + path, headers=headers)
     assert response.status_code == 200
     return response.content
