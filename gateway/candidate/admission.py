@@ -65,6 +65,13 @@ async def join(found: Services, verification: Verification, transport: Transport
             verification.client_id, session_id, verification.max_concurrent
         )
         if admission.admitted:
+            # Checked again after the await: another connection of this session (a reload,
+            # the other transport) may have started it, or it may have ended, meanwhile.
+            if registry.is_finished(session_id):
+                await registry.slots.release(verification.client_id, session_id)
+                raise Refused(Refusal.SESSION_FINISHED)
+            if registry.live(session_id) is not None:
+                continue
             session = registry.start(verification, transport)
             transport.offer_event(Live(False, 0, session.remaining_sec()))
             return session

@@ -53,7 +53,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", probes.healthz),
         Route("/readyz", probes.readyz),
-        Route("/metrics", metrics),
+        Route("/metrics", guarded(metrics)),
         Route("/ops", page),
         Route("/ops/api/v1/overview", guarded(api_overview)),
         Route("/ops/api/v1/stream", guarded(stream)),
@@ -182,7 +182,8 @@ async def _target_replica(request: Request, found: Services) -> str:
     return target
 
 
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, operator: str) -> Response:
+    """Prometheus' text format, for a scraper holding an operator key as its Bearer token."""
     found = services(request)
     replica = found.replica
     try:

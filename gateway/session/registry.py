@@ -89,8 +89,13 @@ class SessionRegistry:
     # -- the interview --------------------------------------------------------
 
     def start(self, verification: Verification, transport: Transport) -> LiveSession:
-        """Start the live interview (the caller holds its slot) attached to ``transport``."""
+        """Start the live interview (the caller holds its slot) attached to ``transport``.
+
+        Raise `RuntimeError` if it is live already: one live copy per session.
+        """
         session_id = verification.session_id
+        if session_id in self._live:
+            raise RuntimeError(f"session {session_id} is live already")
         identity = SessionIdentity.starting(
             verification, self._consents.get(session_id), transport.kind
         )

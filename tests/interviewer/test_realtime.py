@@ -27,6 +27,7 @@ from gateway.errors import ConfigError
 from gateway.interviewer.realtime import protocol as protocol
 from gateway.settings import Settings
 from tests.audio_checks import stereo_channels
+from tests.operator import AUTH, OPERATOR_ENV
 from zenhire.fake_realtime.checks import session_problems
 from zenhire.fake_realtime.cues import Cues
 from zenhire.fake_realtime.script import CLOSING, GREETING
@@ -61,6 +62,7 @@ def realtime_env(url: str, **extra: str) -> dict[str, str]:
         "ZENHIRE_REALTIME_RECONNECT_BASE_DELAY_SEC": "0.05",
         "ZENHIRE_REALTIME_RECONNECT_MAX_DELAY_SEC": "0.2",
         "ZENHIRE_REALTIME_SILENCE_TIMEOUT_SEC": "1.5",
+        **OPERATOR_ENV,
         **extra,
     }
 
@@ -262,7 +264,7 @@ async def test_upstream_fault_reconnects_and_restores_the_conversation(
         session_id, candidate = await interview(stack, [answer])
         await stack.wait_for_status(session_id, "completed")
         transcript = await turns(stack, session_id)
-        metrics = (await stack.http.get(stack.gateway_url + "/metrics")).text
+        metrics = (await stack.http.get(stack.gateway_url + "/metrics", headers=AUTH)).text
     assert "zenhire_upstream_reconnects_total 1.0" in metrics
     assert re.search(r'zenhire_upstream_errors_total\{code="Upstream\w+"\} 1\.0', metrics)
     assert len(fake.connections) == 2

@@ -139,12 +139,16 @@ async def test_draining_replica_keeps_live_interviews_and_refuses_new_ones(
 
 
 async def test_metrics_after_a_scripted_interview(tmp_path: Path) -> None:
-    async with running_stack(tmp_path) as stack:
+    async with running_stack(tmp_path, gateway_env=OPERATOR_ENV) as stack:
         session_id, candidate = await stack.open_candidate(Candidate)
         await candidate.interview([], end_after_sec=2.0)
         await stack.wait_for_status(session_id, "completed")
 
-        response = await stack.http.get(f"{stack.gateway_url}/metrics")
+        metrics_url = f"{stack.gateway_url}/metrics"
+        assert (await stack.http.get(metrics_url)).status_code == 401
+        wrong = {"Authorization": "Bearer not-an-operator-key-0123"}
+        assert (await stack.http.get(metrics_url, headers=wrong)).status_code == 401
+        response = await stack.http.get(metrics_url, headers=AUTH)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
         samples = {

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from gateway.app import create_app as create_gateway
 from gateway.state.redis_slots import RedisSlots
-from tests.operator import OPERATOR_ENV, end_session, live_ids, overview, wait_overview
+from tests.operator import AUTH, OPERATOR_ENV, end_session, live_ids, overview, wait_overview
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.redis import flush, redis_server
 from zenhire.loopback.servers import free_port, serve
@@ -113,3 +113,29 @@ async def test_a_dead_replicas_slot_lease_runs_out(redis: str) -> None:
         assert not (await slots.acquire("acme", "fourth", cap=2)).admitted
         (usage,) = await slots.clients()
         assert (usage.used, usage.cap, [w.session_id for w in usage.waiting]) == (2, 2, ["fourth"])
+
+
+async def test_connections_racing_to_start_one_session_start_it_once(
+    tmp_path: Path, redis: str
+) -> None:
+    """Five hellos at once (slot acquisition awaits Redis): one interview, the rest attach."""
+    async with running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack:
+        session_id, first = await stack.open_candidate(Candidate)
+        others = [Candidate(stack.gateway_url, ticket=first.ticket) for _ in range(4)]
+        sockets = await asyncio.gather(*(c.connect() for c in [first, *others]))
+        try:
+            await wait_overview(stack.http, stack.gateway_url, lambda o: session_id in live_ids(o))
+            await asyncio.sleep(1.0)  # every hello has been admitted or refused by now
+            document = await overview(stack.http, stack.gateway_url)
+            assert [s["session_id"] for s in document["sessions"]] == [session_id]
+            metrics = await stack.http.get(f"{stack.gateway_url}/metrics", headers=AUTH)
+            assert 'zenhire_sessions_started_total{client_id="' in metrics.text
+            started = [
+                line
+                for line in metrics.text.splitlines()
+                if line.startswith("zenhire_sessions_started_total{")
+            ]
+            assert [line.rsplit(" ", 1)[1] for line in started] == ["1.0"]
+        finally:
+            for socket in sockets:
+                await socket.close()
