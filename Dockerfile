@@ -7,14 +7,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY gateway ./gateway
 COPY audio ./audio
 COPY controlplane ./controlplane
 COPY zenhire ./zenhire
 COPY static ./static
 COPY scripts/models ./scripts/models
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c constraints.txt . \
     && scripts/models python /usr/local \
     && useradd --system --uid 10001 --home-dir /app zenhire \
     && mkdir -p /data && chown zenhire /data
