@@ -121,6 +121,8 @@ def create_app(
             *ops.routes(),
             *s2s.routes(),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders, https_only=settings.public_url.startswith("https://"))
+        ],
         lifespan=lifespan,
     )

@@ -12,7 +12,7 @@ import { ApiError, openSession, recordConsent } from "./api.js";
 import { AudioEngine } from "./audio.js";
 import { Captions } from "./captions.js";
 import { Debug } from "./debug.js";
-import { takeToken, watchForNewLink } from "./link.js";
+import { forgetToken, takeToken, watchForNewLink } from "./link.js";
 import { ConnectionState, LiveConnection } from "./live.js";
 import { connectionProblem, endScreen, languageName, linkProblem, microphoneHelp } from "./messages.js";
 import { listMicrophones, openMicrophone, stopStream } from "./microphone.js";
@@ -175,6 +175,7 @@ class CandidatePage {
     const code = err instanceof ApiError ? err.code : "UNEXPECTED";
     const screen = linkProblem(code, err instanceof ApiError ? err.details : {});
     if (screen.retry) this.retryAction = () => this.verify();
+    else forgetToken();
     this.showFinal(screen, code);
   }
 
@@ -413,6 +414,7 @@ class CandidatePage {
     } catch (err) {
       if (err instanceof ApiError && !err.transient) {
         const screen = linkProblem(err.code, err.details);
+        if (!screen.retry) forgetToken();
         this.finish();
         this.showFinal(screen, err.code);
         return null;
@@ -524,6 +526,7 @@ class CandidatePage {
 
   ended(reason) {
     const screen = endScreen(reason);
+    forgetToken();
     this.finish();
     this.showFinal({ ...screen, phase: "ended" }, reason);
   }

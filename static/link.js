@@ -4,8 +4,9 @@
  * The token arrives only in the URL fragment (`#t=<token>`). It is taken out
  * of the address bar at once (so it is not bookmarked, shared in a screenshot
  * or kept in history) and kept in sessionStorage, which is scoped to this
- * tab, so that a reload can verify the link again and resume. It leaves the
- * page only in a POST body (see api.js).
+ * tab, so that a reload can verify the link again and resume, until the
+ * interview is over or the link is refused for good (`forgetToken`). It
+ * leaves the page only in a POST body (see api.js).
  */
 
 const STORAGE_KEY = "zenhire.candidate.token";
@@ -24,6 +25,11 @@ export function takeToken() {
   } catch {
     return null;
   }
+}
+
+/** Drop the stored token: the interview is over, or the link can never start one. */
+export function forgetToken() {
+  store("");
 }
 
 /** Reload the page when a new link is pasted into this tab (hash change only). */

@@ -177,6 +177,20 @@ async def test_page_is_served_with_a_strict_content_security_policy(stack: Stack
     assert "default-src 'none'" in policy and "script-src 'self'" in policy
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
+    assert "strict-transport-security" not in response.headers  # plain http on loopback
+
+
+async def test_an_https_gateway_sends_hsts(tmp_path: Path) -> None:
+    port = free_port()
+    settings = gateway_settings(
+        tmp_path,
+        port,
+        f"http://127.0.0.1:{free_port()}",
+        {"ZENHIRE_GATEWAY_PUBLIC_URL": "https://interview.example"},
+    )
+    async with serve(create_app(settings), port=port) as url, httpx.AsyncClient() as http:
+        response = await http.get(url + "/healthz")
+    assert response.headers["strict-transport-security"].startswith("max-age=31536000")
 
 
 async def test_s2s_artifacts_need_a_signature(stack: Stack) -> None:

@@ -73,6 +73,8 @@ async def _interview_in_browser(
     await shots.take("end-confirm", full_page=False)
     await page.get_by_test_id("end-confirm").click()
     await wait_for_phase(page, "ended")
+    # Over: the link's token leaves the tab's storage too.
+    assert await page.evaluate("sessionStorage.getItem('zenhire.candidate.token')") is None
     await _toggle_debug_panel(page)
     await shots.take("ended")
 
