@@ -18,8 +18,8 @@
 | ZENHIRE_RECONNECT_GRACE_SEC | 30 | how long a live session waits for its candidate to come back |
 | ZENHIRE_WRAP_UP_SEC | 60 | the interviewer is told to wrap up this long before the end |
 | ZENHIRE_WAITING_RETRY_SEC | 3 | how often the waiting room retries for a slot |
-| ZENHIRE_OUTBOX_MAX_ATTEMPTS | 25 | event delivery attempts before giving up |
-| ZENHIRE_OUTBOX_MAX_AGE_SEC | 86400 | event delivery gives up after this long |
+| ZENHIRE_OUTBOX_MAX_ATTEMPTS | 5000 | delivery attempts of one event (the age limit comes first) |
+| ZENHIRE_OUTBOX_MAX_AGE_SEC | 86400 | past this, an undelivered event is a dead letter |
 | ZENHIRE_OUTBOX_BASE_DELAY_SEC | 0.5 | first retry delay (doubles, with jitter) |
 | ZENHIRE_OUTBOX_MAX_DELAY_SEC | 60 | cap on one retry delay |
 | ZENHIRE_STATIC_DIR | the repository's static/ | the candidate page's files |
@@ -64,7 +64,8 @@ HIGHEST_PORT = 65_535
 OPERATOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MIN_OPERATOR_SECRET_CHARS = 16
 REPLICA_SUFFIX_BYTES = 3
-OUTBOX_RETRIES = Backoff(attempts=25, total_sec=86_400.0, base_sec=0.5, cap_sec=60.0)
+# Bounded by age: at the 60 s cap, 5,000 attempts would take three days.
+OUTBOX_RETRIES = Backoff(attempts=5_000, total_sec=86_400.0, base_sec=0.5, cap_sec=60.0)
 LOCAL_DEFAULTS = LocalInterviewerSettings()
 
 

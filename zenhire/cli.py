@@ -2,6 +2,7 @@
 
     zenhire dev                          everything on loopback, embedded defaults
     zenhire gateway serve                the candidate-side gateway alone
+    zenhire gateway outbox list|redrive  S2S events never accepted: list, send again
     zenhire controlplane serve           the reference control plane alone
     zenhire controlplane create-client   a client with an API key (JSON on stdout)
     zenhire bench                        the load benchmark (`zenhire.bench`)
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -25,6 +28,9 @@ from controlplane.errors import ConfigError as ControlPlaneConfigError
 from gateway.errors import ConfigError as GatewayConfigError
 from zenhire.bench.command import add_arguments as add_bench_arguments
 from zenhire.environment import SettingError
+
+if TYPE_CHECKING:
+    from gateway.s2s.dead_letters import DeadLetters
 
 # Candidate frames are 960 bytes; nothing a client legitimately sends comes near this.
 WS_MAX_MESSAGE_BYTES = 64 * 1024
@@ -38,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except (GatewayConfigError, ControlPlaneConfigError, SettingError) as exc:
         print(f"zenhire: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"zenhire: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -53,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     gateway = commands.add_parser("gateway", help="the candidate-side gateway")
     gateway_commands = gateway.add_subparsers(required=True, metavar="action")
     gateway_commands.add_parser("serve", help="serve the gateway").set_defaults(run=_serve_gateway)
+    outbox = gateway_commands.add_parser(
+        "outbox", help="S2S events never accepted (dead letters): list or send again"
+    )
+    outbox_commands = outbox.add_subparsers(required=True, metavar="action")
+    outbox_commands.add_parser("list", help="the dead letters, as JSON lines").set_defaults(
+        run=_outbox_list
+    )
+    redrive = outbox_commands.add_parser("redrive", help="make dead letters pending again")
+    chosen = redrive.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--event-id", action="append", dest="event_ids", metavar="ID")
+    chosen.add_argument("--all", action="store_true")
+    redrive.set_defaults(run=_outbox_redrive)
 
     controlplane = commands.add_parser("controlplane", help="the reference control plane")
     cp_commands = controlplane.add_subparsers(required=True, metavar="action")
@@ -96,6 +117,25 @@ def _serve_gateway(args: argparse.Namespace) -> int:
         workers=1,
         log_level="warning",
     )
+    return 0
+
+
+def _dead_letters() -> DeadLetters:
+    from gateway.s2s.dead_letters import DeadLetters
+    from gateway.settings import Settings
+
+    return DeadLetters(Settings.from_env(os.environ).outbox_path)
+
+
+def _outbox_list(args: argparse.Namespace) -> int:
+    for letter in _dead_letters().letters():
+        print(json.dumps(dataclasses.asdict(letter)))
+    return 0
+
+
+def _outbox_redrive(args: argparse.Namespace) -> int:
+    count = _dead_letters().redrive(None if args.all else list(args.event_ids))
+    print(json.dumps({"redriven": count}))
     return 0
 
 

@@ -156,6 +156,11 @@ class Metrics:
             "Age of the oldest undelivered S2S event.",
             registry=r,
         )
+        self._dead = Gauge(
+            "zenhire_outbox_dead_letters",
+            "S2S events never accepted (expired or rejected): `zenhire gateway outbox`.",
+            registry=r,
+        )
         self._draining = Gauge(
             "zenhire_replica_draining", "1 while this replica admits no new interviews.", registry=r
         )
@@ -198,6 +203,7 @@ class Metrics:
             self._waiting.labels(client.client_id).set(len(client.waiting))
         self._pending.set(backlog.pending)
         self._oldest.set(backlog.oldest_age_sec)
+        self._dead.set(backlog.dead)
         self._draining.set(1 if draining else 0)
 
     def render(self) -> bytes:

@@ -20,8 +20,10 @@ from zenhire.signing import Signer
 
 VERIFY_PATH = "/api/v1/interview/s2s/tokens/verify"
 EVENTS_PATH = "/api/v1/interview/s2s/events"
-# Status codes a retry may cure; any other 4xx is the event's own fault.
-RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})
+# Status codes a retry may cure: besides timeouts and rate limits, 401/403 (a
+# clock skewed for a while, a secret rotation half rolled out). Any other 4xx
+# is the event's own fault.
+RETRYABLE_CLIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
 
 SessionStatus = Literal["initiated", "active", "completed", "failed"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed"})

@@ -3,9 +3,14 @@ delivered at least once, in order per session.
 
 Events are rows in a SQLite file, so they survive a control plane outage and
 a gateway restart. `Outbox.run` delivers due events and retries failures
-with exponential backoff and jitter, bounded by attempts *and* total age;
-an event the control plane rejects as malformed (a 4xx other than 408/425/429)
-is not retried. Rows are kept after delivery as a delivery log.
+(network errors, 5xx, 401/403, 408, 425, 429) with exponential backoff and
+jitter, bounded by total age (24 h by default) and attempts. Nothing is given
+up silently: an event past its bound, or one the control plane rejects as
+malformed (any other 4xx), becomes a dead letter (state ``expired`` or
+``rejected``), logged as an error, counted by
+``zenhire_outbox_dead_letters``, and listed and re-driven with
+``zenhire gateway outbox`` (`gateway.s2s.dead_letters`). Rows are kept after
+delivery as a delivery log.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from zenhire.backoff import Backoff
 log = logging.getLogger("zenhire.outbox")
 
 IDLE_WAKE_SEC = 5.0
+DEAD_STATES = ("expired", "rejected")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,6 +52,7 @@ CREATE INDEX IF NOT EXISTS events_pending ON events (state, seq);
 class Backlog:
     pending: int
     oldest_age_sec: float
+    dead: int = 0
 
 
 class Outbox:
@@ -84,7 +91,10 @@ class Outbox:
             "SELECT COUNT(*), MIN(created_at) FROM events WHERE state = 'pending'"
         ).fetchone()
         count, oldest = row
-        return Backlog(count, self._clock() - oldest if oldest is not None else 0.0)
+        (dead,) = self._db.execute(
+            f"SELECT COUNT(*) FROM events WHERE state IN {DEAD_STATES!r}"
+        ).fetchone()
+        return Backlog(count, self._clock() - oldest if oldest is not None else 0.0, dead)
 
     def state_of(self, event_id: str) -> str | None:
         row = self._db.execute(

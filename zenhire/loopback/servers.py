@@ -52,14 +52,14 @@ class Restartable:
     """A server that a test can stop and start again on the same port."""
 
     def __init__(self, make_app: Callable[[], ASGIApp], port: int) -> None:
-        self._make_app = make_app
+        self.make_app = make_app
         self.port = port
         self._running: AsyncExitStack | None = None
 
     async def start(self) -> None:
         assert self._running is None, "already running"
         running = AsyncExitStack()
-        await running.enter_async_context(serve(self._make_app(), port=self.port))
+        await running.enter_async_context(serve(self.make_app(), port=self.port))
         self._running = running
 
     async def stop(self) -> None:
