@@ -178,6 +178,9 @@ class Replica:
                 if not self._store_down:
                     log.warning("state store unreachable", extra={"error": str(exc)})
                 self._store_down = True
+            except Exception:
+                # One round's failure: the next round tries again; no interview depends on it.
+                log.exception("publishing this replica failed")
             await asyncio.sleep(PUBLISH_INTERVAL_SEC)
 
     async def _obey_forever(self) -> None:
@@ -187,5 +190,13 @@ class Replica:
             except StateStoreUnavailable:
                 await asyncio.sleep(STATE_STORE_RETRY_SEC)
                 continue
-            if command is not None:
+            except Exception:
+                log.exception("reading operator commands failed")
+                await asyncio.sleep(STATE_STORE_RETRY_SEC)
+                continue
+            if command is None:
+                continue
+            try:
                 self._obey(command)
+            except Exception:
+                log.exception("operator command failed", extra={"action": command.action.value})

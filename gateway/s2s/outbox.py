@@ -106,7 +106,13 @@ class Outbox:
         """Deliver events until cancelled."""
         while True:
             self._wake.clear()
-            next_due = await self.deliver_due()
+            try:
+                next_due = await self.deliver_due()
+            except Exception:
+                # A pass that failed (the database, an unexpected answer) leaves its events
+                # pending; the next pass tries again, and no interview waits on it.
+                log.exception("event delivery pass failed")
+                next_due = None
             delay = IDLE_WAKE_SEC if next_due is None else max(0.0, next_due - self._clock())
             try:
                 async with asyncio.timeout(min(delay, IDLE_WAKE_SEC)):

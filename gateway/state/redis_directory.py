@@ -12,6 +12,10 @@ expires, so commands for a replica that died do not pile up.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
 from redis.asyncio import Redis
 
 from gateway.session.telemetry import Finished
@@ -24,10 +28,23 @@ from gateway.state.directory import (
 )
 from gateway.state.redis_errors import unreachable_as
 
+log = logging.getLogger("zenhire.state")
+
 REPLICAS_KEY = "zenhire:replicas"
 SNAPSHOT_PREFIX = "zenhire:replica:"
 RECENT_KEY = "zenhire:recent"
 COMMANDS_PREFIX = "zenhire:commands:"
+
+T = TypeVar("T")
+
+
+def _parsed(parse: Callable[[str], T], raw: object, what: str) -> T | None:
+    """``parse(raw)``, or None for a value no replica of ours wrote: skipped, and logged."""
+    try:
+        return parse(str(raw))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.warning("skipped a malformed %s in the state store", what)
+        return None
 COMMANDS_TTL_SEC = 60
 MS_PER_SEC = 1000
 
@@ -63,7 +80,8 @@ class RedisDirectory:
             gone = [replica for replica, value in zip(ids, values, strict=True) if value is None]
             if gone:
                 await self._redis.srem(REPLICAS_KEY, *gone)
-        return [ReplicaSnapshot.from_json(str(value)) for value in values if value is not None]
+        found = (_parsed(ReplicaSnapshot.from_json, v, "replica snapshot") for v in values if v)
+        return [snapshot for snapshot in found if snapshot is not None]
 
     async def add_finished(self, finished: list[Finished]) -> None:
         if not finished:
@@ -77,7 +95,8 @@ class RedisDirectory:
     async def recent(self) -> list[Finished]:
         with unreachable_as("directory"):
             values = await self._redis.lrange(RECENT_KEY, 0, RECENT_MAX - 1)
-        return [finished_from_json(str(value)) for value in values]
+        found = (_parsed(finished_from_json, value, "finished session") for value in values)
+        return [finished for finished in found if finished is not None]
 
     async def send(self, replica_id: str, command: Command) -> None:
         key = COMMANDS_PREFIX + replica_id
@@ -92,4 +111,4 @@ class RedisDirectory:
             found = await self._redis.blpop([COMMANDS_PREFIX + replica_id], timeout=timeout_sec)
         if found is None:
             return None
-        return Command.from_json(str(found[1]))
+        return _parsed(Command.from_json, found[1], "operator command")

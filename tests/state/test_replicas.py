@@ -139,3 +139,27 @@ async def test_connections_racing_to_start_one_session_start_it_once(
         finally:
             for socket in sockets:
                 await socket.close()
+
+
+async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redis: str) -> None:
+    """Malformed commands, snapshots and endings in Redis are skipped; the interview goes on."""
+    async with running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack:
+        session_id, candidate = await stack.open_candidate(Candidate)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(candidate.interview([]))
+            await wait_overview(stack.http, stack.gateway_url, lambda o: session_id in live_ids(o))
+            client = Redis.from_url(redis)
+            commands = "zenhire:commands:replica-a"
+            for garbage in ["not json", "[]", '{"action": "explode", "operator": "x"}', "{}"]:
+                await client.rpush(commands, garbage)
+            await client.set("zenhire:replica:ghost", '{"replica_id": "ghost"}')
+            await client.sadd("zenhire:replicas", "ghost")
+            await client.lpush("zenhire:recent", "{broken")
+            await client.aclose()
+            await asyncio.sleep(2.0)
+            document = await overview(stack.http, stack.gateway_url)
+            assert session_id in live_ids(document)
+            ended = await end_session(stack.http, stack.gateway_url, session_id)
+            assert ended.status_code == 202
+        session = await stack.wait_for_status(session_id, "failed")
+        assert session["error"]["code"] == "ENDED_BY_OPERATOR"
