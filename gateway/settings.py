@@ -18,6 +18,7 @@
 | ZENHIRE_RECONNECT_GRACE_SEC | 30 | how long a live session waits for its candidate to come back |
 | ZENHIRE_WRAP_UP_SEC | 60 | the interviewer is told to wrap up this long before the end |
 | ZENHIRE_WAITING_RETRY_SEC | 3 | how often the waiting room retries for a slot |
+| ZENHIRE_MIN_FREE_DISK_MB | 256 | below this much free disk, no new interview starts here |
 | ZENHIRE_OUTBOX_MAX_ATTEMPTS | 5000 | delivery attempts of one event (the age limit comes first) |
 | ZENHIRE_OUTBOX_MAX_AGE_SEC | 86400 | past this, an undelivered event is a dead letter |
 | ZENHIRE_OUTBOX_BASE_DELAY_SEC | 0.5 | first retry delay (doubles, with jitter) |
@@ -111,6 +112,7 @@ class Settings:
     reconnect_grace_sec: float = 30.0
     wrap_up_sec: int = 60
     waiting_retry_sec: float = 3.0
+    min_free_disk_mb: int = 256
     outbox: Backoff = OUTBOX_RETRIES
     static_dir: Path = SOURCE_STATIC_DIR
     local: LocalInterviewerSettings = LOCAL_DEFAULTS
@@ -178,6 +180,9 @@ class Settings:
                 wrap_up_sec=env.integer("ZENHIRE_WRAP_UP_SEC", base.wrap_up_sec),
                 waiting_retry_sec=env.number(
                     "ZENHIRE_WAITING_RETRY_SEC", base.waiting_retry_sec, minimum=0.1
+                ),
+                min_free_disk_mb=env.integer(
+                    "ZENHIRE_MIN_FREE_DISK_MB", base.min_free_disk_mb, minimum=0
                 ),
                 outbox=Backoff(
                     attempts=env.integer(

@@ -21,7 +21,7 @@
  *   4401  offer 401, or a TICKET_INVALID / SESSION_UNKNOWN error event
  *   4403  offer 403, or a CONSENT_REQUIRED error event
  *   4409  offer 409, or a SESSION_FINISHED / SUPERSEDED error event
- *   1013  offer 429 or 503, or a GATEWAY_DRAINING error event: try again later
+ *   1013  offer 429 or 503, or a GATEWAY_DRAINING / GATEWAY_DISK_LOW error event: try again later
  *   1006  the connection died (failed, disconnected, closed, channel closed)
  */
 
@@ -51,6 +51,7 @@ const ERROR_CLOSES = new Map([
   ["SESSION_FINISHED", CloseCode.SESSION_CLOSED],
   ["SUPERSEDED", CloseCode.SESSION_CLOSED],
   ["GATEWAY_DRAINING", CloseCode.TRY_AGAIN_LATER],
+  ["GATEWAY_DISK_LOW", CloseCode.TRY_AGAIN_LATER],
 ]);
 // Offer refusals that say nothing against WebRTC; any other one means it can't work here.
 const OFFER_CLOSES = new Map([

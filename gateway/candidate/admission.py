@@ -61,6 +61,8 @@ async def join(found: Services, verification: Verification, transport: Transport
             raise Refused(Refusal.SESSION_FINISHED)
         if found.replica.draining:
             raise Refused(Refusal.GATEWAY_DRAINING)
+        if not registry.has_room():
+            raise Refused(Refusal.DISK_LOW)
         admission = await registry.slots.acquire(
             verification.client_id, session_id, verification.max_concurrent
         )

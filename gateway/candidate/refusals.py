@@ -57,6 +57,12 @@ class Refusal(enum.Enum):
         503,
         CloseCode.TRY_AGAIN_LATER,
     )
+    DISK_LOW = _Terms(
+        "GATEWAY_DISK_LOW",
+        "This server cannot record another interview; reconnecting you to another one.",
+        503,
+        CloseCode.TRY_AGAIN_LATER,
+    )
     TOO_MANY_CONNECTIONS = _Terms(
         "TOO_MANY_CONNECTIONS",
         "Close the interview in your other tabs and try again.",

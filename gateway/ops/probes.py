@@ -38,6 +38,7 @@ async def readyz(request: Request) -> Response:
         else True
     )
     checks["state_store"] = await found.replica.state.ping()
+    checks["disk"] = found.registry.has_room()
     draining = found.replica.draining
     ready = all(checks.values()) and not draining
     return JSONResponse(

@@ -11,6 +11,7 @@ crash left in the spool: its WAV repaired, ``failed`` with
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,27 @@ from zenhire.timestamps import now_iso
 log = logging.getLogger("zenhire.registry")
 
 GATEWAY_RESTART = Outcome("failed", "GATEWAY_RESTART", "The interview service restarted.")
+RECORDING_FAILED = Outcome(
+    "failed", "RECORDING_FAILED", "The interview could not be recorded or stored."
+)
 
 
 class Archive:
-    def __init__(self, spool_dir: Path, artifacts: ArtifactStore, outbox: Outbox) -> None:
+    def __init__(
+        self, spool_dir: Path, artifacts: ArtifactStore, outbox: Outbox, min_free_bytes: int = 0
+    ) -> None:
         self.spool_dir = spool_dir
         self._artifacts = artifacts
         self._outbox = outbox
+        self._min_free_bytes = min_free_bytes
+
+    def has_room(self) -> bool:
+        """Whether the spool's disk has room for another interview (`min_free_bytes`)."""
+        folder = self.spool_dir if self.spool_dir.exists() else self.spool_dir.parent
+        try:
+            return shutil.disk_usage(folder).free >= self._min_free_bytes
+        except OSError:
+            return False
 
     def folder(self, session_id: str) -> Path:
         return self.spool_dir / session_id
@@ -45,19 +60,46 @@ class Archive:
 
     async def store_and_report(
         self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended_at: str
-    ) -> None:
+    ) -> Outcome:
+        """Store the artifacts and queue the terminal event; return the outcome reported.
+
+        Whatever fails while storing (a full disk, the store down), a terminal
+        event is queued all the same: ``failed`` with ``RECORDING_FAILED`` and
+        the keys of what did reach the store, and the spool folder is kept.
+        """
         session_id = identity.session_id
         folder = self.folder(session_id)
-        keys = (recording_key(session_id), transcript_key(session_id))
-        await self._artifacts.put_file(keys[0], folder / "recording.wav")
-        await self._artifacts.put_file(keys[1], folder / "transcript.json")
+        stored: dict[str, str | None] = {"recording_key": None, "transcript_key": None}
+        try:
+            for field, key, name in [
+                ("recording_key", recording_key(session_id), "recording.wav"),
+                ("transcript_key", transcript_key(session_id), "transcript.json"),
+            ]:
+                await self._artifacts.put_file(key, folder / name)
+                stored[field] = key
+        except Exception:
+            log.exception("storing the interview's artifacts failed")
+            outcome = RECORDING_FAILED
+        self._report(identity, stored, duration_ms, outcome, ended_at)
+        if outcome is not RECORDING_FAILED:
+            discard(folder)
+        return outcome
+
+    def _report(
+        self,
+        identity: SessionIdentity,
+        stored: dict[str, str | None],
+        duration_ms: int,
+        outcome: Outcome,
+        ended_at: str,
+    ) -> None:
         data: dict[str, Any] = {
-            "recording_key": keys[0],
-            "transcript_key": keys[1],
+            **stored,
             "duration_sec": round(duration_ms / 1000),
             "started_at": identity.started_at,
             "consent": identity.as_meta()["consent"],
         }
+        session_id = identity.session_id
         if outcome.status == "completed":
             self.queue_event(session_id, "session.completed", {**data, "completed_at": ended_at})
         else:
@@ -65,7 +107,6 @@ class Archive:
             self.queue_event(
                 session_id, "session.failed", {**data, "ended_at": ended_at, "error": error}
             )
-        discard(folder)
 
     async def recover(self) -> list[SessionIdentity]:
         """Store and report the sessions a crash left in the spool; return who they were."""

@@ -36,6 +36,7 @@ from audio.frames import FRAME_BYTES, FRAME_MS, FRAME_SEC, SILENCE
 from audio.level import meter
 from gateway.candidate.refusals import Refusal
 from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
+from gateway.session.archive import RECORDING_FAILED
 from gateway.session.clock import Clock
 from gateway.session.events import CandidateEvent, Ended, Error, State, Timer
 from gateway.session.identity import SessionIdentity
@@ -217,6 +218,10 @@ class LiveSession:
             await first_to_finish(
                 self._clock.ticking(self._tick), self._converse(), self._watch(), self._ended.wait()
             )
+        except* OSError:
+            # The spool's disk is full or failing: the interview cannot be kept.
+            log.exception("the recording failed")
+            self.end(RECORDING_FAILED)
         except* Exception:
             log.exception("live session crashed")
             self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))

@@ -61,8 +61,10 @@ class Recording:
         if self._closed:
             return
         self._closed = True
-        self._wav.close()
-        self._turns.close()
+        try:
+            self._wav.close()
+        finally:
+            self._turns.close()
         write_transcript(self.folder, {**self._meta, **extra}, self.duration_ms)
 
 

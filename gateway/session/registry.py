@@ -17,7 +17,7 @@ from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
 from gateway.s2s.outbox import Outbox
-from gateway.session.archive import GATEWAY_RESTART, Archive
+from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
@@ -32,6 +32,7 @@ log = logging.getLogger("zenhire.registry")
 
 # Finished sessions remembered for the operator console.
 RECENT_MAX = 50
+MIB = 1024 * 1024
 
 
 class SessionRegistry:
@@ -52,7 +53,9 @@ class SessionRegistry:
         # One clock for every live session (one timer, not one per session).
         self.clock = clock if clock is not None else Clock()
         self._group = group
-        self._archive = Archive(settings.spool_dir, artifacts, outbox)
+        self._archive = Archive(
+            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
+        )
         self._verified: dict[str, Verification] = {}
         self._consents: dict[str, Consent] = {}
         self._live: dict[str, LiveSession] = {}
@@ -79,6 +82,10 @@ class SessionRegistry:
 
     def is_finished(self, session_id: str) -> bool:
         return session_id in self._finished
+
+    def has_room(self) -> bool:
+        """Whether this replica's disk can take another interview's recording."""
+        return self._archive.has_room()
 
     def live(self, session_id: str) -> LiveSession | None:
         return self._live.get(session_id)
@@ -144,12 +151,27 @@ class SessionRegistry:
             if outcome.status == "completed"
             else {"code": outcome.code, "message": outcome.message}
         )
-        recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
-        await self._archive.store_and_report(identity, recording.duration_ms, outcome, ended_at)
-        await self.slots.release(identity.client_id, session_id)
-        self._live.pop(session_id, None)
-        self._tasks.pop(session_id, None)
-        self._finished.add(session_id)
+        try:
+            recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
+        except Exception:
+            log.exception("closing the recording failed")
+            outcome = RECORDING_FAILED
+        try:
+            outcome = await self._archive.store_and_report(
+                identity, recording.duration_ms, outcome, ended_at
+            )
+        except Exception:
+            # Even the outbox failed (its disk is full too): the slot is freed all the
+            # same, and the spool folder is left for the next start to report.
+            log.exception("reporting the interview failed")
+        finally:
+            self._live.pop(session_id, None)
+            self._tasks.pop(session_id, None)
+            self._finished.add(session_id)
+        try:
+            await self.slots.release(identity.client_id, session_id)
+        except Exception:
+            log.exception("releasing the slot failed; its lease expires by itself")
         self._remember_finished(identity, recording.duration_ms, outcome, ended_at)
         log.info(
             "session finished",

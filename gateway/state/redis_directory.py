@@ -45,6 +45,8 @@ def _parsed(parse: Callable[[str], T], raw: object, what: str) -> T | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("skipped a malformed %s in the state store", what)
         return None
+
+
 COMMANDS_TTL_SEC = 60
 MS_PER_SEC = 1000
 
