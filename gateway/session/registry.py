@@ -97,7 +97,7 @@ class SessionRegistry:
         context = InterviewPlanContext(
             session_id=session_id,
             persona=verification.persona,
-            max_duration_sec=verification.max_duration_sec,
+            max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
         )
         recording = Recording(self._archive.folder(session_id), identity.as_meta())
@@ -105,7 +105,7 @@ class SessionRegistry:
             identity,
             self.interviewers.create(context),
             recording,
-            Limits(verification.max_duration_sec, self.settings.reconnect_grace_sec),
+            Limits(verification.time_budget_sec, self.settings.reconnect_grace_sec),
             on_end=lambda live, outcome: self._finalize(live, recording, outcome),
             meter=self._meter,
             clock=self.clock,
