@@ -17,7 +17,7 @@ from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
 from gateway.s2s.outbox import Outbox
-from gateway.session.archive import GATEWAY_RESTART, Archive
+from gateway.session.archive import GATEWAY_RESTART, Archive, Erased
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
@@ -177,6 +177,11 @@ class SessionRegistry:
         )
         self.finished_count += 1
         self._meter.finished(identity.session_id, identity.client_id, outcome.status, outcome.code)
+
+    async def erase(self, session_id: str) -> list[Erased]:
+        """Delete what is kept of a session that is not live here (the caller checks)."""
+        assert session_id not in self._live, "a live interview is still recording"
+        return await self._archive.erase(session_id)
 
     async def shutdown(self) -> None:
         """End every live session (GATEWAY_RESTART) and wait for each to finish."""
