@@ -24,7 +24,7 @@ from controlplane.access import authenticate, owned_persona, owned_session
 from controlplane.records import Persona
 from controlplane.resources import resources_of
 from gateway.interviewer import Persona as InterviewerPersona
-from gateway.interviewer.local.plan import GENERAL, QuestionCatalog
+from gateway.interviewer.local.plan import QuestionCatalog
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 
 MS_PER_SECOND = 1000
@@ -59,13 +59,14 @@ class QuestionPlans:
                 id=persona.id, role_name=persona.role_name, language=persona.language
             ),
             self._max_questions,
+            self._time_limit_sec,
         )
         return [
             {
                 "id": question.id,
                 "question_text": question.text,
-                "question_type": GENERAL if order == 0 else plan.family,
-                "time_limit_seconds": self._time_limit_sec,
+                "question_type": question.type,
+                "time_limit_seconds": question.time_limit_seconds,
                 "order": order,
                 "is_custom": False,
             }

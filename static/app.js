@@ -14,7 +14,14 @@ import { Captions } from "./captions.js";
 import { Debug } from "./debug.js";
 import { forgetToken, takeToken, watchForNewLink } from "./link.js";
 import { ConnectionState, LiveConnection } from "./live.js";
-import { connectionProblem, endScreen, languageName, linkProblem, microphoneHelp } from "./messages.js";
+import {
+  connectionProblem,
+  durationNote,
+  endScreen,
+  languageName,
+  linkProblem,
+  microphoneHelp,
+} from "./messages.js";
 import { listMicrophones, openMicrophone, stopStream } from "./microphone.js";
 import { TransportChoice, transportMode } from "./transport-choice.js";
 import { View } from "./view.js";
@@ -57,6 +64,7 @@ const ui = {
   micSelect: $("mic-select"),
   micActivate: $("mic-activate"),
   tipDuration: $("tip-duration"),
+  tipExtraTime: $("tip-extra-time"),
   startButton: $("start-button"),
   startError: $("start-error"),
   state: $("state"),
@@ -166,9 +174,16 @@ class CandidatePage {
     ui.roleName.textContent = this.session.role_name || "Interview";
     ui.roleLanguage.textContent = languageName(this.session.language);
     ui.roleLine.hidden = false;
-    const minutes = Math.round((Number(this.session.max_duration_sec) || 0) / 60);
-    ui.tipDuration.hidden = minutes <= 0;
-    ui.tipDuration.textContent = `The interview takes up to ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+    const budgetSec = Number(this.session.max_duration_sec) || 0;
+    const extraPct = Number(this.session.extra_time_pct) || 0;
+    const note = durationNote(this.session.language, budgetSec, extraPct);
+    const language = this.session.language || "en";
+    ui.tipDuration.hidden = budgetSec <= 0;
+    ui.tipDuration.lang = language;
+    ui.tipDuration.textContent = note.takes;
+    ui.tipExtraTime.hidden = budgetSec <= 0 || !note.extra;
+    ui.tipExtraTime.lang = language;
+    ui.tipExtraTime.textContent = note.extra;
   }
 
   linkFailed(err) {

@@ -181,3 +181,42 @@ export function languageName(code) {
     return code;
   }
 }
+
+/**
+ * The time budget, in the interview's language (en, es, de, fr; English
+ * otherwise): how long the interview takes and, with an accommodation, how
+ * much extra time the candidate has.
+ */
+const DURATION = {
+  en: {
+    minutes: (n) => `${n} minute${n === 1 ? "" : "s"}`,
+    takes: (m) => `The interview takes up to ${m}.`,
+    extra: (pct, m) => `You have ${pct}% extra time: up to ${m} in total.`,
+  },
+  es: {
+    minutes: (n) => `${n} minuto${n === 1 ? "" : "s"}`,
+    takes: (m) => `La entrevista dura como máximo ${m}.`,
+    extra: (pct, m) => `Dispones de un ${pct} % de tiempo adicional: hasta ${m} en total.`,
+  },
+  de: {
+    minutes: (n) => `${n} Minute${n === 1 ? "" : "n"}`,
+    takes: (m) => `Das Interview dauert höchstens ${m}.`,
+    extra: (pct, m) => `Sie haben ${pct} % mehr Zeit: insgesamt bis zu ${m}.`,
+  },
+  fr: {
+    minutes: (n) => `${n} minute${n === 1 ? "" : "s"}`,
+    takes: (m) => `L'entretien dure au maximum ${m}.`,
+    extra: (pct, m) => `Vous disposez de ${pct} % de temps supplémentaire : jusqu'à ${m} au total.`,
+  },
+};
+
+export function durationNote(language, maxDurationSec, extraTimePct) {
+  const primary = String(language || "").split(/[-_]/)[0].toLowerCase();
+  const words = DURATION[primary] || DURATION.en;
+  const minutes = Math.max(1, Math.round(maxDurationSec / 60));
+  const span = words.minutes(minutes);
+  return {
+    takes: words.takes(span),
+    extra: extraTimePct > 0 ? words.extra(extraTimePct, span) : "",
+  };
+}

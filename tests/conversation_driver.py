@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.level import rms_dbfs
-from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
+from gateway.interviewer import CandidateFrame, Interviewer, Outcome, PersonaQuestion, Turn
 from gateway.session.events import CandidateEvent, Caption
 from gateway.session.playout import Playout
 
@@ -121,6 +121,7 @@ class ConversationDriver:
     idle_ms: int = 0
     sent: list[Sent] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
+    asked: list[tuple[PersonaQuestion, int]] = field(default_factory=list)
     heard: list[tuple[int, bytes]] = field(default_factory=list)
     queued: list[Queued] = field(default_factory=list)
     stops: list[Stopped] = field(default_factory=list)
@@ -208,6 +209,9 @@ class ConversationDriver:
 
     def add_turn(self, turn: Turn) -> None:
         self.turns.append(turn)
+
+    def ask(self, question: PersonaQuestion, t_ms: int) -> None:
+        self.asked.append((question, t_ms))
 
     # -- for assertions ---------------------------------------------------------
 

@@ -86,7 +86,8 @@ async def open_session(request: Request) -> Response:
                 "status": verification.status,
                 "role_name": verification.persona.role_name,
                 "language": language,
-                "max_duration_sec": verification.max_duration_sec,
+                "max_duration_sec": verification.time_budget_sec,
+                "extra_time_pct": verification.extra_time_pct,
                 "live": registry.live(session_id) is not None,
             },
             "consent": {

@@ -8,7 +8,8 @@ frames, decides what to say, and hands audio to the session's playout.
        ▲  candidate_audio(): one CandidateFrame per 20 ms tick
        │  play()/stop_playback(): interviewer audio, paced by the session
        │  send(): captions and state for the page
-       └─ add_turn(): transcript turns on the recording's timeline
+       │  add_turn(): transcript turns on the recording's timeline
+       └─ ask(): the question put to the candidate now (answers map to it)
 
 `Interviewer.run` returns when the interview is over by the interviewer's own
 decision (`Outcome`). The session cancels it when the candidate ends, the
@@ -26,10 +27,25 @@ from gateway.session.events import CandidateEvent, Speaker
 
 
 @dataclass(frozen=True)
+class PersonaQuestion:
+    """One question of an interview: ``type`` names its family (``general``,
+    ``technical``, ...) and ``time_limit_seconds`` bounds the answer."""
+
+    id: str
+    text: str
+    type: str
+    time_limit_seconds: int
+
+
+@dataclass(frozen=True)
 class Persona:
+    """Who the interviewer plays; ``questions`` are the integrator's own, asked
+    in this order instead of the interviewer's plan (empty: none)."""
+
     id: str
     role_name: str
     language: str
+    questions: tuple[PersonaQuestion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,11 @@ class Conversation(Protocol):
 
     def add_turn(self, turn: Turn) -> None:
         """Record a finished turn in the transcript."""
+        ...
+
+    def ask(self, question: PersonaQuestion, t_ms: int) -> None:
+        """Record that ``question`` is put to the candidate from ``t_ms`` on; the
+        candidate's turns until the next question are its answer."""
         ...
 
 

@@ -1,12 +1,14 @@
 """Where finished recordings and transcripts are kept.
 
 `ArtifactStore` is the seam (a local directory by default; S3 in
-production). Keys look like ``sessions/<session_id>/recording.wav``.
+production). Keys look like ``sessions/<session_id>/recording.wav``; each
+store names itself (``kind``: ``local``, ``s3``) in deletion receipts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -27,6 +29,11 @@ def transcript_key(session_id: str) -> str:
 
 
 class ArtifactStore(Protocol):
+    @property
+    def kind(self) -> str:
+        """Where this store keeps artifacts, as a deletion receipt names it."""
+        ...
+
     async def put_file(self, key: str, source: Path) -> None:
         """Store the file at ``source`` under ``key`` (replacing any older one)."""
         ...
@@ -39,8 +46,14 @@ class ArtifactStore(Protocol):
         """Bytes ``start`` to ``end`` inclusive, in chunks."""
         ...
 
+    async def delete(self, key: str) -> bool:
+        """Remove an artifact; False if there was none. Idempotent."""
+        ...
+
 
 class LocalArtifactStore:
+    kind = "local"
+
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
         self._root.mkdir(parents=True, exist_ok=True)
@@ -85,3 +98,18 @@ class LocalArtifactStore:
                 yield chunk
         finally:
             handle.close()
+
+    async def delete(self, key: str) -> bool:
+        path = self._path(key)
+
+        def remove() -> bool:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            # The session's folder goes with its last artifact.
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+            return True
+
+        return await asyncio.to_thread(remove)

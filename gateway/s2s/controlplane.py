@@ -9,13 +9,13 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from gateway.errors import ControlPlaneError, ControlPlaneUnavailable, TokenExpired, TokenInvalid
-from gateway.interviewer import Persona
+from gateway.interviewer import Persona, PersonaQuestion
 from zenhire.signing import Signer
 
 VERIFY_PATH = "/api/v1/interview/s2s/tokens/verify"
@@ -27,12 +27,58 @@ RETRYABLE_CLIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
 
 SessionStatus = Literal["initiated", "active", "completed", "failed"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed"})
+# Bounds of the verify additions (docs/s2s.md "Additions"): what the control
+# plane accepts from integrators, checked again here at the gateway's edge.
+MAX_QUESTIONS = 20
+MAX_QUESTION_CHARS = 500
+MIN_TIME_LIMIT_SEC = 10
+MAX_TIME_LIMIT_SEC = 3600
+MAX_EXTRA_TIME_PCT = 100
+PERCENT = 100
+UNNAMED_QUESTION_PREFIX = "q-"
+
+_QuestionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+_QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+]
+_QuestionType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,31}$")]
+
+
+class _QuestionBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+    id: _QuestionId | None = None
+    text: _QuestionText
+    type: _QuestionType
+    time_limit_seconds: Annotated[int, Field(ge=MIN_TIME_LIMIT_SEC, le=MAX_TIME_LIMIT_SEC)]
 
 
 class _PersonaBody(BaseModel):
     id: str
     role_name: str
     language: str
+    questions: (
+        Annotated[list[_QuestionBody], Field(min_length=1, max_length=MAX_QUESTIONS)] | None
+    ) = None
+
+    def persona(self) -> Persona:
+        """The persona; a question without an id is named by its place (``q-1``, ...)."""
+        questions = tuple(
+            PersonaQuestion(
+                q.id or f"{UNNAMED_QUESTION_PREFIX}{order + 1}",
+                q.text,
+                q.type,
+                q.time_limit_seconds,
+            )
+            for order, q in enumerate(self.questions or ())
+        )
+        if len({q.id for q in questions}) != len(questions):
+            raise ValueError("persona.questions repeats an id")
+        return Persona(self.id, self.role_name, self.language, questions)
+
+
+class _AccommodationsBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+    extra_time_pct: Annotated[int, Field(ge=0, le=MAX_EXTRA_TIME_PCT)] = 0
 
 
 class _LimitsBody(BaseModel):
@@ -49,11 +95,16 @@ class _VerifyBody(BaseModel):
     persona: _PersonaBody
     limits: _LimitsBody
     expires_at: str
+    accommodations: _AccommodationsBody | None = None
 
 
 @dataclass(frozen=True)
 class Verification:
-    """What the control plane says about a candidate token."""
+    """What the control plane says about a candidate token.
+
+    ``max_duration_sec`` is the client's limit; an accommodation of
+    ``extra_time_pct`` grows the interview's `time_budget_sec` beyond it.
+    """
 
     session_id: str
     client_id: str
@@ -63,10 +114,21 @@ class Verification:
     persona: Persona
     max_concurrent: int
     max_duration_sec: int
+    extra_time_pct: int = 0
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def time_budget_sec(self) -> int:
+        """The interview's time budget: the limit grown by the accommodation, rounded up."""
+        return time_budget_sec(self.max_duration_sec, self.extra_time_pct)
+
+
+def time_budget_sec(max_duration_sec: int, extra_time_pct: int) -> int:
+    """The limit times ``1 + extra_time_pct / 100``, rounded up to a whole second."""
+    return -(-max_duration_sec * (PERCENT + extra_time_pct) // PERCENT)
 
 
 class Delivery(enum.Enum):
@@ -113,17 +175,20 @@ class HttpControlPlane:
             raise ControlPlaneError(f"verify answered {response.status_code}")
         try:
             body = _VerifyBody.model_validate_json(response.content)
-        except ValidationError as exc:
+            persona = body.persona.persona()
+        except (ValidationError, ValueError) as exc:
             raise ControlPlaneError("verify answered an unexpected body") from exc
+        accommodations = body.accommodations or _AccommodationsBody()
         return Verification(
             session_id=body.session_id,
             client_id=body.client_id,
             status=body.status,
             consent_mode=body.consent_mode,
             candidate_ref=body.candidate_ref,
-            persona=Persona(body.persona.id, body.persona.role_name, body.persona.language),
+            persona=persona,
             max_concurrent=body.limits.max_concurrent,
             max_duration_sec=body.limits.max_duration_sec,
+            extra_time_pct=accommodations.extra_time_pct,
         )
 
     async def deliver(self, body: bytes) -> Delivery:

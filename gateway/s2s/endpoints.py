@@ -1,15 +1,18 @@
-"""S2S artifact endpoints: the control plane fetches recordings and transcripts.
+"""S2S artifact endpoints: the control plane fetches and erases recordings and transcripts.
 
-``GET /s2s/v1/sessions/{session_id}/recording`` (audio/wav, byte ranges) and
-``.../transcript`` (application/json), signed as in docs/s2s.md.
+``GET /s2s/v1/sessions/{session_id}/recording`` (audio/wav, byte ranges),
+``.../transcript`` (application/json) and ``DELETE .../artifacts`` (a
+deletion receipt; ``404`` when nothing is held, ``409 SESSION_LIVE`` while
+the interview still runs here), signed as in docs/s2s.md.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from gateway.errors import ArtifactNotFound
@@ -17,6 +20,9 @@ from gateway.http import error_response
 from gateway.s2s.artifacts import recording_key, transcript_key
 from gateway.services import services
 from zenhire.signing import SignatureError, target_of
+from zenhire.timestamps import now_iso
+
+log = logging.getLogger("zenhire.s2s")
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 SESSION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -26,7 +32,38 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/s2s/v1/sessions/{session_id}/recording", recording),
         Route("/s2s/v1/sessions/{session_id}/transcript", transcript),
+        Route("/s2s/v1/sessions/{session_id}/artifacts", erase, methods=["DELETE"]),
     ]
+
+
+async def erase(request: Request) -> Response:
+    """Delete every artifact held for the session; the receipt lists what was deleted."""
+    found = services(request)
+    try:
+        target = target_of(request.scope["raw_path"], request.scope["query_string"])
+        found.signer.verify(request.headers, "DELETE", target, b"", nonces=found.nonces)
+    except SignatureError:
+        return error_response(401, "S2S_UNAUTHORIZED", "Missing or invalid S2S signature.")
+    session_id = request.path_params["session_id"]
+    if not SESSION_ID.fullmatch(session_id):
+        return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
+    if found.registry.live(session_id) is not None:
+        return error_response(
+            409, "SESSION_LIVE", "The interview is still running; erase it once it has ended."
+        )
+    erased = await found.registry.erase(session_id)
+    if not erased:
+        return error_response(404, "ARTIFACT_NOT_FOUND", "No artifacts are held for this session.")
+    log.info("artifacts erased", extra={"session_id": session_id, "items": len(erased)})
+    return JSONResponse(
+        {
+            "session_id": session_id,
+            "deleted": [
+                {"artifact": item.artifact, "key": item.key, "store": item.store} for item in erased
+            ],
+            "deleted_at": now_iso(),
+        }
+    )
 
 
 async def recording(request: Request) -> Response:

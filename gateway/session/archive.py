@@ -5,14 +5,17 @@ transcript to the artifact store, queues the terminal S2S event
 (``session.completed`` or ``session.failed``) in the outbox and removes the
 folder. `Archive.recover` does the same, on start-up, for every folder a
 crash left in the spool: its WAV repaired, ``failed`` with
-``GATEWAY_RESTART``.
+``GATEWAY_RESTART``. `Archive.erase` deletes whatever is kept of a finished
+session (artifacts and any spool folder) and lists what it deleted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,16 @@ GATEWAY_RESTART = Outcome("failed", "GATEWAY_RESTART", "The interview service re
 RECORDING_FAILED = Outcome(
     "failed", "RECORDING_FAILED", "The interview could not be recorded or stored."
 )
+SPOOL_STORE = "spool"
+
+
+@dataclass(frozen=True)
+class Erased:
+    """One deleted artifact, as the deletion receipt lists it (docs/s2s.md §4)."""
+
+    artifact: str  # recording | transcript | spool
+    key: str
+    store: str
 
 
 class Archive:
@@ -107,6 +120,21 @@ class Archive:
             self.queue_event(
                 session_id, "session.failed", {**data, "ended_at": ended_at, "error": error}
             )
+
+    async def erase(self, session_id: str) -> list[Erased]:
+        """Delete the session's artifacts and spool folder; what was there. Idempotent."""
+        erased = []
+        for artifact, key in (
+            ("recording", recording_key(session_id)),
+            ("transcript", transcript_key(session_id)),
+        ):
+            if await self._artifacts.delete(key):
+                erased.append(Erased(artifact, key, self._artifacts.kind))
+        folder = self.folder(session_id)
+        if folder.exists():
+            await asyncio.to_thread(discard, folder)
+            erased.append(Erased("spool", f"spool/{session_id}", SPOOL_STORE))
+        return erased
 
     async def recover(self) -> list[SessionIdentity]:
         """Store and report the sessions a crash left in the spool; return who they were."""

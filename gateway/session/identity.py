@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gateway.interviewer import Persona
+from gateway.interviewer import Persona, PersonaQuestion
 from gateway.s2s.controlplane import Verification
 from zenhire.timestamps import now_iso
 
@@ -72,11 +72,16 @@ class SessionIdentity:
                 session_id=str(meta["session_id"]),
                 client_id=str(meta["client_id"]),
                 candidate_ref=meta["candidate_ref"],
-                persona=Persona(**meta["persona"]),
+                persona=_persona(meta["persona"]),
                 consent_mode=str(meta["consent_mode"]),
                 consent=None if consent is None else Consent(**consent),
                 transport=str(meta["transport"]),
                 started_at=str(meta["started_at"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed session meta: {exc}") from exc
+
+
+def _persona(meta: dict[str, Any]) -> Persona:
+    questions = tuple(PersonaQuestion(**question) for question in meta.get("questions", ()))
+    return Persona(str(meta["id"]), str(meta["role_name"]), str(meta["language"]), questions)

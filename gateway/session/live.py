@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from audio.frames import FRAME_BYTES, FRAME_MS, FRAME_SEC, SILENCE
 from audio.level import meter
 from gateway.candidate.refusals import Refusal
-from gateway.interviewer import CandidateFrame, Interviewer, Outcome, Turn
+from gateway.interviewer import CandidateFrame, Interviewer, Outcome, PersonaQuestion, Turn
 from gateway.session.archive import RECORDING_FAILED
 from gateway.session.clock import Clock
 from gateway.session.events import CandidateEvent, Ended, Error, State, Timer
@@ -209,6 +209,9 @@ class LiveSession:
 
     def add_turn(self, turn: Turn) -> None:
         self._recording.add_turn(turn)
+
+    def ask(self, question: PersonaQuestion, t_ms: int) -> None:
+        self._recording.ask(question, t_ms)
 
     # -- the unit of work -----------------------------------------------------
 

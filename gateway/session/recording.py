@@ -5,7 +5,11 @@ Each live session owns a spool folder:
     <spool>/<session_id>/meta.json        who, what, when (written at start)
     <spool>/<session_id>/recording.wav    stereo 24 kHz PCM16, L candidate, R interviewer
     <spool>/<session_id>/turns.jsonl      one transcript turn per line
+    <spool>/<session_id>/questions.jsonl  one line per question put to the candidate
     <spool>/<session_id>/transcript.json  assembled when the session ends
+
+The transcript document holds the meta, the ``turns`` and the per-question
+``responses`` (`gateway.session.responses`), all on the recording's timeline.
 
 Nothing grows in memory with the interview's length, and a crash leaves a
 playable WAV and every finished turn, which `recover` turns into artifacts
@@ -22,7 +26,8 @@ from typing import Any
 
 from audio.frames import FRAME_MS
 from audio.wav import StereoWavWriter, repair
-from gateway.interviewer import Turn
+from gateway.interviewer import PersonaQuestion, Turn
+from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
 
@@ -35,6 +40,7 @@ class Recording:
         (folder / "meta.json").write_text(json.dumps(meta))
         self._wav = StereoWavWriter(folder / "recording.wav")
         self._turns = (folder / "turns.jsonl").open("a", encoding="utf-8")
+        self._questions = (folder / QUESTIONS_FILE).open("a", encoding="utf-8")
         self._closed = False
 
     @property
@@ -56,6 +62,10 @@ class Recording:
         self._turns.write(json.dumps(asdict(turn), ensure_ascii=False) + "\n")
         self._turns.flush()
 
+    def ask(self, question: PersonaQuestion, t_ms: int) -> None:
+        self._questions.write(Asked(question, t_ms).as_line() + "\n")
+        self._questions.flush()
+
     def close(self, extra: dict[str, Any]) -> None:
         """Finish the WAV and write the transcript document. Idempotent."""
         if self._closed:
@@ -65,25 +75,22 @@ class Recording:
             self._wav.close()
         finally:
             self._turns.close()
+            self._questions.close()
         write_transcript(self.folder, {**self._meta, **extra}, self.duration_ms)
 
 
 def write_transcript(folder: Path, meta: dict[str, Any], duration_ms: int) -> None:
-    turns = []
-    turns_path = folder / "turns.jsonl"
-    if turns_path.exists():
-        for line in turns_path.read_text(encoding="utf-8").splitlines():
-            try:
-                turns.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a torn last line after a crash
+    turns = read_lines(folder / "turns.jsonl")
     turns.sort(key=lambda turn: (turn["start_ms"], turn["end_ms"]))
+    marks = read_lines(folder / QUESTIONS_FILE)
+    started_at = meta.get("started_at")
     document = {
         "format": TRANSCRIPT_FORMAT,
         **meta,
         "duration_ms": duration_ms,
         "frame_ms": FRAME_MS,
         "turns": turns,
+        "responses": responses(marks, turns, started_at if isinstance(started_at, str) else None),
     }
     (folder / "transcript.json").write_text(json.dumps(document, ensure_ascii=False, indent=1))
 

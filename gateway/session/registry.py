@@ -17,7 +17,7 @@ from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
 from gateway.s2s.outbox import Outbox
-from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive
+from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, Erased
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
@@ -109,7 +109,7 @@ class SessionRegistry:
         context = InterviewPlanContext(
             session_id=session_id,
             persona=verification.persona,
-            max_duration_sec=verification.max_duration_sec,
+            max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
         )
         recording = Recording(self._archive.folder(session_id), identity.as_meta())
@@ -117,7 +117,7 @@ class SessionRegistry:
             identity,
             self.interviewers.create(context),
             recording,
-            Limits(verification.max_duration_sec, self.settings.reconnect_grace_sec),
+            Limits(verification.time_budget_sec, self.settings.reconnect_grace_sec),
             on_end=lambda live, outcome: self._finalize(live, recording, outcome),
             meter=self._meter,
             clock=self.clock,
@@ -204,6 +204,11 @@ class SessionRegistry:
         )
         self.finished_count += 1
         self._meter.finished(identity.session_id, identity.client_id, outcome.status, outcome.code)
+
+    async def erase(self, session_id: str) -> list[Erased]:
+        """Delete what is kept of a session that is not live here (the caller checks)."""
+        assert session_id not in self._live, "a live interview is still recording"
+        return await self._archive.erase(session_id)
 
     async def shutdown(self) -> None:
         """End every live session (GATEWAY_RESTART) and wait for each to finish."""

@@ -3,7 +3,8 @@
 `running_platform` serves a control plane under uvicorn (restartable on its
 port) with one integrator client; `Receiver` is a webhook endpoint the test
 runs and can take down; `FakeGateway` implements the gateway's signed S2S
-artifact deletion, which the real gateway does not serve yet.
+artifact deletion with a status a test chooses (the real one is tested in
+tests/s2s and, end to end, in test_erasure).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Erasure end to end: the request, the gateway's signed delete, receipts, 410, retention."""
+"""Erasure end to end: the request, the gateway's signed delete, receipts, 410, retention.
+
+The cascade runs against the real gateway; `FakeGateway` stands in where a
+test needs a gateway that misbehaves (503s) or sessions no gateway recorded.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import pytest
 
 from controlplane.clock import format_timestamp
 from tests.controlplane.harness import (
+    FAST_ENV,
     FakeGateway,
     Platform,
     Receiver,
@@ -23,7 +28,10 @@ from tests.controlplane.harness import (
 )
 from zenhire.cli import main
 from zenhire.dev import with_local_webhooks
+from zenhire.loopback.candidate import Candidate
+from zenhire.loopback.integrator import expect
 from zenhire.loopback.servers import serve
+from zenhire.loopback.stack import Stack, running_stack
 
 
 async def finished(platform: Platform, **data: Any) -> str:
@@ -43,41 +51,62 @@ async def deletion_when_done(platform: Platform, deletion_id: str) -> dict[str, 
 
 
 async def test_erasure_cascades_to_the_gateway_and_leaves_a_receipt(tmp_path: Path) -> None:
-    gateway, receiver = FakeGateway(), Receiver()
+    """A real interview on a real gateway: erased there, 410 here, a receipt and a webhook."""
+    receiver = Receiver()
     await receiver.start()
-    async with (
-        serve(gateway.app(), port=gateway.port),
-        running_platform(tmp_path, ZENHIRE_GATEWAY_S2S_URL=gateway.url) as platform,
-    ):
-        await platform.ok(
-            "POST",
-            "/webhooks",
-            201,
+    async with running_stack(tmp_path, controlplane_env=FAST_ENV) as stack:
+        hook = await stack.http.post(
+            f"{stack.api}/webhooks",
             json={"url": receiver.url, "events": ["session.artifacts_deleted"]},
+            headers=stack.headers,
         )
-        session_id = await finished(platform)
-        accepted = await platform.ok("DELETE", f"/sessions/{session_id}/artifacts", 202)
+        assert hook.status_code == 201, hook.text
+        session_id, candidate = await stack.open_candidate(Candidate)
+        await candidate.interview([], end_after_sec=1.0)
+        await stack.wait_for_status(session_id, "completed")
+        stored = stack.gateway_settings.artifacts_dir / "sessions" / session_id
+        assert {p.name for p in stored.iterdir()} == {"recording.wav", "transcript.json"}
+
+        erase = f"{stack.api}/sessions/{session_id}/artifacts"
+        accepted = expect(await stack.http.delete(erase, headers=stack.headers), 202)
         assert accepted.keys() == {"deletion_id", "status"}
         for artifact in ("recording", "transcript"):
-            response = await platform.call("GET", f"/sessions/{session_id}/{artifact}")
+            response = await stack.http.get(
+                f"{stack.api}/sessions/{session_id}/{artifact}", headers=stack.headers
+            )
             assert_error(response, 410, "ARTIFACT_DELETED")
-        deletion = await deletion_when_done(platform, accepted["deletion_id"])
+        deletion = await _deletion_when_done(stack, accepted["deletion_id"])
         assert (deletion["status"], deletion["reason"], deletion["session_id"]) == (
             "completed",
             "request",
             session_id,
         )
         receipt = deletion["receipt"]
-        assert {i["artifact"] for i in receipt["items"]} == {"recording", "transcript"}
+        assert {(i["artifact"], i["key"]) for i in receipt["items"]} == {
+            ("recording", f"sessions/{session_id}/recording.wav"),
+            ("transcript", f"sessions/{session_id}/transcript.json"),
+        }
         assert {i["location"] for i in receipt["items"]} == {"gateway:local"}
         assert receipt["completed_at"] == deletion["completed_at"]
-        assert gateway.deleted == [session_id] and gateway.rejected == 0
-        again = await platform.ok("DELETE", f"/sessions/{session_id}/artifacts", 202)
+        assert not stored.exists()
+        again = expect(await stack.http.delete(erase, headers=stack.headers), 202)
         assert again == {"deletion_id": accepted["deletion_id"], "status": "completed"}
         event = (await receiver.wait_for(1))[0].event
         assert event["type"] == "session.artifacts_deleted"
-        assert event["data"] == await platform.session(session_id)
+        assert event["data"] == await stack.session(session_id)
     await receiver.stop()
+
+
+async def _deletion_when_done(stack: Stack, deletion_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        while True:
+            response = await stack.http.get(
+                f"{stack.api}/deletions/{deletion_id}", headers=stack.headers
+            )
+            deletion = expect(response, 200)
+            if deletion["status"] != "pending":
+                return deletion
+            await asyncio.sleep(0.05)
 
 
 async def test_erasure_retries_until_the_gateway_answers(tmp_path: Path) -> None:

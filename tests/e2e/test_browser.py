@@ -253,3 +253,29 @@ async def test_browser_interview_over_websocket_on_request(tmp_path: Path) -> No
         )
         assert await _transport(page) == ("websocket", None, "websocket (forced by ?transport=)")
         assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("language", "takes", "extra"),
+    [
+        ("en", "The interview takes up to 45 minutes.", "You have 50% extra time"),
+        ("de", "Das Interview dauert höchstens 45 Minuten.", "Sie haben 50 % mehr Zeit"),
+    ],
+)
+async def test_the_page_tells_a_candidate_with_extra_time_how_long_they_have(
+    tmp_path: Path, language: str, takes: str, extra: str
+) -> None:
+    """30 minutes with 50 % extra time: the device check says 45, in the interview's language."""
+    async with running_stack(tmp_path, max_duration_sec=1800) as stack, chromium() as browser:
+        _, token = await stack.create_session(language=language, extra_time_pct=50)
+        page = await browser.new_page()
+        problems = watch_console(page)
+        await page.goto(f"{stack.gateway_url}/#t={token}")
+        await wait_for_phase(page, "ready")
+        assert await page.get_by_test_id("duration").inner_text() == takes
+        note = page.get_by_test_id("extra-time")
+        assert await note.is_visible()
+        assert (await note.inner_text()).startswith(extra)
+        assert await note.get_attribute("lang") == language
+        await Screenshots(page, f"extra-time-{language}").take("device-check")
+        assert problems == []

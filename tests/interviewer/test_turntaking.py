@@ -33,10 +33,12 @@ def run(
     settings: LocalInterviewerSettings,
     playing: bool = False,
     deadline_ms: int | None = None,
+    answer_limit_ms: int | None = None,
 ) -> list[tuple[int, Signal]]:
     """Every signal, with its frame time, for `frames()` (``playing``: over a long prompt)."""
     tracker = TurnTracker(settings)
     tracker.expect_by(deadline_ms)
+    tracker.limit_answers(answer_limit_ms)
     vad = VoiceActivityDetector()
     signals = []
     for index, frame in enumerate(frames()):
@@ -66,6 +68,14 @@ def test_answer_is_cut_at_max_length_and_the_rest_ignored() -> None:
     started, ended = signals[0][1], signals[1][1]
     assert isinstance(started, UtteranceStarted) and isinstance(ended, UtteranceEnded)
     assert ended.truncated and ended.end_ms - started.start_ms == 1000
+
+
+def test_a_questions_own_time_limit_replaces_max_answer() -> None:
+    """``limit_answers`` (a custom question's time limit) cuts the turn at its own length."""
+    signals = run(LocalInterviewerSettings(), answer_limit_ms=1500)
+    started, ended = signals[0][1], signals[1][1]
+    assert isinstance(started, UtteranceStarted) and isinstance(ended, UtteranceEnded)
+    assert ended.truncated and ended.end_ms - started.start_ms == 1500
 
 
 def test_speech_over_a_prompt_barges_in_at_onset() -> None:

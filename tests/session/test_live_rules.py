@@ -85,6 +85,27 @@ async def test_time_budget_ends_the_session_with_session_timeout(tmp_path: Path)
         await other.close()
 
 
+async def test_extra_time_grows_the_budget_and_session_timeout_follows(tmp_path: Path) -> None:
+    """An accommodation of 100 % extra time: a 2 s limit times out after 4 s, not 2 s."""
+    async with running_stack(tmp_path, max_duration_sec=2) as stack:
+        session_id, token = await stack.create_session(extra_time_pct=100)
+        candidate, socket = await _live(stack, token)
+        shown = candidate.session["session"]
+        assert (shown["max_duration_sec"], shown["extra_time_pct"]) == (4, 100)
+        await _next_event(socket, "live")
+        started = asyncio.get_running_loop().time()
+        timer = await _next_event(socket, "timer")
+        assert timer["remaining_sec"] > 2
+        ended = await _next_event(socket, "ended")
+        lasted = asyncio.get_running_loop().time() - started
+        assert ended["reason"] == "SESSION_TIMEOUT"
+        assert 3.5 <= lasted <= 6.0, lasted
+        session = await stack.wait_for_status(session_id, "failed")
+        assert session["error"]["code"] == "SESSION_TIMEOUT"
+        assert session["duration_sec"] >= 4
+        await socket.close()
+
+
 async def test_reload_within_grace_resumes_the_same_session(tmp_path: Path) -> None:
     """A dropped connection resumes; the recording keeps the gap as silence."""
     async with running_stack(tmp_path) as stack:

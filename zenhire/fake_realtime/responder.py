@@ -2,7 +2,9 @@
 
 A response says the next line of the `script` as real speech: audio deltas
 of `Cues.delta_ms` at `Cues.pace` times real time, the transcript alongside,
-then a call to `END_TOOL` after the closing line. The assistant item joins
+then a call to `END_TOOL` after the closing line. A line that asks a
+question is preceded, in the same response, by a call to `ASK_TOOL` with
+that question's id when the client offers one. The assistant item joins
 the conversation when the response starts; the line counts as said when it
 completes. A fault on cue (`Cues.faults`) cuts the response short.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 from typing import Any, Protocol
 
 import websockets
@@ -21,7 +24,7 @@ from zenhire.fake_realtime.cues import FAULT_AFTER_DELTAS
 from zenhire.fake_realtime.host import Host
 from zenhire.fake_realtime.outbox import Outbox
 from zenhire.fake_realtime.pcm import BYTES_PER_MS
-from zenhire.fake_realtime.script import END_TOOL, next_words
+from zenhire.fake_realtime.script import ASK_TOOL, END_TOOL, next_words, question_index
 
 
 class StreamSpeech(Protocol):
@@ -76,6 +79,12 @@ class Responder:
             )
             await self._done(response_id, "failed", [])
             return
+        output: list[dict[str, Any]] = []
+        ids = self._conversation.question_ids
+        index = question_index(self._conversation.items)
+        if not ending and index < len(ids):
+            arguments = json.dumps({"question_id": ids[index]})
+            output.append(await self._call(response_id, ASK_TOOL, arguments, len(output)))
         item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress"}
         self._conversation.items.append(
             {**item, "content": [{"type": "output_text", "text": text}]}
@@ -84,7 +93,7 @@ class Responder:
             {
                 "type": "response.output_item.added",
                 "response_id": response_id,
-                "output_index": 0,
+                "output_index": len(output),
                 "item": {**item, "content": []},
             }
         )
@@ -96,9 +105,9 @@ class Responder:
             # Interrupted by the candidate's speech: the response ends here.
             await self._done_quietly(response_id)
             raise
-        output: list[dict[str, Any]] = [{**item, "status": "completed"}]
+        output.append({**item, "status": "completed"})
         if ending:
-            output.append(await self._call_end(response_id))
+            output.append(await self._call(response_id, END_TOOL, "{}", len(output)))
         await self._done(response_id, "completed", output)
         self._host.said.append(text)
 
@@ -160,17 +169,20 @@ class Responder:
         await self._outbox.error("server_error", "server_error", "The server had an error.")
         await self._done(response_id, "failed", [])
 
-    async def _call_end(self, response_id: str) -> dict[str, Any]:
+    async def _call(
+        self, response_id: str, name: str, arguments: str, output_index: int
+    ) -> dict[str, Any]:
+        """Stream a call of function ``name`` as output item ``output_index``."""
         call_id, item_id = self._host.new_id("call"), self._host.new_id("item")
         call = {
             "id": item_id,
             "type": "function_call",
             "status": "completed",
-            "name": END_TOOL,
+            "name": name,
             "call_id": call_id,
-            "arguments": "{}",
+            "arguments": arguments,
         }
-        base = {"response_id": response_id, "item_id": item_id, "output_index": 1}
+        base = {"response_id": response_id, "item_id": item_id, "output_index": output_index}
         send = self._outbox.send
         await send({"type": "response.output_item.added", **base, "item": call})
         await send(
@@ -178,7 +190,7 @@ class Responder:
                 "type": "response.function_call_arguments.delta",
                 **base,
                 "call_id": call_id,
-                "delta": "{}",
+                "delta": arguments,
             }
         )
         await send(
@@ -186,8 +198,8 @@ class Responder:
                 "type": "response.function_call_arguments.done",
                 **base,
                 "call_id": call_id,
-                "name": END_TOOL,
-                "arguments": "{}",
+                "name": name,
+                "arguments": arguments,
             }
         )
         await send({"type": "response.output_item.done", **base, "item": call})

@@ -2,7 +2,9 @@
 
 The interviewer greets and asks the first question, asks one question per
 answer, and after `Cues.questions` answers, or once a system item asks it to
-wrap up, says `CLOSING` and calls the `END_TOOL` function.
+wrap up, says `CLOSING` and calls the `END_TOOL` function. When the client
+offers an `ASK_TOOL` listing question ids, the interviewer calls it with the
+next id before it asks each question (`question_index`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from zenhire.fake_realtime.conversation import text_of
 
 END_TOOL = "end_interview"
+ASK_TOOL = "ask_question"
 GREETING = "Hello, and welcome to this interview. Let us begin."
 QUESTIONS = (
     "Tell me about a project you are proud of.",
@@ -37,6 +40,11 @@ def next_words(items: list[dict[str, Any]], questions: int) -> tuple[str, bool]:
     if not asked:
         return f"{GREETING} {QUESTIONS[0]}", False
     return QUESTIONS[min(answers, len(QUESTIONS) - 1)], False
+
+
+def question_index(items: list[dict[str, Any]]) -> int:
+    """Which question the next line asks: one per answer so far."""
+    return sum(1 for item in items if item.get("type") == "message" and item.get("role") == "user")
 
 
 def placeholder_transcript(answer: int, seconds: float) -> str:

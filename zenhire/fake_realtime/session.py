@@ -16,12 +16,12 @@ from websockets.asyncio.server import ServerConnection
 
 from zenhire.fake_realtime.checks import item_problems, session_problems
 from zenhire.fake_realtime.connection import Connection
-from zenhire.fake_realtime.conversation import Conversation
+from zenhire.fake_realtime.conversation import Conversation, question_ids
 from zenhire.fake_realtime.host import Host
 from zenhire.fake_realtime.outbox import Outbox
 from zenhire.fake_realtime.pcm import decode_pcm
 from zenhire.fake_realtime.responder import Responder
-from zenhire.fake_realtime.script import placeholder_transcript
+from zenhire.fake_realtime.script import ASK_TOOL, placeholder_transcript
 from zenhire.fake_realtime.vad import SpeechStarted, SpeechStopped, VoiceDetector
 
 SESSION_EXPIRED = "Your session hit the maximum duration of 60 minutes."
@@ -100,6 +100,7 @@ class FakeSession:
             await self._error("invalid_request_error", "invalid_value", "; ".join(problems))
             return
         self._record.session = session
+        self._conversation.question_ids = question_ids(session, ASK_TOOL)
         await self._send({"type": "session.updated", "session": session})
 
     async def _append(self, audio: object) -> None:

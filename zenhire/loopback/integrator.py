@@ -51,12 +51,17 @@ class Integrator:
     def headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key}
 
-    async def create_persona(self, role_name: str = DEFAULT_ROLE, language: str = "en") -> str:
-        response = await self.http.post(
-            f"{self.api}/personas",
-            json={"role_name": role_name, "language": language},
-            headers=self.headers,
-        )
+    async def create_persona(
+        self,
+        role_name: str = DEFAULT_ROLE,
+        language: str = "en",
+        questions: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A persona; ``questions`` are its custom questions (``text``, ``type``, ...)."""
+        body: dict[str, Any] = {"role_name": role_name, "language": language}
+        if questions is not None:
+            body["questions"] = questions
+        response = await self.http.post(f"{self.api}/personas", json=body, headers=self.headers)
         return str(expect(response, 201)["id"])
 
     async def start_session(
@@ -64,12 +69,14 @@ class Integrator:
         persona_id: str,
         consent_mode: str = "integrator",
         candidate_ref: str = "cand-1",
+        extra_time_pct: int = 0,
     ) -> dict[str, Any]:
         """``POST /personas/{id}/sessions``: the 201 body (session id, candidate link)."""
+        body: dict[str, Any] = {"consent_mode": consent_mode, "candidate_ref": candidate_ref}
+        if extra_time_pct:
+            body["accommodations"] = {"extra_time_pct": extra_time_pct}
         response = await self.http.post(
-            f"{self.api}/personas/{persona_id}/sessions",
-            json={"consent_mode": consent_mode, "candidate_ref": candidate_ref},
-            headers=self.headers,
+            f"{self.api}/personas/{persona_id}/sessions", json=body, headers=self.headers
         )
         return expect(response, 201)
 
@@ -78,11 +85,12 @@ class Integrator:
         persona_id: str | None = None,
         consent_mode: str = "integrator",
         candidate_ref: str = "cand-1",
-        **persona: str,
+        extra_time_pct: int = 0,
+        **persona: Any,
     ) -> tuple[str, str]:
         """A new session (and persona, unless given); its id and the raw token of its link."""
         persona_id = persona_id or await self.create_persona(**persona)
-        body = await self.start_session(persona_id, consent_mode, candidate_ref)
+        body = await self.start_session(persona_id, consent_mode, candidate_ref, extra_time_pct)
         return str(body["session_id"]), token_of(body["candidate_link"])
 
     async def session(self, session_id: str) -> dict[str, Any]:

@@ -121,6 +121,7 @@ async def running_stack(
     credits: int = 1000,
     token_ttl_sec: int = 3600,
     gateway_env: Mapping[str, str] | None = None,
+    controlplane_env: Mapping[str, str] | None = None,
     start_gateway: bool = True,
     interviewers: InterviewerFactory | None = None,
 ) -> AsyncIterator[Stack]:
@@ -131,6 +132,7 @@ async def running_stack(
         {
             **controlplane_environment(control_dir, loopback_url(gateway_port)),
             "ZENHIRE_TOKEN_TTL_SEC": str(token_ttl_sec),
+            **(controlplane_env or {}),
         }
     )
     settings = gateway_settings(tmp_path / "gateway", gateway_port, control_url, gateway_env or {})

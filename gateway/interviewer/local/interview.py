@@ -10,7 +10,9 @@
   whether they are still there; silent ``inactivity_end_ms`` longer, the
   interview fails with ``CANDIDATE_INACTIVE``;
 - when the time budget is down to the context's wrap-up margin, the
-  remaining questions are skipped and the interviewer closes.
+  remaining questions are skipped and the interviewer closes;
+- each question is marked (`Conversation.ask`) where its prompt starts, and
+  a custom question's ``time_limit_seconds`` bounds each turn answering it.
 
 An interviewer prompt that the candidate cut off is kept in the transcript
 with its full text followed by `INTERRUPTED_MARK`, ending where it was cut.
@@ -20,7 +22,13 @@ from __future__ import annotations
 
 from itertools import count
 
-from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Turn
+from gateway.interviewer import (
+    Conversation,
+    InterviewPlanContext,
+    Outcome,
+    PersonaQuestion,
+    Turn,
+)
 from gateway.interviewer.local.listener import AudioEnded, Listener
 from gateway.interviewer.local.plan import Plan
 from gateway.interviewer.local.settings import LocalInterviewerSettings
@@ -69,11 +77,14 @@ class Interview:
                 break
             text = question.text if asked == 0 else f"{self._acknowledge()} {question.text}"
             asked += 1
-            result = await self._exchange(text, question.id)
+            if self._plan.custom:
+                self._listener.limit_answers(question.time_limit_seconds * MS_PER_SEC)
+            result = await self._exchange(text, question.id, asking=question)
             if isinstance(result, int) and result < self._settings.short_answer_ms:
                 result = await self._exchange(self._plan.phrases.follow_up, question.id)
             if isinstance(result, Outcome):
                 return result
+        self._listener.limit_answers(None)
         closing = self._plan.phrases.closing
         text = f"{self._acknowledge()} {closing}" if asked else closing
         result = await self._exchange(text, None, expect_answer=False)
@@ -83,10 +94,17 @@ class Interview:
         return self._plan.acknowledgement(next(self._acknowledgements))
 
     async def _exchange(
-        self, text: str, question_id: str | None, expect_answer: bool = True
+        self,
+        text: str,
+        question_id: str | None,
+        expect_answer: bool = True,
+        asking: PersonaQuestion | None = None,
     ) -> _Answer:
-        """Say ``text``, then take the answer (or the interruption) to it."""
+        """Say ``text`` (putting ``asking`` to the candidate), then take the
+        answer (or the interruption) to it."""
         spoken = await self._say(text, question_id)
+        if asking is not None:
+            self._conversation.ask(asking, spoken.start_ms)
         if spoken.interrupted:
             return await self._hear_out(question_id)
         if not expect_answer:

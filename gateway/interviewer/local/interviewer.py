@@ -37,6 +37,7 @@ __all__ = ["LocalInterviewer", "LocalInterviewerFactory", "LocalInterviewerSetti
 log = logging.getLogger("zenhire.interviewer")
 
 UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+MS_PER_SEC = 1000
 # Languages PocketSphinx has a model for in this build (the wheel's en-us).
 TRANSCRIBED_LANGUAGES = frozenset({"en"})
 
@@ -108,7 +109,11 @@ class LocalInterviewerFactory:
             raise ValueError(f"no local interviewer for language {context.persona.language!r}")
         return LocalInterviewer(
             context,
-            self._catalog.plan(context.persona, self.settings.max_questions),
+            self._catalog.plan(
+                context.persona,
+                self.settings.max_questions,
+                self.settings.max_answer_ms // MS_PER_SEC,
+            ),
             self.settings,
             self._synthesizer,
         )

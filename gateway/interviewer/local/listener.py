@@ -97,6 +97,10 @@ class Listener:
         """Let candidate speech interrupt ``prompt`` (None: nothing is playing)."""
         self._prompt = prompt
 
+    def limit_answers(self, max_answer_ms: int | None) -> None:
+        """Bound each candidate turn from now on (None: the settings' ``max_answer_ms``)."""
+        self._tracker.limit_answers(max_answer_ms)
+
     async def next(self, deadline_ms: int | None) -> Event:
         """The next finished turn, or `Silence` if the candidate stays quiet past
         ``deadline_ms`` (frame time; None waits for a turn however long)."""

@@ -8,6 +8,9 @@ different interviews can be compared question by question.
 
 A plan opens with the general opener (``gen-01``) and continues with the
 role family's questions; roles that match no keyword get the general bank.
+A persona with custom questions gets exactly those, in their order, under
+the same greeting and closing (``Plan.custom``: each question's own time
+limit bounds its answer).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from gateway.interviewer import Persona
+from gateway.interviewer import Persona, PersonaQuestion
 
 DATA_PACKAGE = "gateway.interviewer.local"
 DATA_FOLDER = "questions"
@@ -28,6 +31,9 @@ FAMILIES = (GENERAL, "engineering", "sales", "support", "design", "management")
 LANGUAGES = ("en", "es", "de", "fr")
 # A persona's role name is integrator data read aloud; keep prompts speakable.
 MAX_ROLE_CHARS = 80
+# The time limit a catalog question reports (the answer itself is bounded by
+# the interviewer's ``max_answer_ms``).
+DEFAULT_ANSWER_LIMIT_SEC = 120
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,9 @@ class Plan:
     voice: str
     family: str
     greeting: str
-    questions: tuple[Question, ...]
+    questions: tuple[PersonaQuestion, ...]
     phrases: Phrases
+    custom: bool = False
 
     def acknowledgement(self, index: int) -> str:
         """The ``index``-th acknowledgement, cycling through the language's list."""
@@ -116,13 +123,28 @@ class QuestionCatalog:
                 return family
         return GENERAL
 
-    def plan(self, persona: Persona, max_questions: int) -> Plan:
-        """The plan for ``persona``; raise KeyError for an unsupported language."""
+    def plan(
+        self,
+        persona: Persona,
+        max_questions: int,
+        answer_limit_sec: int = DEFAULT_ANSWER_LIMIT_SEC,
+    ) -> Plan:
+        """The plan for ``persona``; raise KeyError for an unsupported language.
+
+        ``max_questions`` and ``answer_limit_sec`` apply to catalog questions;
+        a persona's custom questions are all asked, with their own limits.
+        """
         language = self._languages[primary_language(persona.language)]
         family = self.family(persona.role_name)
-        opener, *general_rest = language.banks[GENERAL]
-        rest = tuple(general_rest) if family == GENERAL else language.banks[family]
-        questions = (opener, *rest)[:max_questions]
+        if persona.questions:
+            questions = persona.questions
+        else:
+            opener, *general_rest = language.banks[GENERAL]
+            rest = tuple(general_rest) if family == GENERAL else language.banks[family]
+            questions = tuple(
+                PersonaQuestion(q.id, q.text, GENERAL if i == 0 else family, answer_limit_sec)
+                for i, q in enumerate((opener, *rest)[:max_questions])
+            )
         role = " ".join(persona.role_name.split())[:MAX_ROLE_CHARS]
         phrases = language.phrases
         count = len(questions)
@@ -135,6 +157,7 @@ class QuestionCatalog:
             greeting=greeting,
             questions=questions,
             phrases=phrases,
+            custom=bool(persona.questions),
         )
 
 

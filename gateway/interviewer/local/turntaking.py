@@ -167,6 +167,7 @@ class TurnTracker:
 
     def __init__(self, settings: LocalInterviewerSettings, judge: TurnJudge | None = None) -> None:
         self._settings = settings
+        self._max_answer_ms = settings.max_answer_ms
         self._judge = judge if settings.end_of_turn_model else None
         self._audio: deque[tuple[int, bytes]] = deque(maxlen=JUDGE_RING_FRAMES)
         self._question: _Question | None = None
@@ -179,6 +180,12 @@ class TurnTracker:
         self._start_ms = 0
         self._burst_start_ms = 0
         self._last_speech_ms = 0
+
+    def limit_answers(self, max_answer_ms: int | None) -> None:
+        """Cut turns off after ``max_answer_ms`` from now on (None: the settings' limit)."""
+        self._max_answer_ms = (
+            self._settings.max_answer_ms if max_answer_ms is None else max_answer_ms
+        )
 
     def expect_by(self, deadline_ms: int | None) -> None:
         """Signal `Silence` at the first quiet frame at or after ``deadline_ms``."""
@@ -239,7 +246,7 @@ class TurnTracker:
             barged = self._maybe_barge_in(t_ms, keep_start=True)
             if barged is not None:
                 return barged
-        if t_ms + FRAME_MS - self._start_ms >= self._settings.max_answer_ms:
+        if t_ms + FRAME_MS - self._start_ms >= self._max_answer_ms:
             self.floor = Floor.HOLD if vad.speaking else Floor.QUIET
             self._question = None
             return UtteranceEnded(self._start_ms, t_ms + FRAME_MS, truncated=True)

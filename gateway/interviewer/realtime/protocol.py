@@ -30,6 +30,7 @@ from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 
 PCM_FORMAT: dict[str, Any] = {"type": "audio/pcm", "rate": SAMPLE_RATE}
 END_INTERVIEW = "end_interview"
+ASK_QUESTION = "ask_question"
 ItemRole = Literal["system", "user", "assistant"]
 
 BETA_ALIASES = {
@@ -58,8 +59,34 @@ def session_update(
     language: str,
     transcription_model: str,
     end_tool_description: str,
+    ask_tool_description: str = "",
+    question_ids: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Configure a realtime session: audio in and out, captions, server VAD, the end tool."""
+    """Configure a realtime session: audio in and out, captions, server VAD, the end tool,
+    and, with ``question_ids``, the tool the model calls as it asks each of them."""
+    tools: list[dict[str, Any]] = [
+        {
+            "type": "function",
+            "name": END_INTERVIEW,
+            "description": end_tool_description,
+            "parameters": {"type": "object", "properties": {}, "required": []},
+        }
+    ]
+    if question_ids:
+        tools.append(
+            {
+                "type": "function",
+                "name": ASK_QUESTION,
+                "description": ask_tool_description,
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "question_id": {"type": "string", "enum": list(question_ids)},
+                    },
+                    "required": ["question_id"],
+                },
+            }
+        )
     return {
         "type": "session.update",
         "session": {
@@ -78,14 +105,7 @@ def session_update(
                 },
                 "output": {"format": PCM_FORMAT, "voice": voice},
             },
-            "tools": [
-                {
-                    "type": "function",
-                    "name": END_INTERVIEW,
-                    "description": end_tool_description,
-                    "parameters": {"type": "object", "properties": {}, "required": []},
-                }
-            ],
+            "tools": tools,
             "tool_choice": "auto",
         },
     }
@@ -154,6 +174,7 @@ class ResponseDone:
     response_id: str
     status: str
     calls: tuple[FunctionCall, ...]
+    spoke: bool = False  # the response had a message besides any calls
 
 
 @dataclass(frozen=True)
@@ -280,7 +301,8 @@ def _parse(kind: str, event: dict[str, Any]) -> ServerEvent:
                 for item in response.get("output") or ()
                 if item.get("type") == "function_call"
             )
-            return ResponseDone(str(response["id"]), str(response.get("status")), calls)
+            spoke = any(item.get("type") == "message" for item in response.get("output") or ())
+            return ResponseDone(str(response["id"]), str(response.get("status")), calls, spoke)
         case "response.output_audio.delta":
             pcm = base64.b64decode(event["delta"], validate=True)
             if len(pcm) % SAMPLE_BYTES:

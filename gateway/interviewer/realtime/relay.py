@@ -6,7 +6,9 @@ audio, then runs two tasks until one of them decides:
 
 - the receiver turns server events into playback, barge-in (with
   ``conversation.item.truncate``), captions and turns, and answers the
-  ``end_interview`` call;
+  ``end_interview`` and ``ask_question`` calls (the latter marks the
+  persona's question on the timeline where its response started, and asks
+  the model to go on when the call came without words);
 - the watcher, every `WATCH_INTERVAL_SEC`, ends the interview once the
   closing words have been heard, asks for the wrap-up, hands over to a fresh
   session at a quiet moment once this one is ``handover_sec`` old, and fails
@@ -20,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.interviewer import Conversation, InterviewPlanContext
 from gateway.interviewer.realtime import protocol as protocol
 from gateway.interviewer.realtime.brief import (
+    ASK_TOOL_DESCRIPTION,
     END_TOOL_DESCRIPTION,
     RESUME_NOTE,
     WRAP_UP_NOTE,
@@ -89,6 +94,8 @@ class Relay:
         self._responding = False
         self._requested = False
         self._last_progress = 0.0
+        self._response_started_ms = 0
+        self._questions = {q.id: q for q in context.persona.questions}
         # Responses that did not fail: a session that had one was healthy.
         self.responses_done = 0
 
@@ -115,6 +122,8 @@ class Relay:
                 language=self._context.persona.language,
                 transcription_model=self._settings.transcription_model,
                 end_tool_description=END_TOOL_DESCRIPTION,
+                ask_tool_description=ASK_TOOL_DESCRIPTION,
+                question_ids=tuple(self._questions),
             )
         )
         for event in self._history.restore_events():
@@ -185,6 +194,7 @@ class Relay:
                 await playback.transcript_done(generation, item_id, text)
             case protocol.ResponseStarted():
                 self._responding, self._requested, self._last_progress = True, False, now
+                self._response_started_ms = self._conversation.now_ms()
                 if self._state.wrap_up_noted:
                     self._state.wrap_up_answered = True
             case protocol.ResponseDone():
@@ -224,13 +234,33 @@ class Relay:
         if done.status == "failed":
             raise UpstreamFault("the upstream failed a response")
         self.responses_done += 1
+        asked = False
         for call in done.calls:
-            known = call.name == protocol.END_INTERVIEW
-            output = {"ok": True} if known else {"error": f"unknown function {call.name!r}"}
-            await self._upstream.send(protocol.function_output(call.call_id, output))
-            if known:
+            output: dict[str, Any]
+            if call.name == protocol.END_INTERVIEW:
+                output = {"ok": True}
                 log.info("realtime interviewer ended the interview")
                 self._state.ending = True
+            elif call.name == protocol.ASK_QUESTION:
+                output = self._ask(call.arguments)
+                asked = asked or "ok" in output
+            else:
+                output = {"error": f"unknown function {call.name!r}"}
+            await self._upstream.send(protocol.function_output(call.call_id, output))
+        if asked and not done.spoke and not self._state.ending:
+            await self._request_response()
+
+    def _ask(self, arguments: str) -> dict[str, Any]:
+        """Mark the question an ``ask_question`` call names; the function's output."""
+        try:
+            question_id = json.loads(arguments).get("question_id")
+        except (ValueError, AttributeError):
+            question_id = None
+        question = self._questions.get(question_id) if isinstance(question_id, str) else None
+        if question is None:
+            return {"error": "unknown question_id; use one of the listed ids"}
+        self._conversation.ask(question, self._response_started_ms)
+        return {"ok": True}
 
     def _server_error(self, error: protocol.ServerError) -> None:
         message = self._upstream.redact(error.message)
