@@ -109,6 +109,11 @@ OPERATIONS: tuple[Operation, ...] = (
                 "Only this candidate's sessions.",
                 {"type": "string", "maxLength": 256},
             ),
+            Query(
+                "project_id",
+                "Only sessions started with a key of this project.",
+                {"type": "string", "maxLength": 64},
+            ),
             LIMIT,
             CURSOR,
         ),
