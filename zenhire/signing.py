@@ -2,7 +2,9 @@
 
 Both directions of the S2S contract (docs/s2s.md) sign
 ``"{timestamp}.{METHOD}.{path}.{raw body}"`` with the shared secret and send
-``X-ZH-Timestamp`` (unix seconds) and ``X-ZH-Signature: v1=<hex>``. A receiver
+``X-ZH-Timestamp`` (unix seconds) and ``X-ZH-Signature: v1=<hex>``. The
+signed path carries the query string when the request has one (`signed_path`),
+so the bounds of a recording clip are signed too. A receiver
 rejects a missing or wrong signature (constant-time compare) and a timestamp
 more than ``MAX_SKEW_SEC`` away from its own clock.
 """
@@ -19,6 +21,11 @@ TIMESTAMP_HEADER = "X-ZH-Timestamp"
 SIGNATURE_HEADER = "X-ZH-Signature"
 SIGNATURE_VERSION = "v1"
 MAX_SKEW_SEC = 300
+
+
+def signed_path(path: str, query: str) -> str:
+    """The request target a signature covers: the path, then ``?query`` if any."""
+    return f"{path}?{query}" if query else path
 
 
 class SignatureError(Exception):
