@@ -135,8 +135,16 @@ async def test_another_clients_key_gets_no_clip(tmp_path: Path) -> None:
             assert response.json()["error"]["code"] == "FORBIDDEN"
 
 
-async def test_a_transcript_without_responses_is_passed_through(tmp_path: Path) -> None:
+async def test_a_transcript_without_timed_responses_is_passed_through(tmp_path: Path) -> None:
+    untimed = [
+        {"transcript": "no times"},
+        {"start_ms": True, "end_ms": 5},
+        {"start_ms": 900, "end_ms": 100},
+        {"start_ms": "0", "end_ms": "10"},
+        "not an entry",
+    ]
     async with running_stack(tmp_path) as stack:
-        document = {"duration_ms": 2000, "turns": [], "responses": "not a list"}
-        session_id = await finish_session(stack, tmp_path, noise(2), document)
-        assert await transcript_of(stack, session_id) == {"session_id": session_id, **document}
+        for responses in ("not a list", untimed):
+            document = {"duration_ms": 2000, "turns": [], "responses": responses}
+            session_id = await finish_session(stack, tmp_path, noise(2), document)
+            assert await transcript_of(stack, session_id) == {"session_id": session_id, **document}
