@@ -54,7 +54,10 @@ class _Header(NamedTuple):
     data_bytes: int
 
     @classmethod
-    def canonical(cls, data_bytes: int) -> _Header:
+    def canonical(
+        cls, data_bytes: int, channels: int = CHANNELS, rate: int = SAMPLE_RATE
+    ) -> _Header:
+        block_align = channels * SAMPLE_BYTES
         return cls(
             b"RIFF",
             HEADER_BYTES - 8 + data_bytes,
@@ -62,10 +65,10 @@ class _Header(NamedTuple):
             b"fmt ",
             _FMT_CHUNK_BYTES,
             _PCM_FORMAT,
-            CHANNELS,
-            SAMPLE_RATE,
-            SAMPLE_RATE * BLOCK_ALIGN,
-            BLOCK_ALIGN,
+            channels,
+            rate,
+            rate * block_align,
+            block_align,
             SAMPLE_BYTES * 8,
             b"data",
             data_bytes,
@@ -81,6 +84,31 @@ class _Header(NamedTuple):
             and self.channels > 0
             and self.block_align == self.channels * self.bits // 8 > 0
         )
+
+
+class PcmFormat(NamedTuple):
+    """What a canonical PCM header says about the audio after it."""
+
+    channels: int
+    rate: int
+    block_align: int  # bytes per sample frame (all channels)
+
+
+def pcm_format(head: bytes) -> PcmFormat:
+    """The format in a canonical 44-byte PCM header; raise WavFormatError otherwise."""
+    if len(head) < HEADER_BYTES:
+        raise WavFormatError("shorter than a WAV header")
+    header = _Header._make(_HEADER.unpack(head[:HEADER_BYTES]))
+    if not header.is_canonical_pcm():
+        raise WavFormatError("not a canonical PCM WAV header")
+    return PcmFormat(header.channels, header.rate, header.block_align)
+
+
+def pcm16_header(data_bytes: int, channels: int, rate: int = SAMPLE_RATE) -> bytes:
+    """The canonical 44-byte header of ``data_bytes`` of PCM16 in ``channels`` channels."""
+    if not 0 <= data_bytes <= MAX_DATA_BYTES:
+        raise ValueError(f"data size out of the WAV range: {data_bytes}")
+    return _HEADER.pack(*_Header.canonical(data_bytes, channels, rate))
 
 
 def _write_sizes(file: BinaryIO, data_bytes: int) -> None:

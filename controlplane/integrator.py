@@ -5,8 +5,10 @@ Shapes follow the public seeds (quickstart, "Start a session"); results
 (revoke, reinvite, expiry) in `controlplane.lifecycle`.
 
 ``GET /sessions`` lists the client's sessions newest first, filtered by
-``persona_id``, ``status`` and ``candidate_ref``, cursor-paginated
-(`controlplane.pagination`).
+``persona_id``, ``status``, ``candidate_ref`` and ``project_id``,
+cursor-paginated (`controlplane.pagination`). A session records the project
+of the API key that started it (`controlplane.keys`); a ``project_id`` in
+the body of ``POST /personas/{id}/sessions`` is refused.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from controlplane.access import authenticate, owned_persona, owned_session
+from controlplane.access import authenticate, authenticate_key, owned_persona, owned_session
 from controlplane.clock import format_timestamp, utc_now
 from controlplane.errors import ValidationFailed
 from controlplane.lifecycle import current, expire_due, mint
 from controlplane.pagination import decode_cursor, encode_cursor, limit_of
-from controlplane.payloads import PERSONA, SESSION, decode, read_body
+from controlplane.payloads import PERSONA, SESSION, SESSION_REFUSED, decode, read_body
 from controlplane.records import Persona, Question, SessionStatus
 from controlplane.resources import resources_of
 from controlplane.views import persona_json, session_json
@@ -32,6 +34,8 @@ SESSIONS_CURSOR = "sessions"
 CUSTOM_QUESTION_PREFIX = "custom-"
 
 PERSONA_ACTIVE = "active"
+# Text filters of the session list and their longest value.
+FILTER_MAX_CHARS = {"persona_id": 64, "candidate_ref": 256, "project_id": 64}
 
 
 class Personas(HTTPEndpoint):
@@ -85,8 +89,8 @@ async def get_persona(request: Request) -> Response:
 async def create_session(request: Request) -> Response:
     """Mint a candidate link; the raw token appears in this response only."""
     resources = resources_of(request)
-    client = authenticate(request, resources.store)
-    body = decode(await read_body(request), SESSION)
+    client, key = authenticate_key(request, resources.store)
+    body = decode(await read_body(request), SESSION, refused=SESSION_REFUSED)
     persona = owned_persona(resources.store, client, request.path_params["persona_id"])
     created = mint(
         resources,
@@ -95,6 +99,7 @@ async def create_session(request: Request) -> Response:
         consent_mode=body.consent_mode,
         candidate_ref=body.candidate_ref,
         extra_time_pct=0 if body.accommodations is None else body.accommodations.extra_time_pct,
+        project_id=key.project_id,
     )
     return JSONResponse(created, status_code=201)
 
@@ -113,7 +118,11 @@ async def list_sessions(request: Request) -> Response:
     query = request.query_params
     limit = limit_of(query)
     cursor = decode_cursor(query, SESSIONS_CURSOR, (str, str))
-    filters = {name: query[name] for name in ("persona_id", "candidate_ref") if name in query}
+    filters = {name: query[name] for name in FILTER_MAX_CHARS if name in query}
+    for name, value in filters.items():
+        if len(value) > FILTER_MAX_CHARS[name]:
+            message = f"{name} must be at most {FILTER_MAX_CHARS[name]} characters."
+            raise ValidationFailed(message, {"errors": [{"field": name, "message": message}]})
     if "status" in query:
         if query["status"] not in {status.value for status in SessionStatus}:
             message = "status must be one of " + ", ".join(s.value for s in SessionStatus) + "."

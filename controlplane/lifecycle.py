@@ -7,8 +7,8 @@ on-read check whenever the integrator reads the session (`current`). Verify
 stays read-only: it refuses an expired link with ``410 TOKEN_EXPIRED`` on its
 own. ``POST /sessions/{id}/revoke`` ends an unused link the same way (idempotent
 on an ``expired`` session); ``POST /sessions/{id}/reinvite`` mints a new
-session on the same persona, candidate and accommodations for a ``failed`` or
-``expired`` one.
+session on the same persona, candidate, accommodations and project for a
+``failed`` or ``expired`` one.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def mint(
     consent_mode: ConsentMode,
     candidate_ref: str | None,
     extra_time_pct: int,
+    project_id: str | None,
     reinvited_from: str | None = None,
 ) -> dict[str, object]:
     """Create a session and its link; the creation response, raw token included."""
@@ -77,6 +78,7 @@ def mint(
         ended_at=None,
         extra_time_pct=extra_time_pct,
         reinvited_from=reinvited_from,
+        project_id=project_id,
     )
     resources.store.add_session(session, digest(token))
     return {
@@ -173,6 +175,7 @@ async def reinvite(request: Request) -> Response:
         consent_mode=session.consent_mode,
         candidate_ref=session.candidate_ref,
         extra_time_pct=session.extra_time_pct,
+        project_id=session.project_id,
         reinvited_from=session.id,
     )
     return JSONResponse({**created, "reinvited_from": session.id}, status_code=201)

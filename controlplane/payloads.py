@@ -4,13 +4,16 @@
 the endpoint answers with: integrator endpoints report ``INVALID_JSON`` and
 ``VALIDATION_ERROR``, S2S endpoints report ``BAD_REQUEST`` for both (per
 docs/s2s.md). Validation is strict: ``candidate_ref: 42`` is an error, not
-``"42"``. `read_body` caps what an integrator endpoint reads at
-`MAX_BODY_BYTES` (``413 PAYLOAD_TOO_LARGE`` beyond).
+``"42"``. Unknown fields are ignored, except the few a body names as refused
+(`SESSION_REFUSED`: a session's project comes from its key, never the body).
+`read_body` caps what an integrator endpoint reads at `MAX_BODY_BYTES`
+(``413 PAYLOAD_TOO_LARGE`` beyond).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -155,6 +158,11 @@ class FailedEvent(_Event):
 
 Event = Annotated[StartedEvent | CompletedEvent | FailedEvent, Field(discriminator="type")]
 
+SESSION_REFUSED = {
+    "project_id": "project_id is not an API input: project selection is console-only, and a"
+    " session started with an API key takes that key's project."
+}
+
 PERSONA = TypeAdapter(PersonaBody)
 SESSION = TypeAdapter(SessionBody)
 WEBHOOK = TypeAdapter(WebhookBody)
@@ -183,8 +191,12 @@ def decode(
     *,
     syntax_error: type[ApiError] = InvalidJson,
     shape_error: type[ApiError] = ValidationFailed,
+    refused: Mapping[str, str] | None = None,
 ) -> T:
-    """Parse a JSON object body; an empty body counts as ``{}``."""
+    """Parse a JSON object body; an empty body counts as ``{}``.
+
+    A field named in ``refused`` is an error with that message, whatever its value.
+    """
     raw = raw.strip() or b"{}"
     try:
         parsed = json.loads(raw)
@@ -192,6 +204,9 @@ def decode(
         raise syntax_error("The request body is not valid JSON.") from exc
     if not isinstance(parsed, dict):
         raise shape_error("The request body must be a JSON object.")
+    for name, message in (refused or {}).items():
+        if name in parsed:
+            raise shape_error(message, {"errors": [{"field": name, "message": message}]})
     try:
         return adapter.validate_json(raw)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""What the control plane stores: clients, personas, sessions, and their lifecycle.
+"""What the control plane stores: clients, their keys, personas, sessions, and their lifecycle.
 
 Timestamps are strings in the API's own format (`controlplane.clock`), so a
 record renders as stored and sorts chronologically as text.
@@ -77,6 +77,17 @@ class Client:
 
 
 @dataclass(frozen=True)
+class ApiKey:
+    """One of a client's API keys; sessions it starts belong to its project, if any."""
+
+    id: str
+    client_id: str
+    project_id: str | None
+    created_at: str
+    revoked_at: str | None = None  # a revoked key authenticates nothing from then on
+
+
+@dataclass(frozen=True)
 class Question:
     """One question an interviewer asks; custom ones come from the persona."""
 
@@ -125,6 +136,7 @@ class Session:
     credit_reserved: int = 0  # held from the balance while the interview runs
     reinvited_from: str | None = None
     artifacts_deleted_at: str | None = None  # when erasure was requested
+    project_id: str | None = None  # the project of the key that started it
 
     @property
     def artifacts_ready(self) -> bool:

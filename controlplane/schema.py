@@ -48,10 +48,28 @@ CREATE TABLE IF NOT EXISTS sessions (
     extra_time_pct INTEGER NOT NULL DEFAULT 0,
     credit_reserved INTEGER NOT NULL DEFAULT 0,
     reinvited_from TEXT,
-    artifacts_deleted_at TEXT
+    artifacts_deleted_at TEXT,
+    project_id TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client_id, created_at, id);
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, token_expires_at);
+CREATE INDEX IF NOT EXISTS sessions_by_project ON sessions (client_id, project_id, created_at);
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES clients (id),
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (client_id, name)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES clients (id),
+    project_id TEXT REFERENCES projects (id),
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_client ON api_keys (client_id);
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
     session_id TEXT NOT NULL REFERENCES sessions (id),
@@ -122,7 +140,18 @@ ADDED_COLUMNS = (
     ("sessions", "credit_reserved", "INTEGER NOT NULL DEFAULT 0"),
     ("sessions", "reinvited_from", "TEXT"),
     ("sessions", "artifacts_deleted_at", "TEXT"),
+    ("sessions", "project_id", "TEXT"),
 )
+
+# A client made before `api_keys` existed holds its one key in
+# `clients.api_key_hash`; it becomes that client's key without a project. The
+# column stays (NOT NULL UNIQUE in old files) and holds each client's first
+# key's digest, but only `api_keys` authenticates.
+LEGACY_KEYS = """
+INSERT INTO api_keys (id, client_id, project_id, key_hash, created_at)
+SELECT 'key-' || id, id, NULL, api_key_hash, created_at FROM clients
+WHERE api_key_hash NOT IN (SELECT key_hash FROM api_keys)
+"""
 
 
 def migrate(connection: sqlite3.Connection) -> None:
@@ -132,3 +161,4 @@ def migrate(connection: sqlite3.Connection) -> None:
         if present and column not in present:
             connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
     connection.executescript(SCHEMA)
+    connection.execute(LEGACY_KEYS)

@@ -1,7 +1,8 @@
 """SQLite storage of clients, personas, sessions and received S2S events.
 
-The schema of every table is in `controlplane.schema`; the webhook and
-deletion tables' queries live beside their records (`controlplane.webhooks.outbox`,
+The schema of every table is in `controlplane.schema`; the queries of API
+keys and projects, webhooks and deletions live beside their records
+(`controlplane.keys`, `controlplane.webhooks.outbox`,
 `controlplane.erasure.deletions`) and run through `Store.execute`.
 
 Concurrency model: the server owns one connection, opened in the app's
@@ -124,12 +125,6 @@ class Store:
         row = self._one(f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE id = ?", (client_id,))
         return None if row is None else _client(row)
 
-    def client_by_key_hash(self, api_key_hash: str) -> Client | None:
-        row = self._one(
-            f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE api_key_hash = ?", (api_key_hash,)
-        )
-        return None if row is None else _client(row)
-
     def clients_with_retention(self) -> list[Client]:
         rows = self.fetch_all(
             f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE retention_days IS NOT NULL"
@@ -175,8 +170,8 @@ class Store:
     def add_session(self, session: Session, token_hash: str) -> None:
         self._execute(
             "INSERT INTO sessions (id, client_id, persona_id, token_hash, token_expires_at,"
-            " status, consent_mode, candidate_ref, created_at, extra_time_pct, reinvited_from)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, consent_mode, candidate_ref, created_at, extra_time_pct, reinvited_from,"
+            " project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session.id,
                 session.client_id,
@@ -189,6 +184,7 @@ class Store:
                 session.created_at,
                 session.extra_time_pct,
                 session.reinvited_from,
+                session.project_id,
             ),
         )
 
@@ -293,7 +289,7 @@ class Store:
         )
 
 
-_SESSION_FILTERS = frozenset({"persona_id", "status", "candidate_ref"})
+_SESSION_FILTERS = frozenset({"persona_id", "status", "candidate_ref", "project_id"})
 
 
 def _client(row: sqlite3.Row) -> Client:
@@ -347,4 +343,5 @@ def _session(row: sqlite3.Row) -> Session:
         credit_reserved=row["credit_reserved"],
         reinvited_from=row["reinvited_from"],
         artifacts_deleted_at=row["artifacts_deleted_at"],
+        project_id=row["project_id"],
     )

@@ -3,7 +3,8 @@
 `session_json` is the shape of ``GET /sessions/{id}``, of each item of
 ``GET /sessions`` and of every webhook's ``data``; `persona_json` that of the
 persona endpoints. Both keep the seeds' fields as they are; a persona adds
-``questions`` only when it has custom ones.
+``questions`` only when it has custom ones, a session always adds
+``project_id`` (``null`` when its key had no project).
 """
 
 from __future__ import annotations
@@ -52,4 +53,5 @@ def session_json(session: Session) -> dict[str, Any]:
         "started_at": session.started_at,
         "completed_at": session.completed_at,
         "error": None if error is None else {"code": error.code, "message": error.message},
+        "project_id": session.project_id,
     }

@@ -5,6 +5,8 @@
     zenhire gateway outbox list|redrive  S2S events never accepted: list, send again
     zenhire controlplane serve           the reference control plane alone
     zenhire controlplane create-client   a client with an API key (JSON on stdout)
+    zenhire controlplane create-key      another API key of a client (JSON on stdout)
+    zenhire controlplane revoke-key      disable an API key at once (JSON on stdout)
     zenhire bench                        the load benchmark (`zenhire.bench`)
 
 Every service reads its settings from ``ZENHIRE_*`` environment variables
@@ -19,7 +21,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -94,7 +96,15 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--no-interview-permission", dest="interview_permission", action="store_false"
     )
+    create.add_argument("--project", default=None, help="the first key's project (default: none)")
     create.set_defaults(run=_create_client)
+    key = cp_commands.add_parser("create-key", help="another API key of an existing client")
+    key.add_argument("--client", required=True, help="the client's id")
+    key.add_argument("--project", default=None, help="the key's project (default: none)")
+    key.set_defaults(run=_create_key)
+    revoke = cp_commands.add_parser("revoke-key", help="disable an API key at once")
+    revoke.add_argument("--key-id", required=True)
+    revoke.set_defaults(run=_revoke_key)
 
     bench = commands.add_parser("bench", help="measure the gateway's cost per live interview")
     add_bench_arguments(bench)
@@ -153,8 +163,8 @@ def _create_client(args: argparse.Namespace) -> int:
     from controlplane.settings import Settings
 
     settings = Settings.from_env(os.environ)
-    try:
-        created = create_client(
+    return _print_result(
+        lambda: create_client(
             settings,
             name=args.name,
             credits=args.credits,
@@ -162,11 +172,35 @@ def _create_client(args: argparse.Namespace) -> int:
             max_duration_sec=args.max_duration_sec,
             interview_permission=args.interview_permission,
             retention_days=args.retention_days,
+            project=args.project,
         )
+    )
+
+
+def _create_key(args: argparse.Namespace) -> int:
+    from controlplane.admin import create_key
+    from controlplane.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    return _print_result(lambda: create_key(settings, client_id=args.client, project=args.project))
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    from controlplane.admin import revoke_key
+    from controlplane.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    return _print_result(lambda: revoke_key(settings, key_id=args.key_id))
+
+
+def _print_result(action: Callable[[], dict[str, object]]) -> int:
+    """Print what an admin action returns as one JSON object; exit 2 on its `ValueError`."""
+    try:
+        result = action()
     except ValueError as exc:
         print(f"zenhire: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(created))
+    print(json.dumps(result))
     return 0
 
 

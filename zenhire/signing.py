@@ -188,3 +188,8 @@ def target_of(raw_path: bytes, query_string: bytes) -> str:
     """The request target a receiver verifies: the path as sent, and its query if any."""
     target = raw_path.decode("latin-1")
     return f"{target}?{query_string.decode('latin-1')}" if query_string else target
+
+
+def signed_path(path: str, query: str) -> str:
+    """A request target from its parts: the path, then ``?query`` if any."""
+    return f"{path}?{query}" if query else path

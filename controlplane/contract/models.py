@@ -91,6 +91,7 @@ class SessionOut(_Out):
     started_at: str | None
     completed_at: str | None
     error: SessionErrorOut | None
+    project_id: str | None
 
 
 class SessionPage(_Out):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from controlplane.clips import CHANNELS, MAX_MS
 from controlplane.contract import models
 from controlplane.payloads import PersonaBody, SessionBody, WebhookBody
 
@@ -48,6 +49,7 @@ LIMIT = Query(
 CURSOR = Query(
     "cursor", "The `next_cursor` of the previous page.", {"type": "string", "maxLength": 512}
 )
+CLIP_MS = {"type": "integer", "minimum": 0, "maximum": MAX_MS}
 SESSION_LINKS = {
     op: (op, {"session_id": "$response.body#/session_id"})
     for op in ("getSession", "getSessionQuestions", "revokeSession", "deleteSessionArtifacts")
@@ -109,6 +111,11 @@ OPERATIONS: tuple[Operation, ...] = (
                 "Only this candidate's sessions.",
                 {"type": "string", "maxLength": 256},
             ),
+            Query(
+                "project_id",
+                "Only sessions started with a key of this project.",
+                {"type": "string", "maxLength": 64},
+            ),
             LIMIT,
             CURSOR,
         ),
@@ -157,15 +164,33 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/sessions/{session_id}/recording",
         "getRecording",
-        "The recording (audio/wav)",
+        "The recording (audio/wav), or one stretch of it",
         "Results",
-        {200: WAV, 206: WAV, 404: None, 409: None, 410: None, 416: None, 502: None},
+        {200: WAV, 206: WAV, 400: None, 404: None, 409: None, 410: None, 416: None, 502: None},
+        query=(
+            Query(
+                "from_ms",
+                "Start of a clip, in milliseconds on the recording's timeline (default 0).",
+                CLIP_MS,
+            ),
+            Query(
+                "to_ms",
+                "End of a clip (exclusive, not before from_ms; default: the end). Bounds"
+                " past the end are clipped.",
+                CLIP_MS,
+            ),
+            Query(
+                "channels",
+                "`both` (stereo: candidate left, interviewer right) or `candidate` (mono).",
+                {"enum": list(CHANNELS)},
+            ),
+        ),
     ),
     Operation(
         "GET",
         "/sessions/{session_id}/transcript",
         "getTranscript",
-        "The transcript document",
+        "The transcript document; each responses[] entry gains its audio_path",
         "Results",
         {200: OPAQUE_JSON, 404: None, 409: None, 410: None, 502: None},
     ),

@@ -3,21 +3,32 @@
 ``GET /s2s/v1/sessions/{session_id}/recording`` (audio/wav, byte ranges),
 ``.../transcript`` (application/json) and ``DELETE .../artifacts`` (a
 deletion receipt; ``404`` when nothing is held, ``409 SESSION_LIVE`` while
-the interview still runs here), signed as in docs/s2s.md.
+the interview still runs here), signed as in docs/s2s.md (the signature
+covers the query).
+
+The recording takes three optional query parameters that make it a clip of
+its own (`audio.clip`): ``from_ms`` and ``to_ms`` (whole milliseconds on the
+recording's timeline, ``to_ms`` exclusive, each defaulting to the recording's
+edge) and ``channels`` (``both``, the default, or ``candidate``: the left
+channel alone). Bounds past the end are clipped; a malformed value or
+``to_ms < from_ms`` is ``400 BAD_REQUEST``. Byte ranges apply to the clip.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from audio.clip import Clip
+from audio.wav import HEADER_BYTES, WavFormatError
 from gateway.errors import ArtifactNotFound
 from gateway.http import error_response
-from gateway.s2s.artifacts import recording_key, transcript_key
+from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.services import services
 from zenhire.signing import SignatureError, target_of
 from zenhire.timestamps import now_iso
@@ -26,6 +37,15 @@ log = logging.getLogger("zenhire.s2s")
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 SESSION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+# Up to 9 digits: about 11 days, far past any interview's budget.
+MILLISECONDS = re.compile(r"\d{1,9}")
+CHANNELS = {"both": None, "candidate": (0,)}
+CLIP_PARAMETERS = ("from_ms", "to_ms", "channels")
+WAV = "audio/wav"
+
+
+class BadClip(ValueError):
+    """The clip's query parameters are malformed; the message says which."""
 
 
 def routes() -> list[BaseRoute]:
@@ -67,14 +87,14 @@ async def erase(request: Request) -> Response:
 
 
 async def recording(request: Request) -> Response:
-    return await _artifact(request, recording_key, "audio/wav")
+    return await _artifact(request, recording_key, WAV)
 
 
 async def transcript(request: Request) -> Response:
     return await _artifact(request, transcript_key, "application/json")
 
 
-async def _artifact(request: Request, key_of: object, media_type: str) -> Response:
+async def _artifact(request: Request, key_of: Callable[[str], str], media_type: str) -> Response:
     found = services(request)
     try:
         target = target_of(request.scope["raw_path"], request.scope["query_string"])
@@ -84,29 +104,98 @@ async def _artifact(request: Request, key_of: object, media_type: str) -> Respon
     session_id = request.path_params["session_id"]
     if not SESSION_ID.fullmatch(session_id):
         return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
-    assert callable(key_of)
-    key: str = key_of(session_id)
+    key = key_of(session_id)
     try:
         size = await found.artifacts.size(key)
+        if media_type == WAV and any(name in request.query_params for name in CLIP_PARAMETERS):
+            return await _clip(request, found.artifacts, key, size)
     except ArtifactNotFound:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
-    start, end, status = 0, size - 1, 200
-    requested = request.headers.get("range")
-    if requested:
-        bounds = _range(requested, size)
-        if bounds is None:
-            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-        start, end = bounds
-        status = 206
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
-    if status == 206:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    except BadClip as exc:
+        return error_response(400, "BAD_REQUEST", str(exc))
+    bounds = _requested(request, size)
+    if bounds is None:
+        return _unsatisfiable(size)
+    start, end, status = bounds
     return StreamingResponse(
         found.artifacts.read(key, start, end),
         status_code=status,
-        headers=headers,
+        headers=_range_headers(start, end, size, status),
         media_type=media_type,
     )
+
+
+async def _clip(request: Request, artifacts: ArtifactStore, key: str, size: int) -> Response:
+    from_ms, to_ms, keep = _clip_query(request)
+    head = b"".join([chunk async for chunk in artifacts.read(key, 0, HEADER_BYTES - 1)])
+    try:
+        clip = Clip.plan(head, size, from_ms, to_ms, keep)
+    except WavFormatError:
+        raise  # our own recording is unreadable: an internal error, not the caller's
+    except ValueError as exc:
+        raise BadClip(str(exc)) from exc
+    bounds = _requested(request, clip.size)
+    if bounds is None:
+        return _unsatisfiable(clip.size)
+    start, end, status = bounds
+    return StreamingResponse(
+        _clip_bytes(artifacts, key, clip, start, end),
+        status_code=status,
+        headers=_range_headers(start, end, clip.size, status),
+        media_type=WAV,
+    )
+
+
+def _clip_query(request: Request) -> tuple[int, int | None, tuple[int, ...] | None]:
+    query = request.query_params
+    bounds: list[int | None] = []
+    for name in ("from_ms", "to_ms"):
+        raw = query.get(name)
+        if raw is not None and not MILLISECONDS.fullmatch(raw):
+            raise BadClip(f"{name} must be a whole number of milliseconds (at most 9 digits).")
+        bounds.append(None if raw is None else int(raw))
+    channels = query.get("channels", "both")
+    if channels not in CHANNELS:
+        raise BadClip("channels must be one of " + ", ".join(CHANNELS) + ".")
+    from_ms, to_ms = bounds[0] or 0, bounds[1]
+    if to_ms is not None and to_ms < from_ms:
+        raise BadClip("to_ms must not come before from_ms.")
+    return from_ms, to_ms, CHANNELS[channels]
+
+
+async def _clip_bytes(
+    artifacts: ArtifactStore, key: str, clip: Clip, start: int, end: int
+) -> AsyncIterator[bytes]:
+    read = clip.read_plan(start, end)
+    if read.header:
+        yield read.header
+    if read.first > read.last:
+        return
+    picker = clip.picker(read)
+    async for chunk in artifacts.read(key, read.first, read.last):
+        picked = picker.feed(chunk)
+        if picked:
+            yield picked
+
+
+def _requested(request: Request, size: int) -> tuple[int, int, int] | None:
+    """``(start, end, status)`` of the answer, or None for an unsatisfiable range."""
+    header = request.headers.get("range")
+    if not header:
+        return 0, size - 1, 200
+    bounds = _range(header, size)
+    return None if bounds is None else (*bounds, 206)
+
+
+def _unsatisfiable(size: int) -> Response:
+    return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+
+
+def _range_headers(start: int, end: int, size: int, status: int) -> dict[str, str]:
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+    if status == 206:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return headers
 
 
 def _range(header: str, size: int) -> tuple[int, int] | None:

@@ -67,6 +67,7 @@ async def test_quickstart_creates_a_persona_and_a_session(platform: Platform) ->
         "started_at": None,
         "completed_at": None,
         "error": None,
+        "project_id": None,
     }
 
 
