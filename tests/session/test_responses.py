@@ -21,6 +21,9 @@ from zenhire.loopback.stack import running_stack
 
 pytestmark = pytest.mark.timeout(120)
 
+WAV_HEADER_BYTES = 44
+STEREO_BYTES_PER_MS = 24 * 2 * 2  # 24 kHz, two channels, PCM16
+
 QUESTIONS = [
     {"text": "Why do you want to work with us?", "type": "motivation", "time_limit_seconds": 30},
     {"text": "What was your hardest bug?", "type": "technical", "time_limit_seconds": 45},
@@ -44,6 +47,20 @@ async def test_local_interviewer_asks_custom_questions_in_order(tmp_path: Path) 
             f"{stack.api}/sessions/{session_id}/transcript", headers=stack.headers
         )
         document: dict[str, Any] = response.json()
+        # Each answer's audio on its own, through the integrator API (issue: seed details).
+        full = await stack.http.get(
+            f"{stack.api}/sessions/{session_id}/recording", headers=stack.headers
+        )
+        for answer in document["responses"]:
+            clip = await stack.http.get(
+                stack.control_url + answer["audio_path"], headers=stack.headers
+            )
+            assert clip.status_code == 200, clip.text
+            clip_ms = (len(clip.content) - WAV_HEADER_BYTES) / STEREO_BYTES_PER_MS
+            assert abs(clip_ms - 1000 * answer["duration_seconds"]) <= 20
+            start = WAV_HEADER_BYTES + answer["start_ms"] * STEREO_BYTES_PER_MS
+            stretch = full.content[start : start + len(clip.content) - WAV_HEADER_BYTES]
+            assert clip.content[WAV_HEADER_BYTES:] == stretch
     prompts = [t for t in document["turns"] if t["speaker"] == "interviewer"]
     # Greeting, the two custom questions (in order), the closing: no catalog question.
     assert len(prompts) == 4, prompts
