@@ -3,7 +3,8 @@
 The frame loop calls `Transcriber.open`/`feed`/`close`/`discard`, which only
 append to an inbox and never wait; the transcriber's own task (`run`, a
 sibling in the interview's task group) does the work and sends partial
-captions. `close` returns a future with the turn's final `Transcript`.
+captions. `close` returns a future with the turn's final `Transcript`; `partial` is
+the open turn's hypothesis so far, for turn-taking (`gateway.interviewer.local.cues`).
 
 `SphinxTranscriber` decodes English with PocketSphinx (the en-us model that
 ships in the wheel) in a worker process (`gateway.interviewer.local.sphinx`),
@@ -60,8 +61,13 @@ class Transcript:
 
 
 class Transcriber(Protocol):
-    def open(self, turn_id: str) -> None:
-        """Start a new candidate turn (ending any unfinished one)."""
+    def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
+        """Start a new candidate turn (ending any unfinished one); partial captions
+        start once ``captions_after_ms`` of its audio were decoded."""
+        ...
+
+    def partial(self) -> str:
+        """The open turn's best hypothesis so far ("" before any, or when none)."""
         ...
 
     def feed(self, pcm: bytes) -> None:
@@ -84,6 +90,7 @@ class Transcriber(Protocol):
 @dataclass(frozen=True)
 class _Open:
     turn_id: str
+    captions_after_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -177,9 +184,18 @@ class SphinxTranscriber:
         self._partial_bytes = SAMPLE_RATE * partial_interval_ms // 1000 * SAMPLE_BYTES
         self._inbox = _Inbox()
         self._dropped_bytes = 0
+        self._partial = ""
+        self._opened = 0  # turns opened by the frame loop
+        self._decoding = 0  # the turn the worker is on
 
-    def open(self, turn_id: str) -> None:
-        self._inbox.push(_Open(turn_id))
+    def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
+        self._opened += 1
+        self._partial = ""
+        held = SAMPLE_RATE * captions_after_ms // 1000 * SAMPLE_BYTES
+        self._inbox.push(_Open(turn_id, held))
+
+    def partial(self) -> str:
+        return self._partial if self._decoding == self._opened else ""
 
     def feed(self, pcm: bytes) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
@@ -210,9 +226,13 @@ class SphinxTranscriber:
             command = await self._inbox.pop()
             if isinstance(command, _Open):
                 await recognizer.ask(sphinx.START)
-                turn_id, since_partial, last_partial = command.turn_id, 0, ""
+                self._decoding += 1
+                self._partial = ""
+                turn_id, last_partial = command.turn_id, ""
+                since_partial = -command.captions_after_bytes
             elif isinstance(command, bytes):
                 text = await recognizer.ask(sphinx.AUDIO, command)
+                self._partial = text
                 since_partial += len(command)
                 if since_partial >= self._partial_bytes and text and text != last_partial:
                     since_partial, last_partial = 0, text
@@ -237,8 +257,12 @@ class UnavailableTranscriber:
         self._text = f"[transcription unavailable for {language}]"
         self._inbox = _Inbox()
 
-    def open(self, turn_id: str) -> None:
+    def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
         self._inbox.push(_Open(turn_id))
+
+    def partial(self) -> str:
+        """Nothing is recognized."""
+        return ""
 
     def feed(self, pcm: bytes) -> None:
         """Audio is not transcribed."""
