@@ -33,7 +33,10 @@ class LocalInterviewerSettings:
       hears the answer so far; its verdict is taken ``end_of_turn_budget_ms``
       later (frame time); a probability of at least ``end_of_turn_threshold``
       ends the turn there, anything less waits for more speech or, failing
-      that, ``end_of_turn_patience_ms`` of silence.
+      that, ``end_of_turn_patience_ms`` of silence. The recognizer's words
+      (English) overrule the model: a pause after "and", "um" is not an end,
+      one after "let me think" is a request for time; the verdict waits up to
+      ``words_wait_ms`` for a recognizer that is behind.
     - ``max_answer_ms``: past this long, an answer ends at the candidate's
       next breath (``breath_ms`` of silence), at the latest ``breath_wait_ms``
       later, and the interviewer politely moves on.
@@ -66,6 +69,7 @@ class LocalInterviewerSettings:
     end_of_turn_budget_ms: int = 100
     end_of_turn_threshold: float = 0.5
     end_of_turn_patience_ms: int = 3200
+    words_wait_ms: int = 800
     max_answer_ms: int = 120_000
     breath_ms: int = 200
     breath_wait_ms: int = 10_000

@@ -42,6 +42,9 @@ log = logging.getLogger("zenhire.interviewer")
 MAX_BACKLOG_MS = 10_000
 MAX_BACKLOG_BYTES = SAMPLE_RATE * MAX_BACKLOG_MS // 1000 * SAMPLE_BYTES
 UNINTELLIGIBLE = "[unintelligible]"
+# The recognizer is caught up when at most this much fed audio waits for it.
+CAUGHT_UP_MS = 200
+CAUGHT_UP_BYTES = SAMPLE_RATE * CAUGHT_UP_MS // 1000 * SAMPLE_BYTES
 
 Send = Callable[[CandidateEvent], Awaitable[None]]
 
@@ -66,8 +69,9 @@ class Transcriber(Protocol):
         start once ``captions_after_ms`` of its audio were decoded."""
         ...
 
-    def partial(self) -> str:
-        """The open turn's best hypothesis so far ("" before any, or when none)."""
+    def partial(self) -> str | None:
+        """The open turn's best hypothesis so far ("" before any), or None while the
+        recognizer is more than `CAUGHT_UP_MS` behind the audio fed to it."""
         ...
 
     def feed(self, pcm: bytes) -> None:
@@ -187,6 +191,7 @@ class SphinxTranscriber:
         self._partial = ""
         self._opened = 0  # turns opened by the frame loop
         self._decoding = 0  # the turn the worker is on
+        self._in_flight = 0  # bytes the worker is decoding now
 
     def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
         self._opened += 1
@@ -194,8 +199,11 @@ class SphinxTranscriber:
         held = SAMPLE_RATE * captions_after_ms // 1000 * SAMPLE_BYTES
         self._inbox.push(_Open(turn_id, held))
 
-    def partial(self) -> str:
-        return self._partial if self._decoding == self._opened else ""
+    def partial(self) -> str | None:
+        behind = self._inbox.audio_bytes + self._in_flight
+        if self._decoding != self._opened or behind > CAUGHT_UP_BYTES:
+            return None
+        return self._partial
 
     def feed(self, pcm: bytes) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
@@ -231,7 +239,9 @@ class SphinxTranscriber:
                 turn_id, last_partial = command.turn_id, ""
                 since_partial = -command.captions_after_bytes
             elif isinstance(command, bytes):
+                self._in_flight = len(command)
                 text = await recognizer.ask(sphinx.AUDIO, command)
+                self._in_flight = 0
                 self._partial = text
                 since_partial += len(command)
                 if since_partial >= self._partial_bytes and text and text != last_partial:
@@ -260,7 +270,7 @@ class UnavailableTranscriber:
     def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
         self._inbox.push(_Open(turn_id))
 
-    def partial(self) -> str:
+    def partial(self) -> str | None:
         """Nothing is recognized."""
         return ""
 

@@ -34,7 +34,8 @@ the same way, and longer trailing silence only pushes its answer towards
 judged pause after a conjunction or filler is unfinished whatever the model
 says, and a pause after "let me think" ends the turn as `thinking`
 (`gateway.interviewer.local.cues`). The hypothesis is read when the verdict
-is due, so it is whatever the recognizer had decoded by then.
+is due; while the recognizer is behind (``words`` answers None) the verdict
+waits for it, up to ``words_wait_ms`` more.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ JUDGE_RING_FRAMES = (JUDGE_WINDOW_MS + JUDGE_LEAD_IN_MS) // FRAME_MS
 # or a click is a short burst and then nothing.
 SUSTAINED_SPEECH_SHARE = 0.6
 
-Words = Callable[[], str]
+# The open turn's hypothesis, or None while the recognizer is behind.
+Words = Callable[[], str | None]
 
 
 class Floor(enum.Enum):
@@ -256,8 +258,11 @@ class TurnTracker:
     def _judging(self, t_ms: int) -> bool:
         return self._judge is not None and bool(self._audio) and self._audio[-1][0] == t_ms
 
+    def _said(self) -> str | None:
+        return "" if self._words is None else self._words()
+
     def _cue(self) -> Cue:
-        return Cue.NONE if self._words is None else read_cue(self._words(), self._language)
+        return read_cue(self._said() or "", self._language)
 
     def _judge_pause(self, t_ms: int) -> tuple[bool, bool]:
         """Ask about this pause once it is long enough; (finished, thinking) once answered."""
@@ -277,9 +282,12 @@ class TurnTracker:
             )
         if t_ms < question.due_ms:
             return False, False
+        said = self._said()
+        if said is None and t_ms < question.due_ms + s.words_wait_ms:
+            return False, False
         self._question = None
         self._judged_ms = question.last_speech_ms
-        cue = self._cue()
+        cue = read_cue(said or "", self._language)
         try:
             probability = question.verdict.result()
         except ModelError:
@@ -301,8 +309,7 @@ class TurnTracker:
             return InterruptionConfirmed()
         if vad.speaking:
             return None
-        said = "" if self._words is None else self._words()
-        if is_backchannel(said, self._language):
+        if is_backchannel(self._said() or "", self._language):
             self.floor = self._barged_from
             return FalseInterruption()
         self.floor = Floor.SPEAKING
