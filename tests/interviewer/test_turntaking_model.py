@@ -21,8 +21,8 @@ from audio.endofturn import EndOfTurnModel
 from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.models import SMART_TURN_FILE, ModelError
 from audio.vad import VoiceActivityDetector
-from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.judge import ModelJudge, TurnJudge
+from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.turntaking import (
     TurnTracker,
     UtteranceEnded,

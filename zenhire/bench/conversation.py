@@ -109,6 +109,7 @@ class _Mouth:
         self._queue: deque[tuple[bytes, str | None]] = deque()
         self.sent: dict[str, float] = {}
         self._drained = asyncio.Event()
+        self.closed = False
 
     async def say(self, pcm: bytes, mark: str) -> None:
         """Speak ``pcm``; marks ``<mark>.start``/``<mark>.end`` at its first/last voiced frame."""
@@ -117,13 +118,16 @@ class _Mouth:
         for i, frame in enumerate(chunk):
             tag = f"{mark}.start" if i == voiced[0] else f"{mark}.end" if i == voiced[-1] else None
             self._queue.append((frame, tag))
-        self._drained.clear()
-        await self._drained.wait()
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.closed:
+            self._drained.clear()
+            await self._drained.wait()
 
     async def pause(self, seconds: float) -> None:
         self._queue.extend((SILENCE, None) for _ in range(round(seconds / FRAME_SEC)))
-        self._drained.clear()
-        await self._drained.wait()
+        await self._flush()
 
     async def run(self, socket: websockets.ClientConnection) -> None:
         next_at = time.monotonic()
@@ -132,7 +136,9 @@ class _Mouth:
             try:
                 await socket.send(self._microphone.frame(frame))
             except websockets.ConnectionClosed:
-                return  # the gateway ended the interview
+                self.closed = True  # the gateway ended the interview
+                self._drained.set()
+                return
             if tag is not None:
                 self.sent[tag] = time.monotonic()
             if not self._queue:
@@ -282,7 +288,13 @@ async def _session(found: Rig, number: int, items: list[Item], noise: str | None
 
         async def act() -> None:
             for index, item in enumerate(items):
-                outcomes.append(await script.play(index, item))
+                if heard.ended.is_set() or mouth.closed:
+                    outcomes.append(Outcome(item, lost=True))
+                    continue
+                try:
+                    outcomes.append(await script.play(index, item))
+                except KeyError:  # a mark never sent: the interview ended meanwhile
+                    outcomes.append(Outcome(item, lost=True))
             if not heard.ended.is_set():
                 with contextlib.suppress(websockets.ConnectionClosed):
                     await socket.send(json.dumps({"type": "end"}))

@@ -10,8 +10,10 @@ signals:
   me a moment", "one second"): the interviewer acknowledges and waits;
 - ``NONE``: nothing in the words; prosody (the end-of-turn model) decides.
 
-`is_backchannel` tells a listener's token ("mm-hm", "okay", "right") from
-a real interruption. Phrases exist for every language of the plan; only
+`is_interruption` tells a real interruption ("wait", "sorry", "stop") from
+a listener's token ("mm-hm", "okay", "right"): a short burst counts as a
+backchannel unless its words say otherwise, because the recognizer makes
+unpredictable words of such tokens. Phrases exist for every language of the plan; only
 English has a recognizer today (`TRANSCRIBED_LANGUAGES`), so in the other
 languages the hypothesis is always empty and the cues never fire.
 """
@@ -58,6 +60,23 @@ THINKING_PHRASES = {
         "un moment",
     ),
 }
+# Final words that ask for time on their own, as the recognizer often hears
+# only the end of the phrase ("we think" for "let me think").
+THINKING_LAST_WORDS = {
+    "en": frozenset({"think", "moment", "second"}),
+    "es": frozenset({"momento", "segundo", "pensar"}),
+    "de": frozenset({"moment", "sekunde", "nachdenken", "überlegen"}),
+    "fr": frozenset({"instant", "seconde", "réfléchir", "moment"}),
+}
+INTERRUPTION_WORDS = {
+    "en": frozenset(
+        {"wait", "sorry", "stop", "excuse", "pardon", "repeat", "again", "question", "hold"}
+        | {"what", "mean", "hang", "actually", "no"}
+    ),
+    "es": frozenset({"perdón", "espere", "disculpe", "repetir", "pregunta", "no", "qué"}),
+    "de": frozenset({"entschuldigung", "moment", "warten", "stopp", "wiederholen", "nein", "was"}),
+    "fr": frozenset({"pardon", "attendez", "excusez", "répéter", "question", "non", "quoi"}),
+}
 BACKCHANNEL_WORDS = {
     "en": frozenset(
         {"mm", "hm", "mhm", "uh", "huh", "um", "okay", "ok", "right", "yeah", "yes", "yep", "sure"}
@@ -88,6 +107,8 @@ def read_cue(text: str, language: str) -> Cue:
         at = tail.rfind(phrase)
         if at >= 0 and len(tail[at + len(phrase) :].split()) <= THINKING_TAIL_WORDS:
             return Cue.THINKING
+    if said[-1] in THINKING_LAST_WORDS.get(language, frozenset()):
+        return Cue.THINKING
     if said[-1] in HOLDING_WORDS.get(language, frozenset()):
         return Cue.HOLD
     return Cue.NONE
@@ -101,3 +122,8 @@ def is_backchannel(text: str, language: str) -> bool:
     said = words(text)
     known = BACKCHANNEL_WORDS.get(language, frozenset())
     return len(said) <= BACKCHANNEL_MAX_WORDS and all(word in known for word in said)
+
+
+def is_interruption(text: str, language: str) -> bool:
+    """Whether a short burst's hypothesis ``text`` holds a word of interruption."""
+    return any(word in INTERRUPTION_WORDS.get(language, frozenset()) for word in words(text))

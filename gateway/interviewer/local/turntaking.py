@@ -14,9 +14,9 @@ frames (and the same words, below) always give the same turns.
 for ``interruption_speech_ms`` past the prompt's echo warm-up: a cough or the
 first syllable of "mm-hm" does not stop the interviewer, a sentence does,
 within ``interruption_speech_ms`` of its onset. The prompt is then paused
-(`BargedIn`); a burst that ends before ``false_interruption_ms`` and whose
-words are only a backchannel ("okay", "right", or nothing recognizable)
-resumes it (`FalseInterruption`), anything else confirms the interruption.
+(`BargedIn`); a burst that ends before ``false_interruption_ms`` resumes it
+(`FalseInterruption`: "okay", "right", a sound) unless its words hold one
+of interruption ("wait", "sorry"); anything longer confirms the interruption.
 
 **End of turn.** Without a `TurnJudge`, a turn ends after
 ``end_of_turn_silence_ms`` of silence. With one (Smart Turn, see
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from audio.frames import FRAME_MS
 from audio.models import ModelError
 from audio.vad import VadResult
-from gateway.interviewer.local.cues import Cue, is_backchannel, read_cue
+from gateway.interviewer.local.cues import Cue, is_interruption, read_cue
 from gateway.interviewer.local.judge import TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 
@@ -309,7 +309,7 @@ class TurnTracker:
             return InterruptionConfirmed()
         if vad.speaking:
             return None
-        if is_backchannel(self._said() or "", self._language):
+        if not is_interruption(self._said() or "", self._language):
             self.floor = self._barged_from
             return FalseInterruption()
         self.floor = Floor.SPEAKING
