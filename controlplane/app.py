@@ -29,6 +29,7 @@ and retention. Shutdown cancels them and closes the rest.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -56,6 +57,8 @@ from controlplane.webhooks import endpoints as webhooks
 from controlplane.webhooks.dispatcher import Dispatcher
 from controlplane.webhooks.outbox import Outbox
 from zenhire.signing import Direction, NonceCache, Signer
+
+log = logging.getLogger("zenhire.controlplane")
 
 API_PREFIX = "/api/v1/interview"
 GATEWAY_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -113,6 +116,10 @@ def create_app(
                     ),
                 ]
                 try:
+                    log.info(
+                        "control plane listening",
+                        extra={"url": f"http://{settings.host}:{settings.port}"},
+                    )
                     yield
                 finally:
                     for task in tasks:

@@ -11,6 +11,7 @@ they come from ``settings``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,8 @@ from gateway.settings import Settings
 from gateway.state.store import open_state
 from gateway.transports.peers import PeerConnections, check_port_range
 from zenhire.signing import Direction, NonceCache, Signer
+
+log = logging.getLogger("zenhire.gateway")
 
 CONTROL_PLANE_TIMEOUT_SEC = 10.0
 # A waiter who has not retried for this many retry intervals has left.
@@ -101,6 +104,13 @@ def create_app(
                     app.state.http = client
                     app.state.peers = peers
                     try:
+                        log.info(
+                            "gateway listening",
+                            extra={
+                                "url": f"http://{settings.host}:{settings.port}",
+                                "public_url": settings.public_url,
+                            },
+                        )
                         yield
                     finally:
                         await registry.shutdown()

@@ -152,8 +152,10 @@ def _outbox_redrive(args: argparse.Namespace) -> int:
 def _serve_controlplane(args: argparse.Namespace) -> int:
     from controlplane.app import create_app
     from controlplane.settings import Settings
+    from gateway.logs import configure_logging
 
     settings = Settings.from_env(os.environ)
+    configure_logging()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
     return 0
 
