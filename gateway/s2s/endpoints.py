@@ -29,7 +29,7 @@ from audio.wav import HEADER_BYTES, WavFormatError
 from gateway.errors import ArtifactNotFound
 from gateway.http import error_response
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
-from gateway.services import services
+from gateway.services import Services, services
 from zenhire.signing import SignatureError, target_of
 from zenhire.timestamps import now_iso
 
@@ -56,17 +56,25 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+def _refused(request: Request, found: Services) -> Response | None:
+    """The answer to a request that is not a signed, fresh S2S request for a valid id."""
+    try:
+        target = target_of(request.scope["raw_path"], request.scope["query_string"])
+        found.signer.verify(request.headers, request.method, target, b"", nonces=found.nonces)
+    except SignatureError:
+        return error_response(401, "S2S_UNAUTHORIZED", "Missing or invalid S2S signature.")
+    if not SESSION_ID.fullmatch(request.path_params["session_id"]):
+        return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
+    return None
+
+
 async def erase(request: Request) -> Response:
     """Delete every artifact held for the session; the receipt lists what was deleted."""
     found = services(request)
-    try:
-        target = target_of(request.scope["raw_path"], request.scope["query_string"])
-        found.signer.verify(request.headers, "DELETE", target, b"", nonces=found.nonces)
-    except SignatureError:
-        return error_response(401, "S2S_UNAUTHORIZED", "Missing or invalid S2S signature.")
+    refused = _refused(request, found)
+    if refused is not None:
+        return refused
     session_id = request.path_params["session_id"]
-    if not SESSION_ID.fullmatch(session_id):
-        return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
     if found.registry.live(session_id) is not None:
         return error_response(
             409, "SESSION_LIVE", "The interview is still running; erase it once it has ended."
@@ -96,14 +104,10 @@ async def transcript(request: Request) -> Response:
 
 async def _artifact(request: Request, key_of: Callable[[str], str], media_type: str) -> Response:
     found = services(request)
-    try:
-        target = target_of(request.scope["raw_path"], request.scope["query_string"])
-        found.signer.verify(request.headers, "GET", target, b"", nonces=found.nonces)
-    except SignatureError:
-        return error_response(401, "S2S_UNAUTHORIZED", "Missing or invalid S2S signature.")
+    refused = _refused(request, found)
+    if refused is not None:
+        return refused
     session_id = request.path_params["session_id"]
-    if not SESSION_ID.fullmatch(session_id):
-        return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
     key = key_of(session_id)
     try:
         size = await found.artifacts.size(key)
