@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from controlplane import Settings, create_app, create_client
-from controlplane.credentials import digest
+from tests.controlplane.platform import client_balance
 from zenhire.loopback.servers import Restartable, free_port
 from zenhire.signing import Direction, SignatureError, Signer
 
@@ -116,13 +115,7 @@ class Platform:
         assert response.status_code == 200, response.text
 
     def balance(self) -> int:
-        with closing(sqlite3.connect(self.settings.database_path)) as db:
-            row = db.execute(
-                "SELECT credit_balance FROM clients WHERE api_key_hash = ?",
-                (digest(self.api_key),),
-            ).fetchone()
-        balance: int = row[0]
-        return balance
+        return client_balance(self.settings, self.api_key)
 
     def other_client(self, **kwargs: Any) -> str:
         return str(create_client(self.settings, name="Other", **kwargs)["api_key"])

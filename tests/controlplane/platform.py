@@ -90,13 +90,7 @@ class Platform:
         return await self.s2s(EVENTS, event)
 
     def balance(self) -> int:
-        with closing(sqlite3.connect(self.settings.database_path)) as db:
-            row = db.execute(
-                "SELECT credit_balance FROM clients WHERE api_key_hash = ?",
-                (digest(self.api_key),),
-            ).fetchone()
-        balance: int = row[0]
-        return balance
+        return client_balance(self.settings, self.api_key)
 
 
 def completed(duration_sec: int = 742) -> dict[str, Any]:
@@ -129,3 +123,13 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert TIMESTAMP.match(error["timestamp"])
     assert isinstance(error["message"], str)
     return error
+
+
+def client_balance(settings: Settings, api_key: str) -> int:
+    """The credit balance of the client holding ``api_key``, read from its database."""
+    with closing(sqlite3.connect(settings.database_path)) as db:
+        row = db.execute(
+            "SELECT credit_balance FROM clients WHERE api_key_hash = ?", (digest(api_key),)
+        ).fetchone()
+    balance: int = row[0]
+    return balance
