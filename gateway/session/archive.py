@@ -94,7 +94,9 @@ class Archive:
             log.exception("storing the interview's artifacts failed")
             outcome = RECORDING_FAILED
         self._report(identity, stored, duration_ms, outcome, ended_at)
-        if outcome is not RECORDING_FAILED:
+        # Kept only while an artifact is missing from the store: a session whose
+        # recording failed but was stored all the same must not be recovered again.
+        if all(stored.values()):
             discard(folder)
         return outcome
 
