@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
 import httpx
 from starlette.applications import Starlette
@@ -23,7 +23,7 @@ from gateway import candidate, ops, s2s, transports
 from gateway.candidate.tickets import TicketBook
 from gateway.http import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
-from gateway.interviewer.choice import build_interviewers
+from gateway.interviewer.choice import open_interviewers
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -61,68 +61,80 @@ def create_app(
         store = artifacts or LocalArtifactStore(settings.artifacts_dir)
         timeout = httpx.Timeout(CONTROL_PLANE_TIMEOUT_SEC)
         waiter_ttl_sec = settings.waiting_retry_sec * WAITER_TTL_INTERVALS
-        async with (
-            httpx.AsyncClient(timeout=timeout) as client,
-            open_state(settings, waiter_ttl_sec) as state,
-        ):
-            control_plane = MeteredControlPlane(
-                HttpControlPlane(client, settings.controlplane_url, outgoing), metrics
-            )
-            outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
-            try:
-                async with asyncio.TaskGroup() as group:
-                    registry = SessionRegistry(
-                        settings,
-                        group,
-                        interviewers or build_interviewers(settings, metrics.upstream),
-                        state.slots,
-                        outbox,
-                        store,
-                        meter=metrics,
-                        clock=clock,
-                    )
-                    peers = PeerConnections(group)
-                    await registry.recover_spool()
-                    delivery = group.create_task(outbox.run())
-                    replica = Replica(
-                        settings.operations.replica_id, registry, state, outbox, metrics.upstream
-                    )
-                    publishing = group.create_task(replica.run())
-                    app.state.services = Services(
-                        settings=settings,
-                        control_plane=control_plane,
-                        registry=registry,
-                        tickets=TicketBook(settings.ticket_keys, settings.ticket_ttl_sec),
-                        artifacts=store,
-                        outbox=outbox,
-                        signer=Signer.of(settings.s2s_secrets, Direction.TO_GATEWAY),
-                        nonces=NonceCache(),
-                        metrics=metrics,
-                        operators=OperatorKeys(settings.operations.operator_keys),
-                        replica=replica,
-                    )
-                    app.state.http = client
-                    app.state.peers = peers
-                    try:
-                        log.info(
-                            "gateway listening",
-                            extra={
-                                "url": f"http://{settings.host}:{settings.port}",
-                                "public_url": settings.public_url,
-                            },
+        # A factory handed in belongs to the caller; one built here (with its
+        # models) lives as long as the app and closes after the last session.
+        chosen: AbstractContextManager[InterviewerFactory] = (
+            nullcontext(interviewers)
+            if interviewers is not None
+            else open_interviewers(settings, metrics.upstream)
+        )
+        with chosen as factory:
+            async with (
+                httpx.AsyncClient(timeout=timeout) as client,
+                open_state(settings, waiter_ttl_sec) as state,
+            ):
+                control_plane = MeteredControlPlane(
+                    HttpControlPlane(client, settings.controlplane_url, outgoing), metrics
+                )
+                outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        registry = SessionRegistry(
+                            settings,
+                            group,
+                            factory,
+                            state.slots,
+                            outbox,
+                            store,
+                            meter=metrics,
+                            clock=clock,
                         )
-                        yield
-                    finally:
-                        await registry.shutdown()
-                        publishing.cancel()
-                        await replica.withdraw()
-                        await peers.shutdown()
-                        delivery.cancel()
-                        # One last pass, so events of sessions that just ended go out now
-                        # rather than after the next start.
-                        await outbox.deliver_due()
-            finally:
-                outbox.close()
+                        peers = PeerConnections(group)
+                        await registry.recover_spool()
+                        delivery = group.create_task(outbox.run())
+                        replica = Replica(
+                            settings.operations.replica_id,
+                            registry,
+                            state,
+                            outbox,
+                            metrics.upstream,
+                        )
+                        publishing = group.create_task(replica.run())
+                        app.state.services = Services(
+                            settings=settings,
+                            control_plane=control_plane,
+                            registry=registry,
+                            tickets=TicketBook(settings.ticket_keys, settings.ticket_ttl_sec),
+                            artifacts=store,
+                            outbox=outbox,
+                            signer=Signer.of(settings.s2s_secrets, Direction.TO_GATEWAY),
+                            nonces=NonceCache(),
+                            metrics=metrics,
+                            operators=OperatorKeys(settings.operations.operator_keys),
+                            replica=replica,
+                        )
+                        app.state.http = client
+                        app.state.peers = peers
+                        try:
+                            log.info(
+                                "gateway listening",
+                                extra={
+                                    "url": f"http://{settings.host}:{settings.port}",
+                                    "public_url": settings.public_url,
+                                },
+                            )
+                            yield
+                        finally:
+                            await registry.shutdown()
+                            publishing.cancel()
+                            await replica.withdraw()
+                            await peers.shutdown()
+                            delivery.cancel()
+                            # One last pass, so events of sessions that just ended go out now
+                            # rather than after the next start.
+                            await outbox.deliver_due()
+                finally:
+                    outbox.close()
 
     return Starlette(
         routes=[

@@ -11,16 +11,24 @@ Realtime protocol (`gateway.interviewer.realtime`), configured by
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from gateway.interviewer import InterviewerFactory
-from gateway.interviewer.local.interviewer import LocalInterviewerFactory
+from gateway.interviewer.local.interviewer import LocalInterviewerFactory, open_models
 from gateway.interviewer.realtime.interviewer import RealtimeInterviewerFactory, UpstreamReport
 from gateway.settings import Settings
 
 
-def build_interviewers(
+@contextmanager
+def open_interviewers(
     settings: Settings, report: UpstreamReport | None = None
-) -> InterviewerFactory:
-    """The configured interviewer; an upstream reports its health to ``report``."""
+) -> Iterator[InterviewerFactory]:
+    """The configured interviewer for the process's lifetime; an upstream reports
+    its health to ``report``. The local one's models (the end-of-turn judge's
+    worker thread, Silero VAD) load here, once, and are released on exit."""
     if settings.realtime is not None:
-        return RealtimeInterviewerFactory(settings.realtime, report)
-    return LocalInterviewerFactory(settings.local)
+        yield RealtimeInterviewerFactory(settings.realtime, report)
+        return
+    with open_models(settings.local) as models:
+        yield LocalInterviewerFactory(settings.local, models=models)

@@ -21,10 +21,9 @@ from audio.endofturn import EndOfTurnModel
 from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.models import SMART_TURN_FILE, ModelError
 from audio.vad import VoiceActivityDetector
+from gateway.interviewer.local.judge import ModelJudge, TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.turntaking import (
-    ModelJudge,
-    TurnJudge,
     TurnTracker,
     UtteranceEnded,
     UtteranceStarted,

@@ -6,6 +6,7 @@
     zenhire bench --only start-latency,finalize    the lifecycle sub-benchmarks
     zenhire bench --only soak --soak-sec 600       memory over a long interview
     zenhire bench --only turns                     the local interviewer's turn latency
+    zenhire bench --only conversation              its turn-taking over a 44-answer corpus
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
 numbers when the machine is otherwise quiet (the load average is recorded).
@@ -29,7 +30,7 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns")
+PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "conversation")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -132,6 +133,10 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
         from zenhire.bench.turns import turn_latency
 
         results["extra"]["turns"] = await turn_latency(options)
+    if "conversation" in parts:
+        from zenhire.bench.conversation import conversation
+
+        results["extra"]["conversation"] = await conversation(options, args.quick)
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(
             options, args.soak_sessions, 60.0 if args.quick else args.soak_sec

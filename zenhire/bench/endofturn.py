@@ -27,7 +27,7 @@ import numpy as np
 from audio.endofturn import EndOfTurnModel
 from audio.logmel import fit_window, log_mel
 from audio.models import SMART_TURN_FILE, installed
-from gateway.interviewer.local.turntaking import ModelJudge
+from gateway.interviewer.local.judge import ModelJudge
 from zenhire.bench.noise import ANSWERS, speak, to_pcm
 
 TICK_S = 0.005

@@ -118,6 +118,11 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for name, section in results.get("extra", {}).items():
         lines.append("")
+        if name == "conversation":
+            from zenhire.bench.conversation import markdown as conversation_table
+
+            lines.append(conversation_table(section))
+            continue
         lines.append(f"**{name}**: {json.dumps(section)}")
     return "\n".join(lines) + "\n"
 

@@ -14,8 +14,15 @@
 - each question is marked (`Conversation.ask`) where its prompt starts, and
   a custom question's ``time_limit_seconds`` bounds each turn answering it.
 
+- an answer that asks for time ("let me think") is acknowledged briefly,
+  then the interviewer waits quietly up to ``thinking_time_ms`` for the rest;
+- an answer that ran past ``max_answer_ms`` is closed politely (the
+  language's ``move_on`` line before the next question).
+
 An interviewer prompt that the candidate cut off is kept in the transcript
-with its full text followed by `INTERRUPTED_MARK`, ending where it was cut.
+with its full text followed by `INTERRUPTED_MARK`, ending where it was cut;
+a reply dropped before any of it was heard (the candidate resumed their
+answer) is not kept.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ class Interview:
         self._listener = listener
         self._prompt_numbers = count(1)
         self._acknowledgements = count()
+        self._cut_short = False  # the last answer ran past its limit
 
     async def hold(self) -> Outcome:
         """Hold the whole interview; return how it ended."""
@@ -91,6 +99,9 @@ class Interview:
         return result if isinstance(result, Outcome) else Outcome("completed")
 
     def _acknowledge(self) -> str:
+        if self._cut_short:
+            self._cut_short = False
+            return self._plan.phrases.move_on
         return self._plan.acknowledgement(next(self._acknowledgements))
 
     async def _exchange(
@@ -131,8 +142,8 @@ class Interview:
     async def _hear_out(self, question_id: str | None) -> int | Outcome:
         """The turn the candidate is already taking (they cut the prompt)."""
         answer = await self._hear(question_id, deadline_ms=None)
-        assert not isinstance(answer, Silence), "no deadline, no silence"
-        return answer
+        # Only a wait after "let me think" has a deadline: nothing more was said.
+        return 0 if isinstance(answer, Silence) else answer
 
     def _after(self, ms: int) -> int:
         return self._conversation.now_ms() + ms
@@ -141,9 +152,10 @@ class Interview:
         turn_id = f"i{next(self._prompt_numbers)}"
         spoken = await self._speaker.say(text, turn_id)
         said = f"{text} {INTERRUPTED_MARK}" if spoken.interrupted else text
-        self._conversation.add_turn(
-            Turn("interviewer", said, spoken.start_ms, spoken.end_ms, question_id)
-        )
+        if spoken.heard:
+            self._conversation.add_turn(
+                Turn("interviewer", said, spoken.start_ms, spoken.end_ms, question_id)
+            )
         return spoken
 
     async def _hear(
@@ -163,4 +175,16 @@ class Interview:
         self._conversation.add_turn(
             Turn("candidate", transcript.text, event.start_ms, event.end_ms, question_id)
         )
+        if event.truncated:
+            self._cut_short = True
+        if event.thinking:
+            return await self._wait_for_thought(question_id)
         return event.end_ms - event.start_ms
+
+    async def _wait_for_thought(self, question_id: str | None) -> int | Silence | Outcome:
+        """Acknowledge a request for time, then wait for the answer, up to the limit."""
+        spoken = await self._say(self._plan.phrases.thinking, question_id)
+        if spoken.interrupted:
+            return await self._hear_out(question_id)
+        await self._conversation.send(State(TalkState.LISTENING))
+        return await self._hear(question_id, self._after(self._settings.thinking_time_ms))

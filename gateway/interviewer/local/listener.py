@@ -4,10 +4,15 @@
 synchronously, without awaiting anything, so it keeps pace with the clock
 whatever the rest of the interviewer is doing. Per frame it
 
-- judges speech (`audio.vad`) and advances the `TurnTracker`;
-- on barge-in, stops the playing prompt at once through its `Interruptible`
-  (same frame, so the cut lands within the VAD's onset of speech), and
-  later tells it whether to resume (false interruption) or stay cut;
+- judges speech (Silero VAD when installed, else `audio.vad`) and advances
+  the `TurnTracker`, which hears the turn's audio through the gateway's
+  end-of-turn judge and reads the recognizer's partial words;
+- on barge-in, pauses the playing prompt at once through its `Interruptible`
+  (same frame), and later tells it whether to resume (a backchannel, a
+  false interruption) or stay cut;
+- drops a prompt that starts while the candidate holds the floor (they
+  resumed their answer after the turn had ended, before the reply reached
+  them): the reply is cut before it is heard and the interviewer listens on;
 - feeds the open candidate turn to the `Transcriber` (with a short pre-roll,
   since the VAD recognises speech a few frames after it starts);
 - queues what the interview script waits for: a finished turn (`Heard`),
@@ -23,13 +28,15 @@ from itertools import count
 from typing import Protocol
 
 from audio.frames import FRAME_MS
-from audio.vad import VoiceActivityDetector
+from audio.vad import VadResult
 from gateway.interviewer import CandidateFrame, Conversation
+from gateway.interviewer.local.judge import TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.transcriber import Transcriber, Transcript
 from gateway.interviewer.local.turntaking import (
     BargedIn,
     FalseInterruption,
+    Floor,
     InterruptionConfirmed,
     Silence,
     TurnTracker,
@@ -39,7 +46,12 @@ from gateway.interviewer.local.turntaking import (
 
 # Audio kept from before the VAD's onset decision, for the recognizer.
 PREROLL_MS = 500
-PREROLL_FRAMES = PREROLL_MS // FRAME_MS
+
+
+class Detector(Protocol):
+    """Voice activity on one stream's 20 ms frames (`audio.vad`, `audio.silero`)."""
+
+    def process(self, pcm: bytes) -> VadResult: ...
 
 
 class Interruptible(Protocol):
@@ -56,13 +68,17 @@ class Interruptible(Protocol):
 
 @dataclass(frozen=True)
 class Heard:
-    """A finished candidate turn; ``transcript`` resolves once decoding catches up."""
+    """A finished candidate turn; ``transcript`` resolves once decoding catches up.
+
+    ``truncated``: it ran past the answer limit; ``thinking``: it asked for time.
+    """
 
     turn_id: str
     start_ms: int
     end_ms: int
     truncated: bool
     transcript: asyncio.Future[Transcript]
+    thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,18 +95,25 @@ class Listener:
         conversation: Conversation,
         settings: LocalInterviewerSettings,
         transcriber: Transcriber,
+        vad: Detector,
+        judge: TurnJudge | None = None,
+        language: str = "en",
     ) -> None:
         self._conversation = conversation
+        self._settings = settings
         self._transcriber = transcriber
-        self._vad = VoiceActivityDetector()
-        self._tracker = TurnTracker(settings)
+        self._vad = vad
+        self._tracker = TurnTracker(settings, judge, transcriber.partial, language)
         # Unbounded by type, bounded in practice: the script takes each turn
         # before the next can end (turns are at least end_of_turn_silence apart).
         self._events: asyncio.Queue[Event] = asyncio.Queue()
-        self._preroll: deque[CandidateFrame] = deque(maxlen=PREROLL_FRAMES)
+        # A barge-in is known ``interruption_speech_ms`` after its onset.
+        preroll_frames = (PREROLL_MS + settings.interruption_speech_ms) // FRAME_MS + 1
+        self._preroll: deque[CandidateFrame] = deque(maxlen=preroll_frames)
         self._prompt: Interruptible | None = None
+        self._cut: Interruptible | None = None  # the prompt paused by a barge-in
         self._turn_id: str | None = None
-        self._onset_ms = 0
+        self._barge_turn = False  # the open turn was opened by a barge-in
         self._turn_numbers = count(1)
 
     def watch(self, prompt: Interruptible | None) -> None:
@@ -120,49 +143,69 @@ class Listener:
         conversation = self._conversation
         verdict = self._vad.process(frame.pcm)
         signal = self._tracker.step(
-            frame.t_ms, verdict, conversation.is_playing(), conversation.played_ms()
+            frame.t_ms, verdict, conversation.is_playing(), conversation.played_ms(), frame.pcm
         )
         self._preroll.append(frame)
         match signal:
             case BargedIn(onset_ms=onset):
-                if self._prompt is not None:
-                    self._prompt.cut()
+                self._cut = self._prompt
+                if self._cut is not None:
+                    self._cut.cut()
                 if self._turn_id is None:
-                    # Transcribe only once the interruption is confirmed: a
-                    # false one must not flash a caption. The pre-roll keeps
-                    # the audio meanwhile (confirmation takes less than it holds).
-                    self._onset_ms = onset
+                    # Transcribed from the onset, for the backchannel's words; no
+                    # partial caption until the interruption is as good as real.
+                    self._open(onset, self._settings.false_interruption_ms + PREROLL_MS)
+                    self._barge_turn = True
                     return
             case UtteranceStarted(start_ms=start):
                 self._open(start)
                 return
             case InterruptionConfirmed():
-                if self._prompt is not None:
-                    self._prompt.resolve(resume=False)
-                if self._turn_id is None:
-                    self._open(self._onset_ms)
-                    return
+                self._resolve(resume=False)
+                self._barge_turn = False
             case FalseInterruption():
-                if self._turn_id is not None:
+                if self._barge_turn and self._turn_id is not None:
                     self._transcriber.discard()
                     self._turn_id = None
-                if self._prompt is not None:
-                    self._prompt.resolve(resume=True)
-            case UtteranceEnded(start_ms=start, end_ms=end, truncated=truncated):
+                self._barge_turn = False
+                self._resolve(resume=True)
+            case UtteranceEnded(start_ms=start, end_ms=end, truncated=truncated, thinking=thinking):
                 assert self._turn_id is not None
                 transcript = self._transcriber.close()
-                self._events.put_nowait(Heard(self._turn_id, start, end, truncated, transcript))
+                self._events.put_nowait(
+                    Heard(self._turn_id, start, end, truncated, transcript, thinking)
+                )
                 self._turn_id = None
             case Silence():
                 self._events.put_nowait(signal)
             case None:
-                pass
+                self._drop_unheard_prompt()
         if self._turn_id is not None:
             self._transcriber.feed(frame.pcm)
 
-    def _open(self, start_ms: int) -> None:
+    def _resolve(self, resume: bool) -> None:
+        if self._cut is not None:
+            self._cut.resolve(resume)
+            self._cut = None
+
+    def _drop_unheard_prompt(self) -> None:
+        """A prompt that starts while the candidate has the floor is not heard at all."""
+        prompt = self._prompt
+        if (
+            prompt is None
+            or prompt is self._cut
+            or self._tracker.floor is not Floor.SPEAKING
+            or not self._conversation.is_playing()
+            or self._conversation.played_ms() >= self._settings.echo_warmup_ms
+        ):
+            return
+        prompt.cut()
+        prompt.resolve(resume=False)
+        self._prompt = None
+
+    def _open(self, start_ms: int, captions_after_ms: int = 0) -> None:
         self._turn_id = f"c{next(self._turn_numbers)}"
-        self._transcriber.open(self._turn_id)
+        self._transcriber.open(self._turn_id, captions_after_ms)
         # The recognizer adapts to the lead-in before the words (its running
         # normalisation), so it gets the whole pre-roll, not just the speech.
         for frame in self._preroll:

@@ -48,6 +48,8 @@ class Phrases:
 
     ``greeting`` has ``{role}`` and ``{questions}``, the latter filled with
     ``questions_one`` or ``questions_other`` (which has ``{count}``).
+    ``thinking`` acknowledges a request for time; ``move_on`` ends an answer
+    that ran past its limit.
     """
 
     greeting: str
@@ -56,6 +58,8 @@ class Phrases:
     acknowledgements: tuple[str, ...]
     follow_up: str
     still_there: str
+    thinking: str
+    move_on: str
     closing: str
     transcription_unavailable: str
 
@@ -184,6 +188,8 @@ def _parse_language(code: str, data: dict[str, Any]) -> _Language:
                 acknowledgements=tuple(str(line) for line in phrases["acknowledgements"]),
                 follow_up=str(phrases["follow_up"]),
                 still_there=str(phrases["still_there"]),
+                thinking=str(phrases["thinking"]),
+                move_on=str(phrases["move_on"]),
                 closing=str(phrases["closing"]),
                 transcription_unavailable=str(phrases["transcription_unavailable"]),
             ),

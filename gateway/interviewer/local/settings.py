@@ -33,19 +33,30 @@ class LocalInterviewerSettings:
       hears the answer so far; its verdict is taken ``end_of_turn_budget_ms``
       later (frame time); a probability of at least ``end_of_turn_threshold``
       ends the turn there, anything less waits for more speech or, failing
-      that, ``end_of_turn_patience_ms`` of silence.
-    - ``max_answer_ms``: an answer is cut off (and the interview moves on)
-      after this long.
+      that, ``end_of_turn_patience_ms`` of silence. The recognizer's words
+      (English) overrule the model: a pause after "and", "um" is not an end,
+      one after "let me think" is a request for time; the verdict waits up to
+      ``words_wait_ms`` for a recognizer that is behind.
+    - ``max_answer_ms``: past this long, an answer ends at the candidate's
+      next breath (``breath_ms`` of silence), at the latest ``breath_wait_ms``
+      later, and the interviewer politely moves on.
     - ``echo_warmup_ms``: candidate speech in the first milliseconds of each
       prompt's audio cannot interrupt it (echo of the prompt's onset).
+    - ``interruption_speech_ms``: speech over a prompt pauses it once it has
+      lasted this long (shorter sounds, a cough, do not stop it).
     - ``false_interruption_ms``: an interruption whose speech lasts less than
-      this, followed by silence, was not meant: the prompt resumes.
+      this, followed by silence, and whose words are only a backchannel
+      ("mm-hm", "okay", "right"), was not meant: the prompt resumes.
     - ``barge_in``: whether candidate speech may interrupt the interviewer.
     - ``inactivity_prompt_ms``: silence after a question before the
       interviewer checks the candidate is still there; ``inactivity_end_ms``:
       further silence after that check before the interview fails with
       ``CANDIDATE_INACTIVE``.
     - ``short_answer_ms``: an answer shorter than this gets one follow-up.
+    - ``thinking_time_ms``: after "let me think" (and the like) the
+      interviewer acknowledges and waits this long for the answer.
+    - ``silero_vad``: judge speech with Silero VAD (when installed) rather
+      than the spectral detector.
     - ``tts_words_per_minute``: speaking rate of the synthesized voice.
     - ``max_questions``: questions per interview (the plan has up to 7).
     - ``partial_caption_interval_ms``: candidate audio between two partial
@@ -58,13 +69,19 @@ class LocalInterviewerSettings:
     end_of_turn_budget_ms: int = 100
     end_of_turn_threshold: float = 0.5
     end_of_turn_patience_ms: int = 3200
+    words_wait_ms: int = 800
     max_answer_ms: int = 120_000
+    breath_ms: int = 200
+    breath_wait_ms: int = 10_000
     echo_warmup_ms: int = 300
-    false_interruption_ms: int = 250
+    interruption_speech_ms: int = 180
+    false_interruption_ms: int = 1000
     barge_in: bool = True
     inactivity_prompt_ms: int = 20_000
     inactivity_end_ms: int = 45_000
     short_answer_ms: int = 2_000
+    thinking_time_ms: int = 20_000
+    silero_vad: bool = True
     tts_words_per_minute: int = 165
     max_questions: int = 6
     partial_caption_interval_ms: int = 700
@@ -91,6 +108,8 @@ class LocalInterviewerSettings:
             "end_of_turn_silence_ms",
             "end_of_turn_patience_ms",
             "max_answer_ms",
+            "breath_ms",
+            "interruption_speech_ms",
             "partial_caption_interval_ms",
         ):
             if getattr(self, name) == 0:

@@ -27,11 +27,13 @@ BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000
 
 @dataclass(frozen=True)
 class Spoken:
-    """A prompt on the recording's timeline; ``interrupted``: cut by the candidate."""
+    """A prompt on the recording's timeline; ``interrupted``: cut by the candidate;
+    ``heard``: any of its audio was played (a reply dropped before it was is not)."""
 
     start_ms: int
     end_ms: int
     interrupted: bool
+    heard: bool = True
 
 
 @dataclass
@@ -77,15 +79,17 @@ class Speaker:
         await conversation.send(Caption("interviewer", text, final=True, turn_id=turn_id))
         sentences = split_sentences(text)
         start_ms: int | None = None
+        heard = False
         while sentences:
             playback = await self._play_run(sentences)
             if start_ms is None:
                 start_ms = playback.started_ms
+            heard = heard or playback.cut_played_ms != 0
             if playback.cut_played_ms is None:
                 break
             if not playback.verdict.result():
-                assert start_ms is not None
-                return Spoken(start_ms, playback.cut_at_ms, interrupted=True)
+                at = playback.cut_at_ms
+                return Spoken(at if start_ms is None else start_ms, at, True, heard)
             sentences = sentences[playback.resume_sentence() :]
         end_ms = conversation.now_ms()
         return Spoken(end_ms if start_ms is None else start_ms, end_ms, interrupted=False)

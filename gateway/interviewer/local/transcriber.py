@@ -3,7 +3,8 @@
 The frame loop calls `Transcriber.open`/`feed`/`close`/`discard`, which only
 append to an inbox and never wait; the transcriber's own task (`run`, a
 sibling in the interview's task group) does the work and sends partial
-captions. `close` returns a future with the turn's final `Transcript`.
+captions. `close` returns a future with the turn's final `Transcript`; `partial` is
+the open turn's hypothesis so far, for turn-taking (`gateway.interviewer.local.cues`).
 
 `SphinxTranscriber` decodes English with PocketSphinx (the en-us model that
 ships in the wheel) in a worker process (`gateway.interviewer.local.sphinx`),
@@ -41,6 +42,9 @@ log = logging.getLogger("zenhire.interviewer")
 MAX_BACKLOG_MS = 10_000
 MAX_BACKLOG_BYTES = SAMPLE_RATE * MAX_BACKLOG_MS // 1000 * SAMPLE_BYTES
 UNINTELLIGIBLE = "[unintelligible]"
+# The recognizer is caught up when at most this much fed audio waits for it.
+CAUGHT_UP_MS = 200
+CAUGHT_UP_BYTES = SAMPLE_RATE * CAUGHT_UP_MS // 1000 * SAMPLE_BYTES
 
 Send = Callable[[CandidateEvent], Awaitable[None]]
 
@@ -60,8 +64,14 @@ class Transcript:
 
 
 class Transcriber(Protocol):
-    def open(self, turn_id: str) -> None:
-        """Start a new candidate turn (ending any unfinished one)."""
+    def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
+        """Start a new candidate turn (ending any unfinished one); partial captions
+        start once ``captions_after_ms`` of its audio were decoded."""
+        ...
+
+    def partial(self) -> str | None:
+        """The open turn's best hypothesis so far ("" before any), or None while the
+        recognizer is more than `CAUGHT_UP_MS` behind the audio fed to it."""
         ...
 
     def feed(self, pcm: bytes) -> None:
@@ -84,6 +94,7 @@ class Transcriber(Protocol):
 @dataclass(frozen=True)
 class _Open:
     turn_id: str
+    captions_after_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -177,9 +188,22 @@ class SphinxTranscriber:
         self._partial_bytes = SAMPLE_RATE * partial_interval_ms // 1000 * SAMPLE_BYTES
         self._inbox = _Inbox()
         self._dropped_bytes = 0
+        self._partial = ""
+        self._opened = 0  # turns opened by the frame loop
+        self._decoding = 0  # the turn the worker is on
+        self._in_flight = 0  # bytes the worker is decoding now
 
-    def open(self, turn_id: str) -> None:
-        self._inbox.push(_Open(turn_id))
+    def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
+        self._opened += 1
+        self._partial = ""
+        held = SAMPLE_RATE * captions_after_ms // 1000 * SAMPLE_BYTES
+        self._inbox.push(_Open(turn_id, held))
+
+    def partial(self) -> str | None:
+        behind = self._inbox.audio_bytes + self._in_flight
+        if self._decoding != self._opened or behind > CAUGHT_UP_BYTES:
+            return None
+        return self._partial
 
     def feed(self, pcm: bytes) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
@@ -210,9 +234,15 @@ class SphinxTranscriber:
             command = await self._inbox.pop()
             if isinstance(command, _Open):
                 await recognizer.ask(sphinx.START)
-                turn_id, since_partial, last_partial = command.turn_id, 0, ""
+                self._decoding += 1
+                self._partial = ""
+                turn_id, last_partial = command.turn_id, ""
+                since_partial = -command.captions_after_bytes
             elif isinstance(command, bytes):
+                self._in_flight = len(command)
                 text = await recognizer.ask(sphinx.AUDIO, command)
+                self._in_flight = 0
+                self._partial = text
                 since_partial += len(command)
                 if since_partial >= self._partial_bytes and text and text != last_partial:
                     since_partial, last_partial = 0, text
@@ -237,8 +267,12 @@ class UnavailableTranscriber:
         self._text = f"[transcription unavailable for {language}]"
         self._inbox = _Inbox()
 
-    def open(self, turn_id: str) -> None:
+    def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
         self._inbox.push(_Open(turn_id))
+
+    def partial(self) -> str | None:
+        """Nothing is recognized."""
+        return ""
 
     def feed(self, pcm: bytes) -> None:
         """Audio is not transcribed."""

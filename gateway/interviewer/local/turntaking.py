@@ -1,18 +1,22 @@
 """Who has the floor: the candidate's turns, barge-in and silences, frame by frame.
 
-`TurnTracker` is pure: it sees one frame's VAD verdict, the frame's time and
-whether interviewer audio is playing, and answers with at most one `Signal`.
-All its times are frame times (``t_ms`` on the recording's timeline), so the
-same frames always give the same turns.
+`TurnTracker` sees one frame's VAD verdict, the frame's time and whether
+interviewer audio is playing, and answers with at most one `Signal`. All its
+times are frame times (``t_ms`` on the recording's timeline), so the same
+frames (and the same words, below) always give the same turns.
 
-    QUIET ──speech, nothing playing──▶ SPEAKING ──silence ≥ end_of_turn──▶ QUIET
-      │                                  │  └──longer than max_answer──▶ HOLD ──silence──▶ QUIET
-      └──speech over a prompt, past ─▶ BARGED ──burst ≥ false_interruption──▶ SPEAKING
-         the echo warm-up                  └──silence after a short burst ──▶ QUIET (resume)
+    QUIET ──speech, nothing playing──▶ SPEAKING ──pause judged finished──▶ QUIET
+      │                                  │  └──past max_answer, at a breath──▶ HOLD ──▶ QUIET
+      └──sustained speech over a ──────▶ BARGED ──long burst, or words──▶ SPEAKING
+         prompt, past the echo warm-up     └──a short burst, a backchannel──▶ back (resume)
 
-Speech that starts while a prompt is in its echo warm-up (or while barge-in
-is off) does not interrupt; it counts toward barge-in only from the first
-speech frame after the warm-up.
+**Barge-in.** Speech over a prompt interrupts it once it has been sustained
+for ``interruption_speech_ms`` past the prompt's echo warm-up: a cough or the
+first syllable of "mm-hm" does not stop the interviewer, a sentence does,
+within ``interruption_speech_ms`` of its onset. The prompt is then paused
+(`BargedIn`); a burst that ends before ``false_interruption_ms`` resumes it
+(`FalseInterruption`: "okay", "right", a sound) unless its words hold one
+of interruption ("wait", "sorry"); anything longer confirms the interruption.
 
 **End of turn.** Without a `TurnJudge`, a turn ends after
 ``end_of_turn_silence_ms`` of silence. With one (Smart Turn, see
@@ -24,8 +28,14 @@ the last speech frame); incomplete keeps listening until new speech (a new
 pause, a new question to the judge) or ``end_of_turn_patience_ms`` of
 silence. The same pause is not asked again: the model scores the same audio
 the same way, and longer trailing silence only pushes its answer towards
-"complete" whatever was said. Because the verdict lands on a fixed frame,
-the same frames give the same turns however fast they arrive.
+"complete" whatever was said.
+
+**Words.** With ``words`` (the recognizer's hypothesis of the open turn), a
+judged pause after a conjunction or filler is unfinished whatever the model
+says, and a pause after "let me think" ends the turn as `thinking`
+(`gateway.interviewer.local.cues`). The hypothesis is read when the verdict
+is due; while the recognizer is behind (``words`` answers None) the verdict
+waits for it, up to ``words_wait_ms`` more.
 """
 
 from __future__ import annotations
@@ -33,21 +43,19 @@ from __future__ import annotations
 import enum
 import logging
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
-from audio.endofturn import EndOfTurnModel
 from audio.frames import FRAME_MS
-from audio.models import SMART_TURN_FILE, ModelError, installed
+from audio.models import ModelError
 from audio.vad import VadResult
+from gateway.interviewer.local.cues import Cue, is_interruption, read_cue
+from gateway.interviewer.local.judge import TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 
 log = logging.getLogger("zenhire.interviewer")
 
-# Speech frames past the warm-up before a barge-in (the VAD's own onset time).
-BARGE_IN_ONSET_FRAMES = 3
 # Audio before a turn's first speech frame that the judge hears with it.
 JUDGE_LEAD_IN_MS = 500
 # The judge hears at most this much of a turn (Smart Turn's window), so the
@@ -55,45 +63,13 @@ JUDGE_LEAD_IN_MS = 500
 JUDGE_WINDOW_MS = 8_000
 JUDGE_RING_FRAMES = (JUDGE_WINDOW_MS + JUDGE_LEAD_IN_MS) // FRAME_MS
 
+# Speech over a prompt is sustained when at least this share of its frames
+# since the onset are speech: words have gaps (stops, word joins), a cough
+# or a click is a short burst and then nothing.
+SUSTAINED_SPEECH_SHARE = 0.6
 
-class TurnJudge(Protocol):
-    """Scores a turn's audio with the probability that it is finished."""
-
-    def submit(self, pcm: bytes) -> Future[float]:
-        """Start scoring ``pcm`` (24 kHz PCM16, the turn so far). Must not block."""
-        ...
-
-
-class ModelJudge:
-    """Smart Turn on one worker thread, shared by every interview of a gateway.
-
-    onnxruntime releases the GIL while the model runs, so the event loop keeps
-    going meanwhile. ``close`` is idempotent and waits for a running call.
-    """
-
-    def __init__(self, model: EndOfTurnModel, workers: int = 1) -> None:
-        self.model = model
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="end-of-turn")
-
-    @classmethod
-    def installed(cls, path: Path | None = None) -> ModelJudge | None:
-        """The judge on the model at ``path`` (default: the installed file), or None
-        (logged) when there is no model, so turns end on silence alone."""
-        path = path if path is not None else installed(SMART_TURN_FILE)
-        if path is None or not path.is_file():
-            log.warning("no end-of-turn model installed (scripts/install): turns end on silence")
-            return None
-        try:
-            return cls(EndOfTurnModel(path))
-        except ModelError:
-            log.warning("end-of-turn model unusable: turns end on silence", exc_info=True)
-            return None
-
-    def submit(self, pcm: bytes) -> Future[float]:
-        return self._executor.submit(self.model.probability, pcm)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+# The open turn's hypothesis, or None while the recognizer is behind.
+Words = Callable[[], str | None]
 
 
 class Floor(enum.Enum):
@@ -112,7 +88,7 @@ class UtteranceStarted:
 
 @dataclass(frozen=True)
 class BargedIn:
-    """The candidate started talking over a prompt at ``onset_ms``: stop it now."""
+    """The candidate started talking over a prompt at ``onset_ms``: pause it now."""
 
     onset_ms: int
 
@@ -124,16 +100,21 @@ class InterruptionConfirmed:
 
 @dataclass(frozen=True)
 class FalseInterruption:
-    """The barge-in was a short burst followed by silence; resume the prompt."""
+    """The barge-in was a short burst or a backchannel; resume the prompt."""
 
 
 @dataclass(frozen=True)
 class UtteranceEnded:
-    """The turn from ``start_ms`` ended at ``end_ms`` (``truncated``: at max length)."""
+    """The turn from ``start_ms`` ended at ``end_ms``.
+
+    ``truncated``: it ran past ``max_answer_ms`` and ended at a breath (or at
+    the hard limit); ``thinking``: it ended on a request for time.
+    """
 
     start_ms: int
     end_ms: int
     truncated: bool
+    thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,16 +144,26 @@ class _Question:
 
 
 class TurnTracker:
-    """One candidate stream's floor; ``judge`` (optional) decides ends of turn."""
+    """One candidate stream's floor; ``judge`` (optional) decides ends of turn and
+    ``words`` (optional) is the open turn's hypothesis in ``language``."""
 
-    def __init__(self, settings: LocalInterviewerSettings, judge: TurnJudge | None = None) -> None:
+    def __init__(
+        self,
+        settings: LocalInterviewerSettings,
+        judge: TurnJudge | None = None,
+        words: Words | None = None,
+        language: str = "en",
+    ) -> None:
         self._settings = settings
         self._max_answer_ms = settings.max_answer_ms
         self._judge = judge if settings.end_of_turn_model else None
+        self._words = words
+        self._language = language
         self._audio: deque[tuple[int, bytes]] = deque(maxlen=JUDGE_RING_FRAMES)
         self._question: _Question | None = None
         self._judged_ms: int | None = None  # the pause whose verdict was "not finished"
         self.floor = Floor.QUIET
+        self._barged_from = Floor.QUIET
         self._deadline_ms: int | None = None
         self._episode_start: int | None = None  # first speech frame of this VAD episode
         self._eligible_start: int | None = None  # first speech frame past the warm-up
@@ -246,27 +237,42 @@ class TurnTracker:
             barged = self._maybe_barge_in(t_ms, keep_start=True)
             if barged is not None:
                 return barged
-        if t_ms + FRAME_MS - self._start_ms >= self._max_answer_ms:
-            self.floor = Floor.HOLD if vad.speaking else Floor.QUIET
-            self._question = None
-            return UtteranceEnded(self._start_ms, t_ms + FRAME_MS, truncated=True)
+        s = self._settings
+        length = t_ms + FRAME_MS - self._start_ms
+        if length >= self._max_answer_ms:
+            breath = t_ms - self._last_speech_ms >= s.breath_ms
+            if breath or length >= self._max_answer_ms + s.breath_wait_ms:
+                self.floor = Floor.HOLD if vad.speaking else Floor.QUIET
+                self._question = None
+                end = self._last_speech_ms + FRAME_MS if breath else t_ms + FRAME_MS
+                return UtteranceEnded(self._start_ms, end, truncated=True)
+        thinking = False
         if self._judging(t_ms):
-            finished = self._judge_pause(t_ms)
-            limit = self._settings.end_of_turn_patience_ms
+            finished, thinking = self._judge_pause(t_ms)
+            limit = s.end_of_turn_patience_ms
         else:
             finished = False
-            limit = self._settings.end_of_turn_silence_ms
+            limit = s.end_of_turn_silence_ms
         if finished or t_ms - self._last_speech_ms >= limit:
             self.floor = Floor.QUIET
             self._question = None
-            return UtteranceEnded(self._start_ms, self._last_speech_ms + FRAME_MS, truncated=False)
+            if not finished:
+                thinking = self._cue() is Cue.THINKING
+            end = self._last_speech_ms + FRAME_MS
+            return UtteranceEnded(self._start_ms, end, truncated=False, thinking=thinking)
         return None
 
     def _judging(self, t_ms: int) -> bool:
         return self._judge is not None and bool(self._audio) and self._audio[-1][0] == t_ms
 
-    def _judge_pause(self, t_ms: int) -> bool:
-        """Ask about this pause once it is long enough; True once the judge says finished."""
+    def _said(self) -> str | None:
+        return "" if self._words is None else self._words()
+
+    def _cue(self) -> Cue:
+        return read_cue(self._said() or "", self._language)
+
+    def _judge_pause(self, t_ms: int) -> tuple[bool, bool]:
+        """Ask about this pause once it is long enough; (finished, thinking) once answered."""
         assert self._judge is not None
         s = self._settings
         question = self._question
@@ -276,22 +282,28 @@ class TurnTracker:
         silence = t_ms - self._last_speech_ms
         if question is None:
             if silence < s.end_of_turn_check_ms or self._judged_ms == self._last_speech_ms:
-                return False
+                return False, False
             verdict = self._judge.submit(self._turn_audio())
             question = self._question = _Question(
                 self._last_speech_ms, t_ms + s.end_of_turn_budget_ms, verdict
             )
         if t_ms < question.due_ms:
-            return False
+            return False, False
+        said = self._said()
+        if said is None and t_ms < question.due_ms + s.words_wait_ms:
+            return False, False
         self._question = None
         self._judged_ms = question.last_speech_ms
+        cue = read_cue(said or "", self._language)
         try:
             probability = question.verdict.result()
         except ModelError:
             log.warning("end-of-turn model failed: turns end on silence", exc_info=True)
             self._judge = None
-            return False
-        return probability >= s.end_of_turn_threshold
+            return False, False
+        if cue is Cue.THINKING:
+            return True, True
+        return cue is not Cue.HOLD and probability >= s.end_of_turn_threshold, False
 
     def _turn_audio(self) -> bytes:
         since = self._start_ms - JUDGE_LEAD_IN_MS
@@ -302,17 +314,29 @@ class TurnTracker:
         if burst_ms >= self._settings.false_interruption_ms:
             self.floor = Floor.SPEAKING
             return InterruptionConfirmed()
-        if not vad.speaking:
-            self.floor = Floor.QUIET
+        if vad.speaking:
+            return None
+        if not is_interruption(self._said() or "", self._language):
+            self.floor = self._barged_from
             return FalseInterruption()
-        return None
+        self.floor = Floor.SPEAKING
+        return InterruptionConfirmed()
 
     def _maybe_barge_in(self, t_ms: int, keep_start: bool = False) -> Signal | None:
-        if self._eligible_frames < BARGE_IN_ONSET_FRAMES or self._eligible_start is None:
-            return None
         onset = self._eligible_start
+        if onset is None:
+            return None
+        span_frames = (t_ms - onset) // FRAME_MS + 1
+        if span_frames * FRAME_MS < self._settings.interruption_speech_ms:
+            return None
+        if self._eligible_frames < span_frames * SUSTAINED_SPEECH_SHARE:
+            return None
         self._burst_start_ms = onset
-        self._open(self._start_ms if keep_start else onset, t_ms)
+        self._barged_from = self.floor
+        if keep_start:
+            self._last_speech_ms = t_ms
+        else:
+            self._open(onset, t_ms)
         self._deadline_ms = None
         self.floor = Floor.BARGED
         return BargedIn(onset)

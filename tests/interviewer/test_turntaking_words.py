@@ -1,0 +1,135 @@
+"""Turn-taking with the recognizer's words and sustained-speech barge-in, on the frame timeline.
+
+Real eSpeak NG speech through the real VAD (Silero when installed, as in the
+gateway) into `TurnTracker`; the end-of-turn judge is a small working one
+that always answers "finished", so whatever holds a turn here is the words.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from functools import cache
+
+import numpy as np
+
+from audio.frames import FRAME_MS, SAMPLE_RATE, SILENCE, split_frames
+from audio.models import SILERO_VAD_FILE
+from audio.silero import SileroModel, SileroVad
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.turntaking import (
+    BargedIn,
+    FalseInterruption,
+    InterruptionConfirmed,
+    Signal,
+    TurnTracker,
+    UtteranceEnded,
+    Words,
+)
+from tests.audio.models import require
+from zenhire.loopback.speech import synthesize
+
+LEAD_IN_FRAMES = 25
+SETTINGS = LocalInterviewerSettings()
+PROMPT_PLAYED_MS = 5_000  # a prompt long past its echo warm-up
+
+
+class Finished:
+    """A judge that calls every pause finished, at once."""
+
+    def submit(self, pcm: bytes) -> Future[float]:
+        verdict: Future[float] = Future()
+        verdict.set_result(1.0)
+        return verdict
+
+
+@cache
+def model() -> SileroModel:
+    return SileroModel(require(SILERO_VAD_FILE))
+
+
+def frames(text: str, tail_ms: int = 4000) -> list[bytes]:
+    if text == "cough":
+        rng = np.random.default_rng(1)
+        n = SAMPLE_RATE * 220 // 1000
+        burst = np.diff(rng.standard_normal(n + 1)) * np.exp(-np.arange(n) / (n / 3)) * 4000
+        pcm = np.clip(burst, -32768, 32767).astype("<i2").tobytes()
+    else:
+        pcm = synthesize(text, SAMPLE_RATE)
+    speech, _ = split_frames(pcm)
+    return [SILENCE] * LEAD_IN_FRAMES + speech + [SILENCE] * (tail_ms // FRAME_MS)
+
+
+def run(
+    text: str,
+    words: Words,
+    playing: bool = False,
+    settings: LocalInterviewerSettings = SETTINGS,
+) -> list[tuple[int, Signal]]:
+    tracker = TurnTracker(settings, Finished(), words)
+    vad = SileroVad(model())
+    signals = []
+    for index, frame in enumerate(frames(text)):
+        t_ms = index * FRAME_MS
+        signal = tracker.step(t_ms, vad.process(frame), playing, PROMPT_PLAYED_MS, frame)
+        if signal is not None:
+            signals.append((t_ms, signal))
+    return signals
+
+
+def ended(signals: list[tuple[int, Signal]]) -> tuple[int, UtteranceEnded]:
+    [(t_ms, end)] = [(t, s) for t, s in signals if isinstance(s, UtteranceEnded)]
+    return t_ms, end
+
+
+def silence_before(t_ms: int, end: UtteranceEnded) -> int:
+    return t_ms - (end.end_ms - FRAME_MS)
+
+
+def test_a_pause_after_and_does_not_end_the_turn() -> None:
+    """The model says finished; the trailing "and" holds the turn until the patience."""
+    t_ms, end = ended(run("I worked on billing for three years and", lambda: "years and"))
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
+    assert not end.thinking
+
+
+def test_without_a_trailing_conjunction_the_turn_ends_at_the_verdict() -> None:
+    t_ms, end = ended(run("I worked on billing for three years.", lambda: "three years"))
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_check_ms + (
+        SETTINGS.end_of_turn_budget_ms
+    )
+
+
+def test_let_me_think_ends_the_turn_as_a_request_for_time() -> None:
+    t_ms, end = ended(run("Let me think.", lambda: "let me think"))
+    assert end.thinking and not end.truncated
+    assert silence_before(t_ms, end) < 700
+
+
+def test_the_verdict_waits_for_a_recognizer_that_is_behind() -> None:
+    """While the words are not in (None), the verdict waits, at most ``words_wait_ms``."""
+    t_ms, end = ended(run("I worked on billing for three years.", lambda: None))
+    due = SETTINGS.end_of_turn_check_ms + SETTINGS.end_of_turn_budget_ms
+    assert silence_before(t_ms, end) == due + SETTINGS.words_wait_ms
+
+
+def test_a_cough_over_a_prompt_does_not_stop_it() -> None:
+    assert run("cough", lambda: "", playing=True) == []
+
+
+def test_a_backchannel_pauses_the_prompt_then_resumes_it() -> None:
+    signals = run("okay", lambda: "okay", playing=True)
+    kinds = [type(s) for _, s in signals]
+    assert kinds == [BargedIn, FalseInterruption]
+
+
+def test_a_short_real_interruption_is_confirmed_by_its_words() -> None:
+    signals = run("Wait.", lambda: "wait", playing=True)
+    assert [type(s) for _, s in signals][:2] == [BargedIn, InterruptionConfirmed]
+
+
+def test_a_sentence_over_a_prompt_stops_it_within_200_ms_of_onset() -> None:
+    signals = run("Sorry, could you repeat the question please?", lambda: None, playing=True)
+    t_ms, barged = signals[0]
+    assert isinstance(barged, BargedIn)
+    assert t_ms - barged.onset_ms < 200
+    assert isinstance(signals[1][1], InterruptionConfirmed)

@@ -1,0 +1,413 @@
+"""``zenhire bench --only conversation``: the local interviewer's manners, measured.
+
+The corpus (`zenhire.bench.corpus`, 44 scripted answers) is replayed
+through a real gateway (``zenhire gateway serve`` on its own core, the local
+interviewer) by scripted candidates on the WebSocket transport, in real
+time, several sessions at once. The same corpus runs twice in one call:
+with the end-of-turn model (the default) and with the silence timer
+(``ZENHIRE_LOCAL_END_OF_TURN_MODEL=false``, the baseline). Per mode:
+
+* ``cut_ins``: interviewer audio reaching the candidate inside a
+  mid-answer pause (``paused`` items, by pause length; goal: 0 up to 3 s),
+  or a next question inside a "let me think" wait (``thinking`` items);
+* ``backchannel_stops``: backchannels during a question after which the
+  question's audio stopped for more than `STOP_GAP_SEC` (paused, then
+  resumed) and ``backchannel_abandoned``: after which the question was
+  given up (the backchannel taken as the answer); goal: 0;
+* ``response_ms``: end of a finished answer (its last voiced frame sent)
+  → first interviewer audio received (goal p50 ≤ 700, p95 ≤ 1,200 ms);
+* ``barge_in_stop_ms``: onset of a real interruption → the last
+  interviewer audio frame received before it stopped (p50, p95).
+
+Times are the candidate's wall clock; they include the WebSocket path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import websockets
+
+from audio.frames import FRAME_SEC, SILENCE
+from gateway.interviewer import Persona
+from gateway.interviewer.local.plan import Plan, QuestionCatalog
+from zenhire.bench.corpus import Item, Microphone, corpus, frames, speech
+from zenhire.bench.lifecycle import idle_upstream, percentiles
+from zenhire.bench.material import VOICED_PEAK
+from zenhire.bench.stack import Rig, rig
+
+log = logging.getLogger("zenhire.bench")
+
+QUESTIONS = 7
+PARALLEL = 3
+SESSION_NOISES = (None, "fan", None, "babble")
+QUIET_SEC = 0.6  # the interviewer is done speaking after this long without audio
+INTO_PROMPT_SEC = 1.2  # a backchannel or interruption this far into a question
+STOP_GAP_SEC = 0.15  # a gap this long in a question's audio is a stop
+STOPPED_SEC = 0.3  # after an interruption, no audio this long: the prompt stopped
+ACK_WAIT_SEC = 4.0
+WAIT_SEC = 40.0
+SESSION_TIMEOUT_SEC = 400.0
+MODES = {
+    "end_of_turn_model": {},
+    "silence_timer": {"ZENHIRE_LOCAL_END_OF_TURN_MODEL": "false"},
+}
+GATEWAY_ENV = {
+    "ZENHIRE_INTERVIEWER": "local",
+    "ZENHIRE_LOCAL_MAX_QUESTIONS": str(QUESTIONS),
+    "ZENHIRE_LOCAL_SHORT_ANSWER_MS": "500",
+    "ZENHIRE_LOCAL_TTS_WORDS_PER_MINUTE": "200",
+}
+
+
+@dataclass
+class _Heard:
+    """What one candidate received: audio arrival times and interviewer captions."""
+
+    audio: list[float] = field(default_factory=list)
+    prompts: list[tuple[float, str]] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)  # candidate final captions
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def audio_after(self, t: float) -> list[float]:
+        return [a for a in self.audio if a > t]
+
+    def prompts_after(self, t: float) -> list[tuple[float, str]]:
+        return [p for p in self.prompts if p[0] > t]
+
+
+@dataclass
+class Outcome:
+    """One item's measurements (None: not applicable or not reached)."""
+
+    item: Item
+    cut_in: bool | None = None
+    response_ms: float | None = None
+    stopped: bool | None = None
+    abandoned: bool | None = None
+    stop_ms: float | None = None
+    lost: bool = False
+
+
+class _Mouth:
+    """Frames to send, paced at 20 ms by `run`, with the send time of marked frames."""
+
+    def __init__(self, microphone: Microphone) -> None:
+        self._microphone = microphone
+        self._queue: deque[tuple[bytes, str | None]] = deque()
+        self.sent: dict[str, float] = {}
+        self._drained = asyncio.Event()
+        self.closed = False
+
+    async def say(self, pcm: bytes, mark: str) -> None:
+        """Speak ``pcm``; marks ``<mark>.start``/``<mark>.end`` at its first/last voiced frame."""
+        chunk = frames(pcm)
+        voiced = [i for i, f in enumerate(chunk) if _voiced(f)]
+        for i, frame in enumerate(chunk):
+            tag = f"{mark}.start" if i == voiced[0] else f"{mark}.end" if i == voiced[-1] else None
+            self._queue.append((frame, tag))
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.closed:
+            self._drained.clear()
+            await self._drained.wait()
+
+    async def pause(self, seconds: float) -> None:
+        self._queue.extend((SILENCE, None) for _ in range(round(seconds / FRAME_SEC)))
+        await self._flush()
+
+    async def run(self, socket: websockets.ClientConnection) -> None:
+        next_at = time.monotonic()
+        while True:
+            frame, tag = self._queue.popleft() if self._queue else (SILENCE, None)
+            try:
+                await socket.send(self._microphone.frame(frame))
+            except websockets.ConnectionClosed:
+                self.closed = True  # the gateway ended the interview
+                self._drained.set()
+                return
+            if tag is not None:
+                self.sent[tag] = time.monotonic()
+            if not self._queue:
+                self._drained.set()
+            next_at += FRAME_SEC
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def _voiced(frame: bytes) -> bool:
+    return bool(np.abs(np.frombuffer(frame, dtype="<i2")).max() > VOICED_PEAK)
+
+
+async def _until(check: Callable[[], bool], within_sec: float = WAIT_SEC) -> bool:
+    deadline = time.monotonic() + within_sec
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(FRAME_SEC)
+    return True
+
+
+class _Script:
+    """One session's candidate working through its items."""
+
+    def __init__(self, heard: _Heard, mouth: _Mouth, thinking_ack: str) -> None:
+        self.heard, self.mouth, self._ack = heard, mouth, thinking_ack
+        self._since = 0.0  # the end of the previous answer
+
+    async def _next_prompt(self) -> float | None:
+        """Wait for a question asked after the previous answer; its first audio time."""
+        heard = self.heard
+        greeting = heard.prompts[0][0] if heard.prompts else 0.0
+
+        def asked() -> list[tuple[float, str]]:
+            return [
+                p
+                for p in heard.prompts_after(max(self._since, greeting))
+                if p[1] != self._ack and p[0] > greeting
+            ]
+
+        if not await _until(lambda: bool(heard.prompts) and bool(asked())):
+            return None
+        at = asked()[0][0]
+        if not await _until(lambda: bool(heard.audio_after(at))):
+            return None
+        return heard.audio_after(at)[0]
+
+    async def _quiet(self) -> bool:
+        heard = self.heard
+        return await _until(lambda: time.monotonic() - heard.audio[-1] > QUIET_SEC)
+
+    def _response_ms(self, end: float) -> float | None:
+        after = self.heard.audio_after(end)
+        return (after[0] - end) * 1000 if after else None
+
+    async def play(self, index: int, item: Item) -> Outcome:
+        outcome = Outcome(item)
+        first_audio = await self._next_prompt()
+        if first_audio is None:
+            outcome.lost = True
+            return outcome
+        mark = f"a{index}"
+        voice, mouth = item.voice, self.mouth
+        if item.kind in ("backchannel", "interruption"):
+            await asyncio.sleep(max(0.0, first_audio + INTO_PROMPT_SEC - time.monotonic()))
+            await mouth.say(speech(item.parts[0], voice), f"{mark}.x")
+            onset = mouth.sent[f"{mark}.x.start"]
+            if item.kind == "interruption":
+                await self._quiet()
+                outcome.stop_ms = _stop_ms(self.heard.audio, onset)
+                self._since = mouth.sent[f"{mark}.x.end"]
+                return outcome
+            answers_before = len(self.heard.answers)
+            await self._quiet()
+            outcome.stopped = _max_gap(self.heard.audio_after(onset)) > STOP_GAP_SEC
+            outcome.abandoned = len(self.heard.answers) > answers_before
+            await mouth.say(speech(item.parts[1], voice), mark)
+        else:
+            await self._quiet()
+            await mouth.say(speech(item.parts[0], voice), f"{mark}.1")
+            if item.kind == "finished":
+                end = mouth.sent[f"{mark}.1.end"]
+                await _until(lambda: bool(self.heard.audio_after(end)))
+                outcome.response_ms = self._response_ms(end)
+                self._since = end
+                return outcome
+            end1 = mouth.sent[f"{mark}.1.end"]
+            if item.kind == "thinking":
+                await _until(lambda: bool(self.heard.audio_after(end1)), ACK_WAIT_SEC)
+                await self._quiet()
+            await mouth.pause(item.pause_sec)
+            await mouth.say(speech(item.parts[1], voice), mark)
+            start2 = mouth.sent[f"{mark}.start"]
+            if item.kind == "paused":
+                outcome.cut_in = any(end1 < a < start2 for a in self.heard.audio)
+            else:
+                others = [p for p in self.heard.prompts_after(end1) if p[0] < start2]
+                outcome.cut_in = any(text != self._ack for _, text in others)
+        end = mouth.sent[f"{mark}.end"]
+        await _until(lambda: bool(self.heard.audio_after(end)))
+        if not outcome.cut_in:
+            outcome.response_ms = self._response_ms(end)
+        self._since = end
+        return outcome
+
+
+def _max_gap(times: list[float]) -> float:
+    return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+def _stop_ms(times: list[float], onset: float) -> float:
+    """Onset → the last audio frame before the first gap of `STOPPED_SEC` after it."""
+    after = [a for a in times if a >= onset]
+    last = onset
+    for a, b in zip(after, [*after[1:], float("inf")], strict=True):
+        last = a
+        if b - a > STOPPED_SEC:
+            break
+    return (last - onset) * 1000
+
+
+async def _session(found: Rig, number: int, items: list[Item], noise: str | None) -> list[Outcome]:
+    ticket = await found.admit(300_000 + number)
+    url = found.gateway_url.replace("http://", "ws://") + "/api/v1/candidate/ws"
+    heard = _Heard()
+    mouth = _Mouth(Microphone(noise))
+    script = _Script(heard, mouth, _english().phrases.thinking)
+    outcomes: list[Outcome] = []
+    async with websockets.connect(url, max_queue=None) as socket:
+        await socket.send(json.dumps({"type": "hello", "ticket": ticket}))
+
+        async def receive() -> None:
+            async for message in socket:
+                now = time.monotonic()
+                if isinstance(message, bytes):
+                    heard.audio.append(now)
+                    continue
+                event = json.loads(message)
+                if event.get("type") == "caption" and event.get("final"):
+                    if event.get("speaker") == "interviewer":
+                        heard.prompts.append((now, str(event.get("text", ""))))
+                    else:
+                        heard.answers.append(now)
+                elif event.get("type") == "ended":
+                    heard.ended.set()
+                    return
+
+        async def act() -> None:
+            for index, item in enumerate(items):
+                if heard.ended.is_set() or mouth.closed:
+                    outcomes.append(Outcome(item, lost=True))
+                    continue
+                try:
+                    outcomes.append(await script.play(index, item))
+                except KeyError:  # a mark never sent: the interview ended meanwhile
+                    outcomes.append(Outcome(item, lost=True))
+            if not heard.ended.is_set():
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await socket.send(json.dumps({"type": "end"}))
+            await asyncio.wait_for(heard.ended.wait(), WAIT_SEC)
+
+        async with asyncio.timeout(SESSION_TIMEOUT_SEC), asyncio.TaskGroup() as group:
+            receiver = group.create_task(receive())
+            sender = group.create_task(mouth.run(socket))
+            await act()
+            sender.cancel()
+            receiver.cancel()
+    return outcomes
+
+
+async def _mode(
+    options: Any, label: str, env: dict[str, str], work_dir: Path, sessions: int
+) -> dict[str, Any]:
+    items = corpus()
+    count = -(-len(items) // QUESTIONS)
+    groups = [items[i::count] for i in range(count)][:sessions]
+    gate = asyncio.Semaphore(PARALLEL)
+    async with rig(work_dir / label, await idle_upstream(options)) as found:
+        gateway_env = {**options.gateway_env, **GATEWAY_ENV, **env}
+        async with found.gateway(label, options.gateway_core, gateway_env):
+
+            async def one(number: int, group: list[Item]) -> list[Outcome]:
+                async with gate:
+                    noise = SESSION_NOISES[number % len(SESSION_NOISES)]
+                    return await _session(found, number, group, noise)
+
+            async with asyncio.TaskGroup() as tasks:
+                runs = [tasks.create_task(one(n, g)) for n, g in enumerate(groups)]
+    return summarize([o for run in runs for o in run.result()])
+
+
+def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
+    def of(kind: str) -> list[Outcome]:
+        return [o for o in outcomes if o.item.kind == kind and not o.lost]
+
+    paused = of("paused")
+    by_pause: dict[str, list[int]] = {}
+    for o in paused:
+        counts = by_pause.setdefault(f"{o.item.pause_sec:g}s", [0, 0])
+        counts[0] += bool(o.cut_in)
+        counts[1] += 1
+    backchannels = of("backchannel")
+    responses = [o.response_ms for o in outcomes if o.response_ms is not None]
+    stops = [o.stop_ms for o in of("interruption") if o.stop_ms is not None]
+    return {
+        "items": len(outcomes),
+        "lost": sum(o.lost for o in outcomes),
+        "cut_ins_paused": sum(bool(o.cut_in) for o in paused),
+        "cut_ins_paused_up_to_3s": sum(bool(o.cut_in) for o in paused if o.item.pause_sec <= 3),
+        "paused": len(paused),
+        "cut_ins_by_pause": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_pause.items())},
+        "cut_ins_thinking": sum(bool(o.cut_in) for o in of("thinking")),
+        "thinking": len(of("thinking")),
+        "backchannel_stops": sum(bool(o.stopped) for o in backchannels),
+        "backchannel_abandoned": sum(bool(o.abandoned) for o in backchannels),
+        "backchannels": len(backchannels),
+        "response_ms": percentiles(responses),
+        "responses": len(responses),
+        "barge_in_stop_ms": percentiles(stops),
+        "interruptions_stopped": f"{len(stops)}/{len(of('interruption'))}",
+        "lost_items": [o.item.label for o in outcomes if o.lost],
+        "cut_in_items": [o.item.label for o in outcomes if o.cut_in],
+    }
+
+
+def _english() -> Plan:
+    return QuestionCatalog.load().plan(Persona("bench", "Engineer", "en"), QUESTIONS)
+
+
+async def conversation(options: Any, quick: bool = False) -> dict[str, Any]:
+    """Both modes over the corpus (``quick``: its first two sessions); the figures of each."""
+    sessions = 2 if quick else len(corpus())
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
+        work_dir = options.work_dir or Path(scratch)
+        for label, env in MODES.items():
+            log.info("conversation: %s", label)
+            results[label] = await _mode(options, label, env, work_dir, sessions)
+    results["corpus"] = results[next(iter(MODES))]["items"]
+    return results
+
+
+ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("cut-ins, pauses ≤ 3 s (goal 0)", lambda r: f"{r['cut_ins_paused_up_to_3s']}"),
+    ("cut-ins, all pauses", lambda r: f"{r['cut_ins_paused']}/{r['paused']}"),
+    ("cut-ins by pause", lambda r: " ".join(f"{k}:{v}" for k, v in r["cut_ins_by_pause"].items())),
+    ("moved on during 'let me think'", lambda r: f"{r['cut_ins_thinking']}/{r['thinking']}"),
+    ("backchannel: prompt abandoned (goal 0)", lambda r: f"{r['backchannel_abandoned']}"),
+    ("backchannel: prompt paused", lambda r: f"{r['backchannel_stops']}/{r['backchannels']}"),
+    ("answer end → audio p50 ms (≤ 700)", lambda r: f"{r['response_ms']['p50']}"),
+    ("answer end → audio p95 ms (≤ 1200)", lambda r: f"{r['response_ms']['p95']}"),
+    ("barge-in stop p50 / p95 ms", lambda r: _pair(r["barge_in_stop_ms"])),
+    ("items lost", lambda r: f"{r['lost']}/{r['items']}"),
+)
+
+
+def _pair(p: dict[str, Any]) -> str:
+    return f"{p['p50']} / {p['p95']}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    modes = [m for m in MODES if m in results]
+    lines = [
+        f"conversation corpus: {results.get('corpus')} answers",
+        "",
+        "| measure | " + " | ".join(modes) + " |",
+        "|---|" + "---|" * len(modes),
+    ]
+    lines += [
+        f"| {name} | " + " | ".join(cell(results[m]) for m in modes) + " |" for name, cell in ROWS
+    ]
+    return "\n".join(lines)
