@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import statistics
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +22,7 @@ from gateway.interviewer.local.interview import INTERRUPTED_MARK
 from gateway.interviewer.local.interviewer import LocalInterviewerFactory, LocalInterviewerSettings
 from gateway.session.events import Caption, State, TalkState
 from tests.conversation_driver import ConversationDriver, Cue, ScriptedCandidate
+from tests.processes import child_processes
 from zenhire.loopback.speech import synthesize
 
 WALL_LIMIT_SEC = 60.0
@@ -307,19 +306,6 @@ async def test_cancellation_propagates_and_stops_helper_processes() -> None:
             await driver.run(factory.create(context))
     assert driver.queued, "the interview was under way"
     assert child_processes() == []
-
-
-def child_processes() -> list[int]:
-    """Live (not zombie) processes whose parent is this test process."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[1]) == os.getpid():
-            children.append(int(stat.parent.name))
-    return children
 
 
 def report_turn_latency(driver: ConversationDriver) -> None:

@@ -3,15 +3,15 @@
 A finished answer ends its turn soon after the candidate stops; a pause to
 think inside an answer does not end it; without the model (or when it fails)
 turns end on silence as before; and the verdict lands on the same frame
-however long the model takes in wall-clock time.
+at the first frame after the model answers, without the frame loop ever
+waiting for it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from audio.endofturn import EndOfTurnModel
 from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.models import SMART_TURN_FILE, ModelError
 from audio.vad import VoiceActivityDetector
-from gateway.interviewer.local.judge import ModelJudge, TurnJudge
+from gateway.interviewer.local.judge import InlineJudge, ModelJudge, TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.turntaking import (
     TurnTracker,
@@ -47,14 +47,14 @@ LEAD_IN_FRAMES = 25
 
 
 @cache
-def judge() -> ModelJudge:
-    return ModelJudge(EndOfTurnModel(require(SMART_TURN_FILE)))
+def model() -> EndOfTurnModel:
+    return EndOfTurnModel(require(SMART_TURN_FILE))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def close_judge() -> Iterator[None]:
-    yield
-    judge().close()
+def judge() -> InlineJudge:
+    """The real model, its verdict in by the frame that asks (frames here are replayed
+    as fast as the loop runs, not at 20 ms apart)."""
+    return InlineJudge(model())
 
 
 def ms(frames: int) -> int:
@@ -142,32 +142,55 @@ def test_model_off_or_no_audio_means_the_silence_timer() -> None:
     assert silence_before_end(t_ms, ended) == off.end_of_turn_silence_ms
 
 
-class SlowJudge:
-    """The real model behind a worker that first sleeps far past the frame budget."""
+class HeldJudge:
+    """The real model, its verdicts held back until the test releases them."""
 
-    def __init__(self, delay_s: float) -> None:
-        self._delay_s = delay_s
-        self._executor = ThreadPoolExecutor(1)
+    def __init__(self) -> None:
+        self.held: list[tuple[Future[float], bytes]] = []
 
     def submit(self, pcm: bytes) -> Future[float]:
-        return self._executor.submit(self._score, pcm)
+        verdict: Future[float] = Future()
+        self.held.append((verdict, pcm))
+        return verdict
 
-    def _score(self, pcm: bytes) -> float:
-        time.sleep(self._delay_s)
-        return judge().model.probability(pcm)
+    def release(self) -> None:
+        for verdict, pcm in self.held:
+            if not verdict.cancelled():
+                verdict.set_result(model().probability(pcm))
+        self.held.clear()
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
+
+LATE_MS = 600
 
 
-def test_verdict_lands_on_the_same_frame_however_slow_the_model() -> None:
+def test_a_late_verdict_is_taken_when_it_arrives_and_no_frame_waits_for_it() -> None:
+    """Only this thread releases the verdicts: a tracker that waited would never return."""
     text, voice = FINISHED[0]
     frames = answer(text, 3500, voice=voice)
-    slow = SlowJudge(0.3)
-    try:
-        assert ends(frames, slow) == ends(frames, judge())
-    finally:
-        slow.close()
+    [(on_time_ms, on_time)] = ends(frames, judge())
+    late = HeldJudge()
+    tracker = TurnTracker(LocalInterviewerSettings(), late)
+    vad = VoiceActivityDetector()
+    found = []
+    for index, frame in enumerate(frames):
+        if ms(index) == on_time_ms + LATE_MS:
+            late.release()
+        signal = tracker.step(ms(index), vad.process(frame), False, 0, frame)
+        if isinstance(signal, UtteranceEnded):
+            found.append((ms(index), signal))
+    assert found == [(on_time_ms + LATE_MS, on_time)]
+
+
+def test_closing_the_shared_judge_cancels_queued_verdicts() -> None:
+    """At shutdown the gateway's judge does not score what no interview waits for."""
+    shared = ModelJudge(model())
+    speech = b"".join(answer(FINISHED[0][0]))
+    verdicts = [shared.submit(speech) for _ in range(20)]
+    started = time.monotonic()
+    shared.close()
+    assert sum(v.cancelled() for v in verdicts) >= len(verdicts) - 1
+    # At most the one verdict already running was waited for.
+    assert time.monotonic() - started < 10
 
 
 class BrokenJudge:

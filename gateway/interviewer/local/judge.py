@@ -2,7 +2,11 @@
 
 `TurnTracker` asks a `TurnJudge` whether a pause ends the turn; `ModelJudge`
 is the real one, a single worker thread per gateway process shared by every
-interview, opened with the interviewers and closed at shutdown.
+interview, opened with the interviewers and closed at shutdown (queued
+verdicts are cancelled; the tracker then falls back to silence).
+`InlineJudge` scores in the caller's thread, so a verdict is in as soon as
+it is asked for: for offline replays of recorded frames, never for a live
+frame loop.
 """
 
 from __future__ import annotations
@@ -56,3 +60,18 @@ class ModelJudge:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class InlineJudge:
+    """Smart Turn scored while ``submit`` runs; the future it returns is done."""
+
+    def __init__(self, model: EndOfTurnModel) -> None:
+        self.model = model
+
+    def submit(self, pcm: bytes) -> Future[float]:
+        verdict: Future[float] = Future()
+        try:
+            verdict.set_result(self.model.probability(pcm))
+        except ModelError as exc:
+            verdict.set_exception(exc)
+        return verdict

@@ -135,8 +135,11 @@ class Listener:
 
     async def run(self) -> None:
         """Handle every candidate frame until the stream ends."""
-        async for frame in self._conversation.candidate_audio():
-            self._on_frame(frame)
+        try:
+            async for frame in self._conversation.candidate_audio():
+                self._on_frame(frame)
+        finally:
+            self._tracker.close()
         self._events.put_nowait(AudioEnded())
 
     def _on_frame(self, frame: CandidateFrame) -> None:

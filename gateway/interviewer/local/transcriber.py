@@ -33,6 +33,7 @@ from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from gateway.errors import GatewayError
 from gateway.interviewer.local import sphinx
 from gateway.session.events import CandidateEvent, Caption
+from zenhire.children import Child
 
 log = logging.getLogger("zenhire.interviewer")
 
@@ -143,8 +144,10 @@ class _Inbox:
 class _Recognizer:
     """The worker process, one request and one reply at a time."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, child: Child) -> None:
+        process = child.process
         assert process.stdin is not None and process.stdout is not None
+        self._child = child
         self._process = process
         self._requests = process.stdin
         self._replies = process.stdout
@@ -152,14 +155,10 @@ class _Recognizer:
     @classmethod
     async def start(cls) -> _Recognizer:
         try:
-            process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", sphinx.__name__),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
+            child = await Child.spawn(sys.executable, "-m", sphinx.__name__)
         except OSError as exc:
             raise TranscriptionError(f"cannot start the recognizer: {exc}") from exc
-        return cls(process)
+        return cls(child)
 
     async def ask(self, op: bytes, payload: bytes = b"") -> str:
         """Send one request; return the worker's hypothesis."""
@@ -174,10 +173,8 @@ class _Recognizer:
         return reply.decode("utf-8").strip()
 
     async def stop(self) -> None:
-        """End the worker (idempotent); waits until it is gone."""
-        if self._process.returncode is None:
-            self._process.kill()
-        await self._process.wait()
+        """End the worker (idempotent); waits, within a bound, until it is gone."""
+        await self._child.stop()
 
 
 class SphinxTranscriber:

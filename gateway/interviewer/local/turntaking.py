@@ -22,13 +22,16 @@ of interruption ("wait", "sorry"); anything longer confirms the interruption.
 ``end_of_turn_silence_ms`` of silence. With one (Smart Turn, see
 `ModelJudge`), each pause is judged once: after ``end_of_turn_check_ms`` of
 silence the judge starts scoring the turn's audio up to that frame, and the
-tracker takes the verdict ``end_of_turn_budget_ms`` later, at that frame
-time, waiting for it there if it is late. Complete ends the turn (its end is
-the last speech frame); incomplete keeps listening until new speech (a new
-pause, a new question to the judge) or ``end_of_turn_patience_ms`` of
-silence. The same pause is not asked again: the model scores the same audio
-the same way, and longer trailing silence only pushes its answer towards
-"complete" whatever was said.
+tracker takes the verdict ``end_of_turn_budget_ms`` later, or at the first
+frame after that when the verdict is in. It never waits for a late verdict:
+the frame loop serves every interview of the process, and a loaded machine
+takes hundreds of milliseconds per verdict. Complete ends the turn (its end
+is the last speech frame); incomplete keeps listening until new speech (a
+new pause, a new question to the judge) or ``end_of_turn_patience_ms`` of
+silence, which also bounds the wait for a verdict. The same pause is not
+asked again: the model scores the same audio the same way, and longer
+trailing silence only pushes its answer towards "complete" whatever was
+said.
 
 **Words.** With ``words`` (the recognizer's hypothesis of the open turn), a
 judged pause after a conjunction or filler is unfinished whatever the model
@@ -44,7 +47,7 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 
 from audio.frames import FRAME_MS
@@ -178,6 +181,12 @@ class TurnTracker:
             self._settings.max_answer_ms if max_answer_ms is None else max_answer_ms
         )
 
+    def close(self) -> None:
+        """Withdraw a question the judge has not started on (the stream ended)."""
+        if self._question is not None:
+            self._question.verdict.cancel()
+            self._question = None
+
     def expect_by(self, deadline_ms: int | None) -> None:
         """Signal `Silence` at the first quiet frame at or after ``deadline_ms``."""
         self._deadline_ms = deadline_ms
@@ -287,7 +296,7 @@ class TurnTracker:
             question = self._question = _Question(
                 self._last_speech_ms, t_ms + s.end_of_turn_budget_ms, verdict
             )
-        if t_ms < question.due_ms:
+        if t_ms < question.due_ms or not question.verdict.done():
             return False, False
         said = self._said()
         if said is None and t_ms < question.due_ms + s.words_wait_ms:
@@ -296,8 +305,9 @@ class TurnTracker:
         self._judged_ms = question.last_speech_ms
         cue = read_cue(said or "", self._language)
         try:
-            probability = question.verdict.result()
-        except ModelError:
+            probability = question.verdict.result(timeout=0)
+        except (ModelError, CancelledError):
+            # Cancelled: the gateway is shutting the judge down.
             log.warning("end-of-turn model failed: turns end on silence", exc_info=True)
             self._judge = None
             return False, False

@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from audio.resample import Resampler
 from gateway.errors import GatewayError
+from zenhire.children import Child
 
 ESPEAK = "espeak-ng"
 ESPEAK_RATE = 22_050
@@ -57,14 +58,13 @@ class Voice:
         synthesizer. Raises SynthesisError if it cannot run or fails.
         """
         try:
-            process = await asyncio.create_subprocess_exec(
+            child = await Child.spawn(
                 *(self._executable, "--stdout", "-v", self.name, "-s", str(self.words_per_minute)),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
             )
         except OSError as exc:
             raise SynthesisError(f"cannot run {self._executable}: {exc}") from exc
+        process = child.process
         assert process.stdin is not None and process.stdout is not None
         try:
             process.stdin.write(text.encode("utf-8"))
@@ -83,9 +83,9 @@ class Voice:
             if await process.wait() != 0:
                 raise SynthesisError(f"{self._executable} exited with {process.returncode}")
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            # Closed early, the synthesizer's stdout is usually full and paused
+            # (the consumer was waiting for room): `Child.stop` closes it.
+            await child.stop()
 
 
 async def _read_header(stdout: asyncio.StreamReader) -> None:
