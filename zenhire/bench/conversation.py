@@ -271,6 +271,15 @@ async def _session(found: Rig, number: int, items: list[Item], noise: str | None
         await socket.send(json.dumps({"type": "hello", "ticket": ticket}))
 
         async def receive() -> None:
+            try:
+                await take(socket)
+            except websockets.ConnectionClosed as closed:
+                # Closed without an `ended` (a page the gateway found flooding or
+                # too slow, 1008): what is left of this session is lost, not fatal.
+                log.warning("session %d closed by the gateway: %s", number, closed)
+                heard.ended.set()
+
+        async def take(socket: websockets.ClientConnection) -> None:
             async for message in socket:
                 now = time.monotonic()
                 if isinstance(message, bytes):
