@@ -80,6 +80,7 @@ def create_app(
                         store,
                         meter=metrics,
                         clock=clock,
+                        finished=state.finished,
                     )
                     peers = PeerConnections(group)
                     await registry.recover_spool()

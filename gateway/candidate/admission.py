@@ -57,7 +57,7 @@ async def join(found: Services, verification: Verification, transport: Transport
                 # Tell the page where the conversation stands, not just that it resumed.
                 transport.offer_event(State(TalkState(session.telemetry.state)))
             return session
-        if registry.is_finished(session_id):
+        if await registry.finished_anywhere(session_id):
             raise Refused(Refusal.SESSION_FINISHED)
         if found.replica.draining:
             raise Refused(Refusal.GATEWAY_DRAINING)

@@ -62,7 +62,7 @@ async def open_session(request: Request) -> Response:
         return error_response(exc.http_status, exc.code, _candidate_message(exc))
     registry = found.registry
     session_id = verification.session_id
-    if verification.finished or registry.is_finished(session_id):
+    if verification.finished or await registry.finished_anywhere(session_id):
         return Refusal.SESSION_FINISHED.response()
     language = verification.persona.language
     if not registry.interviewers.supports_language(language):

@@ -160,12 +160,26 @@ class Replica:
             (session.identity.client_id, session.session_id)
             for session in self._registry.live_sessions()
         ]
-        await self.state.slots.renew(holders)
+        lost = await self.state.slots.renew(holders)
+        if lost:
+            await self._put_back(lost)
         fresh = self._registry.finished_count - self._published_finished
         if fresh > 0:
             recent = list(self._registry.recent)
             await self.state.directory.add_finished(recent[len(recent) - min(fresh, len(recent)) :])
             self._published_finished += fresh
+
+    async def _put_back(self, lost: list[tuple[str, str]]) -> None:
+        """The state store had lost these live slots (they are back now): say so, and
+        free again any whose interview ended while its renewal was on its way."""
+        log.warning(
+            "state store had lost live slots; put back",
+            extra={"sessions": [session_id for _, session_id in lost]},
+        )
+        live = {session.session_id for session in self._registry.live_sessions()}
+        for client_id, session_id in lost:
+            if session_id not in live:
+                await self.state.slots.release(client_id, session_id)
 
     async def _publish_forever(self) -> None:
         while True:

@@ -24,6 +24,7 @@ from gateway.session.live import Limits, LiveSession
 from gateway.session.recording import Recording
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
+from gateway.state.finished import Bounded, FinishedSessions, LocalFinished
 from gateway.state.slots import SlotStore
 from gateway.transports.transport import Transport
 from zenhire.timestamps import now_iso
@@ -32,6 +33,9 @@ log = logging.getLogger("zenhire.registry")
 
 # Finished sessions remembered for the operator console.
 RECENT_MAX = 50
+# Verified links not (yet) started, and their consents: the oldest are forgotten
+# first (their candidate verifies again), so no flood of verifies grows memory.
+VERIFIED_MAX = 20_000
 MIB = 1024 * 1024
 
 
@@ -46,6 +50,7 @@ class SessionRegistry:
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
+        finished: FinishedSessions | None = None,
     ) -> None:
         self.settings = settings
         self.interviewers = interviewers
@@ -56,11 +61,11 @@ class SessionRegistry:
         self._archive = Archive(
             settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
         )
-        self._verified: dict[str, Verification] = {}
-        self._consents: dict[str, Consent] = {}
+        self._verified: Bounded[str, Verification] = Bounded(VERIFIED_MAX)
+        self._consents: Bounded[str, Consent] = Bounded(VERIFIED_MAX)
         self._live: dict[str, LiveSession] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._finished: set[str] = set()
+        self._finished = finished if finished is not None else LocalFinished()
         self._meter = meter or NullMeter()
         # The latest finished sessions, newest last; `finished_count` counts all of them.
         self.recent: deque[Finished] = deque(maxlen=RECENT_MAX)
@@ -81,7 +86,11 @@ class SessionRegistry:
         return self._consents.get(session_id)
 
     def is_finished(self, session_id: str) -> bool:
-        return session_id in self._finished
+        """Whether it finished on this replica (`finished_anywhere` asks every replica)."""
+        return self._finished.seen_here(session_id)
+
+    async def finished_anywhere(self, session_id: str) -> bool:
+        return await self._finished.anywhere(session_id)
 
     def has_room(self) -> bool:
         """Whether this replica's disk can take another interview's recording."""
@@ -168,6 +177,7 @@ class SessionRegistry:
             self._live.pop(session_id, None)
             self._tasks.pop(session_id, None)
             self._finished.add(session_id)
+        await self._finished.publish(session_id)
         try:
             await self.slots.release(identity.client_id, session_id)
         except Exception:
@@ -222,3 +232,4 @@ class SessionRegistry:
         """Store and report the sessions a crash left in the spool."""
         for identity in await self._archive.recover():
             self._finished.add(identity.session_id)
+            await self._finished.publish(identity.session_id)

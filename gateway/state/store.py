@@ -1,4 +1,5 @@
-"""The state shared by gateway replicas: live slots and the live-session directory.
+"""The state shared by gateway replicas: live slots, the live-session directory
+and which sessions have finished.
 
 With ``ZENHIRE_REDIS_URL`` unset both live in this process (one replica);
 with it set, in Redis, shared by every replica that points at the same
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 
 from gateway.settings import Settings
 from gateway.state.directory import Directory, MemoryDirectory
+from gateway.state.finished import FinishedSessions, LocalFinished, RedisFinished
 from gateway.state.redis_directory import RedisDirectory
 from gateway.state.redis_slots import RedisSlots
 from gateway.state.slots import MemorySlots, SlotStore
@@ -33,6 +35,7 @@ class StateStore:
     slots: SlotStore
     directory: Directory
     ping: Callable[[], Awaitable[bool]]
+    finished: FinishedSessions
 
 
 async def _always() -> bool:
@@ -43,7 +46,9 @@ async def _always() -> bool:
 async def open_state(settings: Settings, waiter_ttl_sec: float) -> AsyncIterator[StateStore]:
     url = settings.operations.redis_url
     if url is None:
-        yield StateStore("memory", MemorySlots(waiter_ttl_sec), MemoryDirectory(), _always)
+        yield StateStore(
+            "memory", MemorySlots(waiter_ttl_sec), MemoryDirectory(), _always, LocalFinished()
+        )
         return
     redis = Redis.from_url(
         url,
@@ -65,6 +70,7 @@ async def open_state(settings: Settings, waiter_ttl_sec: float) -> AsyncIterator
             RedisSlots(redis, waiter_ttl_sec, settings.operations.slot_lease_sec),
             RedisDirectory(redis),
             ping,
+            RedisFinished(redis),
         )
     finally:
         await redis.aclose()

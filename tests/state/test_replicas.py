@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -163,3 +164,70 @@ async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redi
             assert ended.status_code == 202
         session = await stack.wait_for_status(session_id, "failed")
         assert session["error"]["code"] == "ENDED_BY_OPERATOR"
+
+
+async def test_a_lost_lease_is_put_back_on_renewal(redis: str) -> None:
+    async with Redis.from_url(redis, decode_responses=True) as client:
+        slots = RedisSlots(client, waiter_ttl_sec=5.0, lease_sec=10.0)
+        assert (await slots.acquire("acme", "live", cap=1)).admitted
+        assert await slots.renew([("acme", "live")]) == []
+        await client.flushall()
+        assert await slots.renew([("acme", "live")]) == [("acme", "live")]
+        assert not (await slots.acquire("acme", "next", cap=1)).admitted
+        (usage,) = await slots.clients()
+        assert usage.used == 1
+
+
+async def test_redis_losing_its_data_does_not_lift_the_cap(
+    tmp_path: Path, redis: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FLUSHALL mid-interview: the live holder re-registers on its next renewal, so a
+    second candidate of a client capped at one still waits."""
+    async with running_stack(
+        tmp_path, max_concurrent=1, gateway_env=_env(redis, "replica-a")
+    ) as stack:
+        first_id, first = await stack.open_candidate(Candidate)
+        second_id, second = await stack.open_candidate(Candidate)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(first.interview([]))
+            await wait_overview(stack.http, stack.gateway_url, lambda o: first_id in live_ids(o))
+            async with Redis.from_url(redis) as client:
+                await client.flushall()
+            await asyncio.sleep(1.5)  # one renewal round puts the holder back
+            group.create_task(second.interview([]))
+            await wait_overview(
+                stack.http, stack.gateway_url, lambda o: o["totals"]["waiting"] == 1
+            )
+            assert not second.kinds("live"), "the cap still counts the live interview"
+            assert (await end_session(stack.http, stack.gateway_url, first_id)).status_code == 202
+            await wait_overview(stack.http, stack.gateway_url, lambda o: second_id in live_ids(o))
+            assert (await end_session(stack.http, stack.gateway_url, second_id)).status_code == 202
+        assert any("lost live slots" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_finished_interview_does_not_start_again_on_another_replica(
+    tmp_path: Path, redis: str
+) -> None:
+    """Replica B verified the link while A ran the interview; once A has finished it,
+    B's old ticket cannot start a second copy (B never saw it end)."""
+    async with (
+        running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack,
+        _second_replica(stack, tmp_path, redis) as replica_b,
+    ):
+        _, token = await stack.create_session()
+        on_a = Candidate(stack.gateway_url)
+        await on_a.open(stack.http, token)
+        on_b = Candidate(replica_b)
+        assert (await on_b.open(stack.http, token)).status_code == 200
+        await on_a.interview([], end_after_sec=0.5)
+        assert on_a.kinds("ended")
+        async with await on_b.connect() as socket:
+            async for message in socket:
+                if isinstance(message, str):
+                    event = json.loads(message)
+                    assert event["type"] != "live", "a second copy started"
+                    if event["type"] == "error":
+                        assert event["code"] == "SESSION_FINISHED"
+                        break
+        document = await overview(stack.http, replica_b)
+        assert not [s for s in document["sessions"] if s["replica_id"] == "replica-b"]
