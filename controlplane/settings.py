@@ -48,7 +48,6 @@ SEVEN_DAYS_SEC = 7 * 24 * 3600
 ONE_DAY_SEC = 24 * 3600
 DEFAULT_WEBHOOK_TIMEOUT_SEC = 10.0
 DEFAULT_SWEEP_INTERVAL_SEC = 60.0
-FLAGS = ("0", "1")
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,7 @@ class Settings:
                 gateway_public_url=public_url,
                 gateway_s2s_url=env.url("ZENHIRE_GATEWAY_S2S_URL", public_url),
                 token_ttl_sec=env.integer("ZENHIRE_TOKEN_TTL_SEC", SEVEN_DAYS_SEC, minimum=1),
-                webhooks_allow_private=env.choice("ZENHIRE_WEBHOOKS_ALLOW_PRIVATE", "0", FLAGS)
-                == "1",
+                webhooks_allow_private=env.flag("ZENHIRE_WEBHOOKS_ALLOW_PRIVATE", False),
                 webhook_timeout_sec=_positive(
                     env, "ZENHIRE_WEBHOOK_TIMEOUT_SEC", DEFAULT_WEBHOOK_TIMEOUT_SEC
                 ),

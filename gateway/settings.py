@@ -7,7 +7,8 @@
 | ZENHIRE_GATEWAY_HOST / _PORT | 127.0.0.1 / 8800 | where `zenhire gateway serve` listens |
 | ZENHIRE_GATEWAY_PUBLIC_URL | http://127.0.0.1:8800 | the URL candidates open |
 | ZENHIRE_ALLOWED_ORIGINS | origin of the public URL | comma-separated WebSocket origins |
-| ZENHIRE_CONTROLPLANE_URL | http://127.0.0.1:8700 | S2S base URL of the control plane |
+| ZENHIRE_CONTROLPLANE_URL | http://127.0.0.1:8700 | the control plane (https off loopback) |
+| ZENHIRE_CONTROLPLANE_PLAIN_HTTP | 0 | 1: allow http off loopback (a private network) |
 | ZENHIRE_INTERVIEWER | local | `local` (embedded) or `realtime` (OpenAI Realtime upstream) |
 | ZENHIRE_REALTIME_URL | wss://api.openai.com/v1/realtime | the realtime upstream (ws/wss) |
 | ZENHIRE_REALTIME_MODEL / _VOICE | gpt-realtime / marin | upstream model and voice |
@@ -51,7 +52,7 @@ from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.realtime.settings import RealtimeSettings
 from zenhire.backoff import Backoff
 from zenhire.environment import Environment, SettingError
-from zenhire.s2s_secret import DEV_S2S_SECRET, read_s2s_secrets
+from zenhire.s2s_secret import DEV_S2S_SECRET, is_loopback, read_s2s_secrets
 from zenhire.signing import derive
 
 TICKET_PURPOSE = "candidate-tickets"
@@ -169,7 +170,7 @@ class Settings:
                     if origins
                     else (origin_of(public_url),)
                 ),
-                controlplane_url=env.url("ZENHIRE_CONTROLPLANE_URL", base.controlplane_url),
+                controlplane_url=controlplane_url(env, base.controlplane_url),
                 interviewer=interviewer,
                 ticket_ttl_sec=env.integer(
                     "ZENHIRE_TICKET_TTL_SEC", base.ticket_ttl_sec, minimum=10
@@ -229,6 +230,20 @@ def ice_servers(raw: str) -> tuple[IceServer, ...]:
             raise SettingError(f"{key}: a TURN server needs `username` and `credential`")
         servers.append(IceServer(tuple(urls), username, credential))
     return tuple(servers)
+
+
+def controlplane_url(env: Environment, default: str) -> str:
+    """``ZENHIRE_CONTROLPLANE_URL``: plain http only to this machine, since tokens,
+    transcripts and recordings cross it."""
+    url = env.url("ZENHIRE_CONTROLPLANE_URL", default)
+    parts = urlsplit(url)
+    private = env.flag("ZENHIRE_CONTROLPLANE_PLAIN_HTTP", False)
+    if parts.scheme != "https" and not is_loopback(parts.hostname or "") and not private:
+        raise SettingError(
+            f"ZENHIRE_CONTROLPLANE_URL must be https:// unless it is on this machine, got "
+            f"{url!r} (ZENHIRE_CONTROLPLANE_PLAIN_HTTP=1 allows http on a private network)"
+        )
+    return url
 
 
 def webrtc_ports(env: Environment) -> tuple[int, int] | None:

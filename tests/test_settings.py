@@ -33,6 +33,8 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
         ({"ZENHIRE_REDIS_URL": "http://127.0.0.1:6379"}, "ZENHIRE_REDIS_URL"),
         ({"ZENHIRE_REPLICA_ID": "gw 1"}, "ZENHIRE_REPLICA_ID"),
         ({"ZENHIRE_OUTBOX_MAX_ATTEMPTS": "0"}, "ZENHIRE_OUTBOX_MAX_ATTEMPTS"),
+        ({"ZENHIRE_CONTROLPLANE_URL": "http://cp.example.com"}, "ZENHIRE_CONTROLPLANE_URL"),
+        ({"ZENHIRE_CONTROLPLANE_PLAIN_HTTP": "yes"}, "ZENHIRE_CONTROLPLANE_PLAIN_HTTP"),
         ({"ZENHIRE_GATEWAY_HOST": "0.0.0.0"}, "ZENHIRE_S2S_SECRET"),
         ({"ZENHIRE_GATEWAY_HOST": "10.0.0.5", "ZENHIRE_S2S_SECRET": "short"}, "ZENHIRE_S2S_SECRET"),
         (
@@ -71,3 +73,15 @@ def test_a_public_listener_takes_a_strong_secret_and_keeps_it_out_of_repr() -> N
 def test_loopback_keeps_the_development_default() -> None:
     for host in ("127.0.0.1", "localhost", "::1"):
         assert Settings.from_env({"ZENHIRE_GATEWAY_HOST": host}).s2s_secret
+
+
+def test_a_control_plane_off_this_machine_takes_https_or_an_explicit_private_network() -> None:
+    assert Settings.from_env(
+        {"ZENHIRE_CONTROLPLANE_URL": "https://cp.example.com/"}
+    ).controlplane_url == ("https://cp.example.com")
+    assert Settings.from_env({"ZENHIRE_CONTROLPLANE_URL": "http://[::1]:8700"}).controlplane_url
+    private = {
+        "ZENHIRE_CONTROLPLANE_URL": "http://controlplane:8700",
+        "ZENHIRE_CONTROLPLANE_PLAIN_HTTP": "1",
+    }
+    assert Settings.from_env(private).controlplane_url == "http://controlplane:8700"
