@@ -19,6 +19,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from audio.frames import FRAME_BYTES, FRAME_SEC, SILENCE, split_frames
+from zenhire.loopback import secrets
 
 # The interviewer counts as done speaking after this long without its audio.
 QUIET_AFTER_SPEECH_SEC = 0.6
@@ -50,7 +51,7 @@ class Candidate:
         if response.status_code != 200:
             return response
         body = response.json()
-        self.ticket, self.session = body["ticket"], body
+        self.ticket, self.session = secrets.register(body["ticket"], "ticket"), body
         if consent and body["consent"]["required"]:
             accepted = await http.post(
                 f"{self.gateway_url}/api/v1/candidate/consent",

@@ -24,10 +24,11 @@ from controlplane.settings import Settings as ControlPlaneSettings
 from gateway.app import create_app as create_gateway
 from gateway.interviewer import InterviewerFactory
 from gateway.settings import Settings as GatewaySettings
+from zenhire.loopback import secrets
 from zenhire.loopback.integrator import Integrator
 from zenhire.loopback.servers import Restartable, free_port, serve
 
-SECRET = "test-s2s-secret"
+SECRET = secrets.register("test-s2s-secret", "S2S secret")
 # Short local-interviewer settings so that a full interview takes seconds.
 FAST_INTERVIEW_ENV = {
     "ZENHIRE_LOCAL_MAX_QUESTIONS": "1",
@@ -150,7 +151,7 @@ async def running_stack(
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SEC) as http:
             stack = Stack(
                 control_url=control_url,
-                api_key=str(client["api_key"]),
+                api_key=secrets.register(str(client["api_key"]), "api key"),
                 http=http,
                 gateway_url=loopback_url(gateway_port),
                 client_id=str(client["client_id"]),
