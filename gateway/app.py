@@ -35,6 +35,7 @@ from gateway.session.clock import Clock
 from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
 from gateway.state.store import open_state
+from gateway.transports.ice import IceServers
 from gateway.transports.peers import PeerConnections, check_port_range
 from zenhire.signing import Direction, NonceCache, Signer
 
@@ -100,6 +101,7 @@ def create_app(
                         metrics=metrics,
                         operators=OperatorKeys(settings.operations.operator_keys),
                         replica=replica,
+                        ice=IceServers(settings.ice_servers, settings.turn),
                     )
                     app.state.http = client
                     app.state.peers = peers

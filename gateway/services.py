@@ -15,6 +15,7 @@ from gateway.s2s.controlplane import ControlPlane
 from gateway.s2s.outbox import Outbox
 from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
+from gateway.transports.ice import IceServers
 from zenhire.signing import NonceCache, Signer
 
 
@@ -31,6 +32,7 @@ class Services:
     metrics: Metrics
     operators: OperatorKeys
     replica: Replica
+    ice: IceServers  # STUN/TURN for each peer connection, TURN credentials minted per use
 
 
 def services(connection: HTTPConnection) -> Services:
