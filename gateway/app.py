@@ -24,6 +24,7 @@ from gateway.candidate.tickets import TicketBook
 from gateway.http import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.choice import build_interviewers
+from gateway.ops.load import CpuLoad
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -35,6 +36,7 @@ from gateway.session.clock import Clock
 from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
 from gateway.state.store import open_state
+from gateway.transports.ice import IceServers
 from gateway.transports.peers import PeerConnections, check_port_range
 from zenhire.signing import Direction, NonceCache, Signer
 
@@ -89,6 +91,8 @@ def create_app(
                         settings.operations.replica_id, registry, state, outbox, metrics.upstream
                     )
                     publishing = group.create_task(replica.run())
+                    load = CpuLoad(settings.load)
+                    sampling = group.create_task(load.run())
                     app.state.services = Services(
                         settings=settings,
                         control_plane=control_plane,
@@ -101,6 +105,8 @@ def create_app(
                         metrics=metrics,
                         operators=OperatorKeys(settings.operations.operator_keys),
                         replica=replica,
+                        ice=IceServers(settings.ice_servers, settings.turn),
+                        load=load,
                     )
                     app.state.http = client
                     app.state.peers = peers
@@ -116,6 +122,7 @@ def create_app(
                     finally:
                         await registry.shutdown()
                         publishing.cancel()
+                        sampling.cancel()
                         await replica.withdraw()
                         await peers.shutdown()
                         delivery.cancel()

@@ -28,6 +28,11 @@
 | ZENHIRE_ICE_SERVERS | [] | STUN/TURN servers, a JSON list of RTCIceServer dicts (page too) |
 | ZENHIRE_WEBRTC_PORT_MIN / _MAX | unset | published UDP range for WebRTC (`transports.peers`) |
 | ZENHIRE_WEBRTC_MEDIA | inline | `inline` (Opus on the event loop) or `stock` (aiortc's threads) |
+| ZENHIRE_TURN_URLS | unset | comma-separated turn:/turns: URLs (TURN REST credentials) |
+| ZENHIRE_TURN_SECRET | (required with the URLs) | its `static-auth-secret`; never logged |
+| ZENHIRE_TURN_TTL_SEC | 3600 | lifetime of minted TURN credentials (at least the ticket's) |
+| ZENHIRE_MAX_CPU_PERCENT | 0 (off) | past this CPU (% of one core, averaged), start no interview |
+| ZENHIRE_CPU_WINDOW_SEC | 10 | the span of that moving average |
 | ZENHIRE_LOCAL_* | see `gateway.interviewer.choice` | local interviewer tuning |
 | ZENHIRE_OPERATOR_KEY | unset (console off) | one operator key for /ops (identity `operator`) |
 | ZENHIRE_OPERATOR_KEYS | unset | `name:secret,name:secret`: operator keys with identities |
@@ -52,7 +57,7 @@ from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.realtime.settings import RealtimeSettings
 from zenhire.backoff import Backoff
 from zenhire.environment import Environment, SettingError
-from zenhire.s2s_secret import DEV_S2S_SECRET, is_loopback, read_s2s_secrets
+from zenhire.s2s_secret import DEV_S2S_SECRET, MIN_SECRET_BYTES, is_loopback, read_s2s_secrets
 from zenhire.signing import derive
 
 TICKET_PURPOSE = "candidate-tickets"
@@ -61,6 +66,7 @@ INTERVIEWERS = ("local", "realtime")
 WEBRTC_MEDIA = ("inline", "stock")
 OPENAI_API_KEY = "OPENAI_API_KEY"
 ICE_URL = re.compile(r"(stun|stuns|turn|turns):[^\s]+")
+TURN_URL = re.compile(r"turns?:[^\s,?]+(\?transport=(udp|tcp))?")
 LOWEST_UNPRIVILEGED_PORT = 1024
 HIGHEST_PORT = 65_535
 OPERATOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -77,7 +83,7 @@ class IceServer:
 
     urls: tuple[str, ...]
     username: str | None = None
-    credential: str | None = None
+    credential: str | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, object]:
         """The ``RTCIceServer`` dictionary the page passes to its ``RTCPeerConnection``."""
@@ -87,6 +93,23 @@ class IceServer:
         if self.credential is not None:
             found["credential"] = self.credential
         return found
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    """A TURN server checking TURN REST credentials (coturn's ``use-auth-secret``)."""
+
+    urls: tuple[str, ...]
+    secret: str = field(repr=False)
+    ttl_sec: int = 3600
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """Admission by this process's CPU (`gateway.ops.load`); a threshold of 0 is off."""
+
+    max_cpu_percent: float = 0.0
+    window_sec: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,8 @@ class Settings:
     ice_servers: tuple[IceServer, ...] = ()
     webrtc_ports: tuple[int, int] | None = None
     webrtc_media: str = "inline"
+    turn: TurnSettings | None = None
+    load: LoadSettings = LoadSettings()
     realtime: RealtimeSettings | None = None
 
     @property
@@ -159,8 +184,10 @@ class Settings:
             origins = env.optional("ZENHIRE_ALLOWED_ORIGINS")
             interviewer = env.choice("ZENHIRE_INTERVIEWER", base.interviewer, INTERVIEWERS)
             host = env.text("ZENHIRE_GATEWAY_HOST", base.host)
+            s2s_secrets = read_s2s_secrets(env, host)
+            ticket_ttl_sec = env.integer("ZENHIRE_TICKET_TTL_SEC", base.ticket_ttl_sec, minimum=10)
             return cls(
-                s2s_secrets=read_s2s_secrets(env, host),
+                s2s_secrets=s2s_secrets,
                 data_dir=Path(env.text("ZENHIRE_DATA_DIR", str(base.data_dir))),
                 host=host,
                 port=env.integer("ZENHIRE_GATEWAY_PORT", base.port),
@@ -172,9 +199,7 @@ class Settings:
                 ),
                 controlplane_url=controlplane_url(env, base.controlplane_url),
                 interviewer=interviewer,
-                ticket_ttl_sec=env.integer(
-                    "ZENHIRE_TICKET_TTL_SEC", base.ticket_ttl_sec, minimum=10
-                ),
+                ticket_ttl_sec=ticket_ttl_sec,
                 reconnect_grace_sec=env.number(
                     "ZENHIRE_RECONNECT_GRACE_SEC", base.reconnect_grace_sec
                 ),
@@ -199,6 +224,8 @@ class Settings:
                 ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
                 webrtc_ports=webrtc_ports(env),
                 webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", base.webrtc_media, WEBRTC_MEDIA),
+                turn=turn_settings(env, host, s2s_secrets, ticket_ttl_sec),
+                load=load_settings(env),
                 realtime=realtime_settings(env) if interviewer == "realtime" else None,
             )
         except SettingError as exc:
@@ -244,6 +271,47 @@ def controlplane_url(env: Environment, default: str) -> str:
             f"{url!r} (ZENHIRE_CONTROLPLANE_PLAIN_HTTP=1 allows http on a private network)"
         )
     return url
+
+
+def turn_settings(
+    env: Environment, host: str, s2s_secrets: tuple[str, ...], ticket_ttl_sec: int
+) -> TurnSettings | None:
+    """``ZENHIRE_TURN_URLS``/``_SECRET``/``_TTL_SEC``: both the URLs and the secret, or neither.
+
+    Off loopback the secret must be long enough to resist guessing (anyone holding it
+    mints credentials for the relay), and it is never one of the S2S secrets: the TURN
+    server's configuration holds it too. Credentials live at least as long as the
+    ticket they come with, since the page reuses them for every reconnect on that ticket.
+    """
+    raw_urls, secret = env.optional("ZENHIRE_TURN_URLS"), env.optional("ZENHIRE_TURN_SECRET")
+    if raw_urls is None and secret is None:
+        return None
+    if raw_urls is None or secret is None:
+        raise SettingError("ZENHIRE_TURN_URLS and ZENHIRE_TURN_SECRET go together")
+    urls = tuple(u.strip() for u in raw_urls.split(",") if u.strip())
+    bad = [u for u in urls if not TURN_URL.fullmatch(u)]
+    if not urls or bad:
+        raise SettingError(
+            f"ZENHIRE_TURN_URLS must be comma-separated turn: or turns: URLs, got {raw_urls!r}"
+        )
+    if secret in s2s_secrets:
+        raise SettingError("ZENHIRE_TURN_SECRET must differ from the S2S secrets")
+    if not is_loopback(host) and len(secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingError(
+            f"ZENHIRE_TURN_SECRET must be at least {MIN_SECRET_BYTES} bytes "
+            f"when listening on {host}"
+        )
+    ttl_sec = env.integer("ZENHIRE_TURN_TTL_SEC", TurnSettings.ttl_sec, minimum=ticket_ttl_sec)
+    return TurnSettings(urls, secret, ttl_sec)
+
+
+def load_settings(env: Environment) -> LoadSettings:
+    """``ZENHIRE_MAX_CPU_PERCENT`` (0: off) and ``ZENHIRE_CPU_WINDOW_SEC``."""
+    base = LoadSettings()
+    return LoadSettings(
+        max_cpu_percent=env.number("ZENHIRE_MAX_CPU_PERCENT", base.max_cpu_percent),
+        window_sec=env.number("ZENHIRE_CPU_WINDOW_SEC", base.window_sec, minimum=1.0),
+    )
 
 
 def webrtc_ports(env: Environment) -> tuple[int, int] | None:

@@ -25,7 +25,7 @@ import {
 import { listMicrophones, openMicrophone, stopStream } from "./microphone.js";
 import { TransportChoice, transportMode } from "./transport-choice.js";
 import { View } from "./view.js";
-import { webrtcSupported, webrtcTransports } from "./webrtc-transport.js";
+import { icePolicy, webrtcSupported, webrtcTransports } from "./webrtc-transport.js";
 import { createWebSocketTransport } from "./websocket-transport.js";
 
 // The level above which the microphone check says "we can hear you".
@@ -88,7 +88,11 @@ class CandidatePage {
       mode: transportMode(),
       webrtcSupported: webrtcSupported(),
       factories: {
-        webrtc: webrtcTransports({ iceServers: () => this.iceServers, player: ui.remoteAudio }),
+        webrtc: webrtcTransports({
+          iceServers: () => this.iceServers,
+          player: ui.remoteAudio,
+          policy: icePolicy(),
+        }),
         websocket: createWebSocketTransport,
       },
     });

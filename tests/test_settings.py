@@ -7,6 +7,7 @@ import pytest
 from gateway.errors import ConfigError
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.settings import Settings
+from zenhire.s2s_secret import DEV_S2S_SECRET
 
 
 def test_local_overrides_are_read_with_the_gateway_settings() -> None:
@@ -45,6 +46,35 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
             },
             "ZENHIRE_S2S_PREVIOUS_SECRETS",
         ),
+        ({"ZENHIRE_TURN_URLS": "turn:127.0.0.1:3478"}, "ZENHIRE_TURN_SECRET"),
+        ({"ZENHIRE_TURN_SECRET": "t" * 32}, "ZENHIRE_TURN_URLS"),
+        (
+            {"ZENHIRE_TURN_URLS": "http://turn.example.net", "ZENHIRE_TURN_SECRET": "t" * 32},
+            "ZENHIRE_TURN_URLS",
+        ),
+        (
+            {"ZENHIRE_TURN_URLS": "turn:127.0.0.1", "ZENHIRE_TURN_SECRET": DEV_S2S_SECRET},
+            "ZENHIRE_TURN_SECRET",
+        ),
+        (
+            {
+                "ZENHIRE_GATEWAY_HOST": "0.0.0.0",
+                "ZENHIRE_S2S_SECRET": "s" * 32,
+                "ZENHIRE_TURN_URLS": "turn:turn.example.net:3478",
+                "ZENHIRE_TURN_SECRET": "short",
+            },
+            "ZENHIRE_TURN_SECRET",
+        ),
+        (
+            {
+                "ZENHIRE_TURN_URLS": "turn:127.0.0.1",
+                "ZENHIRE_TURN_SECRET": "secret",
+                "ZENHIRE_TURN_TTL_SEC": "60",
+            },
+            "ZENHIRE_TURN_TTL_SEC",
+        ),
+        ({"ZENHIRE_MAX_CPU_PERCENT": "lots"}, "ZENHIRE_MAX_CPU_PERCENT"),
+        ({"ZENHIRE_CPU_WINDOW_SEC": "0.1"}, "ZENHIRE_CPU_WINDOW_SEC"),
     ],
 )
 def test_a_bad_setting_fails_at_start_up_naming_it(environ: dict[str, str], named: str) -> None:
@@ -85,3 +115,22 @@ def test_a_control_plane_off_this_machine_takes_https_or_an_explicit_private_net
         "ZENHIRE_CONTROLPLANE_PLAIN_HTTP": "1",
     }
     assert Settings.from_env(private).controlplane_url == "http://controlplane:8700"
+
+
+def test_the_turn_secret_stays_out_of_repr() -> None:
+    secret = "t" * 40
+    urls = "turn:turn.example.net:3478, turns:turn.example.net:5349?transport=tcp"
+    settings = Settings.from_env(
+        {
+            "ZENHIRE_GATEWAY_HOST": "0.0.0.0",
+            "ZENHIRE_S2S_SECRET": "s" * 32,
+            "ZENHIRE_TURN_URLS": urls,
+            "ZENHIRE_TURN_SECRET": secret,
+        }
+    )
+    assert settings.turn is not None
+    assert settings.turn.urls == (
+        "turn:turn.example.net:3478",
+        "turns:turn.example.net:5349?transport=tcp",
+    )
+    assert secret not in repr(settings)

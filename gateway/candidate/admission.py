@@ -6,7 +6,9 @@ or raises `Refused` (bad ticket, unknown or finished session, consent missing).
 starts the interview, or resumes it when it is already live. A draining
 replica resumes the interviews live on it but starts none: a new join is
 refused with ``GATEWAY_DRAINING`` (the page reconnects, and a load balancer
-that follows ``/readyz`` sends it to another replica).
+that follows ``/readyz`` sends it to another replica); so is one reaching a
+replica short of disk (``GATEWAY_DISK_LOW``) or past its CPU threshold
+(``GATEWAY_CPU_HIGH``, `gateway.ops.load`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ async def join(found: Services, verification: Verification, transport: Transport
             raise Refused(Refusal.GATEWAY_DRAINING)
         if not registry.has_room():
             raise Refused(Refusal.DISK_LOW)
+        if found.load.overloaded:
+            raise Refused(Refusal.CPU_HIGH)
         admission = await registry.slots.acquire(
             verification.client_id, session_id, verification.max_concurrent
         )

@@ -2,7 +2,8 @@
 
 ``POST /api/v1/candidate/session {"token"}`` verifies the token with the
 control plane and answers with a short-lived ticket, what the page shows
-(role, language, consent) and the ICE servers for its ``RTCPeerConnection``.
+(role, language, consent) and the ICE servers for its ``RTCPeerConnection``
+(with TURN credentials minted for the session, `gateway.transports.ice`).
 ``POST /api/v1/candidate/consent {"ticket", "accepted": true,
 "text_version"}`` records explicit consent. The raw token
 is only ever read from a POST body and never logged.
@@ -96,7 +97,7 @@ async def open_session(request: Request) -> Response:
                 "text": CONSENT_TEXT,
                 "version": CONSENT_VERSION,
             },
-            "ice_servers": [server.as_json() for server in found.settings.ice_servers],
+            "ice_servers": [server.as_json() for server in found.ice.for_holder(session_id)],
         }
     )
 

@@ -63,6 +63,12 @@ class Refusal(enum.Enum):
         503,
         CloseCode.TRY_AGAIN_LATER,
     )
+    CPU_HIGH = _Terms(
+        "GATEWAY_CPU_HIGH",
+        "This server is too busy to start another interview; reconnecting you to another one.",
+        503,
+        CloseCode.TRY_AGAIN_LATER,
+    )
     TOO_MANY_CONNECTIONS = _Terms(
         "TOO_MANY_CONNECTIONS",
         "Close the interview in your other tabs and try again.",

@@ -2,7 +2,9 @@
 
 ``/healthz`` answers while the process serves HTTP. ``/readyz`` says
 whether a load balancer should send this replica new candidates: not while
-it drains, nor while a dependency it needs to start an interview is down.
+it drains, nor while a dependency it needs to start an interview is down,
+its disk is nearly full or its CPU is past ``ZENHIRE_MAX_CPU_PERCENT``
+(``cpu_percent`` is the moving average that threshold applies to).
 """
 
 from __future__ import annotations
@@ -39,9 +41,15 @@ async def readyz(request: Request) -> Response:
     )
     checks["state_store"] = await found.replica.state.ping()
     checks["disk"] = found.registry.has_room()
+    checks["cpu"] = not found.load.overloaded
     draining = found.replica.draining
     ready = all(checks.values()) and not draining
     return JSONResponse(
-        {"ready": ready, "draining": draining, "checks": checks},
+        {
+            "ready": ready,
+            "draining": draining,
+            "checks": checks,
+            "cpu_percent": round(found.load.percent, 1),
+        },
         status_code=200 if ready else 503,
     )

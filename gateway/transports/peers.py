@@ -90,7 +90,7 @@ class PeerConnections:
             raise Refused(Refusal.TOO_MANY_CONNECTIONS)
         # Counted before the first await, so that concurrent offers cannot overrun the bound.
         self._held[session_id] += 1
-        peer = Peer(found, verification, found.settings.ice_servers)
+        peer = Peer(found, verification, found.ice.for_holder(found.settings.operations.replica_id))
         try:
             answer = await peer.answer(offer)
             if self._closing:
