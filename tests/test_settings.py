@@ -77,6 +77,11 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
         ({"ZENHIRE_CPU_WINDOW_SEC": "0.1"}, "ZENHIRE_CPU_WINDOW_SEC"),
     ],
 )
+@pytest.mark.attack(
+    "weak or default secret on a public address",
+    injected="ZENHIRE_S2S_SECRET unset or short on 0.0.0.0, bad settings",
+    happened="the service refuses to start, naming the variable",
+)
 def test_a_bad_setting_fails_at_start_up_naming_it(environ: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(environ)

@@ -64,6 +64,11 @@ def stall() -> None:
     time.sleep(0.2)
 
 
+@pytest.mark.fault(
+    "event loop stall",
+    injected="the 20 ms clock blocked for several ticks",
+    happened="it catches up on the missed ticks",
+)
 async def test_the_clock_catches_up_on_ticks_missed_in_a_stall() -> None:
     clock = Clock()
     count = [0]
@@ -80,6 +85,11 @@ async def test_the_clock_catches_up_on_ticks_missed_in_a_stall() -> None:
     assert count[0] >= 14
 
 
+@pytest.mark.fault(
+    "one session's tick raises",
+    injected="an exception in one subscriber of the shared clock",
+    happened="only that subscription ends",
+)
 async def test_a_failing_tick_ends_only_its_own_subscription() -> None:
     clock = Clock()
     healthy = [0]

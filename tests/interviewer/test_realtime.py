@@ -277,6 +277,12 @@ async def test_upstream_fault_reconnects_and_restores_the_conversation(
     assert not candidate.kinds("error")
 
 
+@pytest.mark.fault(
+    "realtime upstream refusing",
+    injected="the upstream refuses every reconnect",
+    happened="the interview ends UPSTREAM_UNAVAILABLE with its recording",
+    lost="nothing recorded",
+)
 async def test_upstream_gone_for_good_fails_with_upstream_unavailable(
     tmp_path: Path, answer: bytes
 ) -> None:
@@ -312,6 +318,11 @@ async def test_wrap_up_closes_the_interview_before_the_time_budget(tmp_path: Pat
     assert session["duration_sec"] < 12
 
 
+@pytest.mark.attack(
+    "upstream key in logs",
+    injected="an interview over the realtime upstream with a known key",
+    happened="the key is in no log line",
+)
 async def test_api_key_never_reaches_a_log_line(
     tmp_path: Path, answer: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -16,6 +17,11 @@ EVENT = json.dumps({"type": "response.output_audio.delta", "delta": "A" * 16_000
 FLOOD = 20_000  # 320 MB of events, far past any bound
 
 
+@pytest.mark.fault(
+    "realtime upstream flooding",
+    injected="20,000 16 KB events sent to a relay that does not read",
+    happened="the socket stops reading; the upstream's sends wait (TCP backpressure)",
+)
 async def test_a_flooding_upstream_is_held_back_by_a_relay_that_does_not_read() -> None:
     sent = 0
 

@@ -113,6 +113,11 @@ async def test_odd_budgets_round_up_to_a_second() -> None:
         _with(limits={"max_concurrent": 2, "max_duration_sec": 10**12}),
     ],
 )
+@pytest.mark.attack(
+    "hostile verify answer",
+    injected="ids with slashes or braces, huge limits, bad questions from the control plane",
+    happened="refused before any path or key sees them",
+)
 async def test_malformed_additions_are_the_control_planes_error(body: dict[str, Any]) -> None:
     with pytest.raises(ControlPlaneError):
         await _verify(body)

@@ -12,6 +12,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import running_stack
@@ -41,6 +43,12 @@ def fill(volume: Path, leave_bytes: int) -> Path:
     return filler
 
 
+@pytest.mark.fault(
+    "disk full during recording",
+    injected="the spool's tmpfs volume filled mid-interview",
+    happened="the interview ends RECORDING_FAILED, its slot is freed, the next interview runs",
+    lost="audio after the disk filled",
+)
 async def test_a_disk_that_fills_mid_interview_fails_it_with_recording_failed(
     tmp_path: Path,
 ) -> None:
@@ -64,6 +72,11 @@ async def test_a_disk_that_fills_mid_interview_fails_it_with_recording_failed(
             await stack.wait_for_status(second_id, "completed")
 
 
+@pytest.mark.fault(
+    "disk low before an interview",
+    injected="the spool volume filled below ZENHIRE_MIN_FREE_DISK_MB",
+    happened="GATEWAY_DISK_LOW (close 1013), /readyz 503 until space returns",
+)
 async def test_a_replica_low_on_disk_starts_no_interview_and_is_not_ready(
     tmp_path: Path,
 ) -> None:

@@ -83,6 +83,11 @@ async def test_local_interviewer_asks_custom_questions_in_order(tmp_path: Path) 
         previous_end = response_["end_ms"]
 
 
+@pytest.mark.fault(
+    "crash before the transcript",
+    injected="a spool left before the transcript was assembled",
+    happened="recovery still files the answers",
+)
 def test_a_crashed_spool_keeps_its_responses(tmp_path: Path) -> None:
     """A crash before the transcript was assembled: recovery still files the answers."""
     folder = tmp_path / "spool" / "s-1"

@@ -41,6 +41,11 @@ async def test_one_replica_sees_what_another_finished(redis_url: str) -> None:
         assert 0 < await first.ttl("zenhire:finished:one") <= 8 * 24 * 3600
 
 
+@pytest.mark.fault(
+    "Redis unreachable",
+    injected="finished-session lookups against a closed port",
+    happened="logged; the replica answers from what it knows",
+)
 async def test_an_unreachable_store_falls_back_to_what_this_replica_knows() -> None:
     async with Redis.from_url(
         f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5

@@ -100,6 +100,11 @@ async def test_a_session_on_one_replica_shows_on_the_other_and_the_cap_is_shared
         assert {item["session_id"] for item in found["recent"]} >= {first_id}
 
 
+@pytest.mark.fault(
+    "replica dies holding slots",
+    injected="slot holder stops renewing",
+    happened="its slots free themselves when the lease runs out",
+)
 async def test_a_dead_replicas_slot_lease_runs_out(redis: str) -> None:
     """A holder nobody renews loses its slot; a renewed one keeps it."""
     async with Redis.from_url(redis, decode_responses=True) as client:
@@ -116,6 +121,11 @@ async def test_a_dead_replicas_slot_lease_runs_out(redis: str) -> None:
         assert (usage.used, usage.cap, [w.session_id for w in usage.waiting]) == (2, 2, ["fourth"])
 
 
+@pytest.mark.fault(
+    "racing joins",
+    injected="five hellos of one session at once (slot acquisition awaits Redis)",
+    happened="one interview; the others attach",
+)
 async def test_connections_racing_to_start_one_session_start_it_once(
     tmp_path: Path, redis: str
 ) -> None:
@@ -142,6 +152,11 @@ async def test_connections_racing_to_start_one_session_start_it_once(
                 await socket.close()
 
 
+@pytest.mark.fault(
+    "malformed state in Redis",
+    injected="garbage commands, snapshots and endings written into Redis",
+    happened="each is skipped; the interview goes on",
+)
 async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redis: str) -> None:
     """Malformed commands, snapshots and endings in Redis are skipped; the interview goes on."""
     async with running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack:
@@ -166,6 +181,11 @@ async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redi
         assert session["error"]["code"] == "ENDED_BY_OPERATOR"
 
 
+@pytest.mark.fault(
+    "Redis flushed",
+    injected="FLUSHALL between renewals (unit)",
+    happened="renew puts the lease back and reports it",
+)
 async def test_a_lost_lease_is_put_back_on_renewal(redis: str) -> None:
     async with Redis.from_url(redis, decode_responses=True) as client:
         slots = RedisSlots(client, waiter_ttl_sec=5.0, lease_sec=10.0)
@@ -178,6 +198,11 @@ async def test_a_lost_lease_is_put_back_on_renewal(redis: str) -> None:
         assert usage.used == 1
 
 
+@pytest.mark.fault(
+    "Redis flushed",
+    injected="FLUSHALL mid-interview",
+    happened="the live holder is put back on its next renewal (logged); the cap still holds",
+)
 async def test_redis_losing_its_data_does_not_lift_the_cap(
     tmp_path: Path, redis: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -205,6 +230,11 @@ async def test_redis_losing_its_data_does_not_lift_the_cap(
         assert any("lost live slots" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.fault(
+    "racing replicas",
+    injected="an old ticket replayed on a second replica after the interview ended on the first",
+    happened="SESSION_FINISHED; no second copy",
+)
 async def test_a_finished_interview_does_not_start_again_on_another_replica(
     tmp_path: Path, redis: str
 ) -> None:
