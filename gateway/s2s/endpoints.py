@@ -12,6 +12,10 @@ recording's timeline, ``to_ms`` exclusive, each defaulting to the recording's
 edge) and ``channels`` (``both``, the default, or ``candidate``: the left
 channel alone). Bounds past the end are clipped; a malformed value or
 ``to_ms < from_ms`` is ``400 BAD_REQUEST``. Byte ranges apply to the clip.
+
+``Range`` is one byte range (`zenhire.ranges`): ``206``; past the end,
+``416 RANGE_NOT_SATISFIABLE``; anything else, ``400 BAD_RANGE`` before the
+artifact is read.
 """
 
 from __future__ import annotations
