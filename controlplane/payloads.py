@@ -6,8 +6,8 @@ the endpoint answers with: integrator endpoints report ``INVALID_JSON`` and
 docs/s2s.md). Validation is strict: ``candidate_ref: 42`` is an error, not
 ``"42"``. Unknown fields are ignored, except the few a body names as refused
 (`SESSION_REFUSED`: a session's project comes from its key, never the body).
-`read_body` caps what an integrator endpoint reads at `MAX_BODY_BYTES`
-(``413 PAYLOAD_TOO_LARGE`` beyond).
+Every body is at most `MAX_BODY_BYTES` (``413 PAYLOAD_TOO_LARGE`` beyond),
+enforced before it is read by `zenhire.bodies.BoundedBodies` (`controlplane.app`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from starlette.requests import Request
 
-from controlplane.errors import ApiError, InvalidJson, PayloadTooLarge, ValidationFailed
+from controlplane.errors import ApiError, InvalidJson, ValidationFailed
 from controlplane.records import ConsentMode
 
 T = TypeVar("T")
@@ -168,21 +167,6 @@ SESSION = TypeAdapter(SessionBody)
 WEBHOOK = TypeAdapter(WebhookBody)
 VERIFY = TypeAdapter(VerifyBody)
 EVENT: TypeAdapter[StartedEvent | CompletedEvent | FailedEvent] = TypeAdapter(Event)
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body; raise `PayloadTooLarge` past ``limit`` bytes, unread."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", {"limit": limit})
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", {"limit": limit})
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def decode(

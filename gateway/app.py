@@ -1,11 +1,12 @@
 """The gateway application, wired in one place.
 
-`create_app(settings)` builds the Starlette app from the routes of each
-place (the candidate's HTTP API and page, the transports, operations, the
-S2S endpoints) and one middleware; every long-lived resource (HTTP client, outbox, registry, task
-group) opens in the lifespan and is passed explicitly. Seams (interviewer
-factory, artifact store, the sessions' clock) may be handed in; by default
-they come from ``settings``.
+`create_app(settings)` builds the Starlette app from the routes of each place
+(the candidate's HTTP API and page, the transports, operations, the S2S
+endpoints) and three middlewares (security headers, the split between the
+public and internal listeners, bounded request bodies); every long-lived
+resource (HTTP client, outbox, registry, task group) opens in the lifespan and
+is passed explicitly. Seams (interviewer factory, artifact store, the
+sessions' clock) may be handed in; by default they come from ``settings``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from starlette.middleware import Middleware
 
 from gateway import candidate, ops, s2s, transports
 from gateway.candidate.tickets import TicketBook
-from gateway.http import SecurityHeaders
+from gateway.http import SecurityHeaders, body_limits, error_response
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.choice import build_interviewers
+from gateway.limits import Limits
+from gateway.listeners import Listeners
 from gateway.ops.load import CpuLoad
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
@@ -38,6 +41,8 @@ from gateway.settings import Settings
 from gateway.state.store import open_state
 from gateway.transports.ice import IceServers
 from gateway.transports.peers import PeerConnections, check_port_range
+from gateway.transports.signaling import MAX_OFFER_BODY_BYTES, OFFER_PATH
+from zenhire.bodies import BoundedBodies
 from zenhire.signing import Direction, NonceCache, Signer
 
 log = logging.getLogger("zenhire.gateway")
@@ -107,6 +112,7 @@ def create_app(
                         replica=replica,
                         ice=IceServers(settings.ice_servers, settings.turn),
                         load=load,
+                        limits=Limits.of(settings.edge),
                     )
                     app.state.http = client
                     app.state.peers = peers
@@ -116,6 +122,7 @@ def create_app(
                             extra={
                                 "url": f"http://{settings.host}:{settings.port}",
                                 "public_url": settings.public_url,
+                                "s2s_url": _internal_url(settings),
                             },
                         )
                         yield
@@ -140,7 +147,20 @@ def create_app(
             *s2s.routes(),
         ],
         middleware=[
-            Middleware(SecurityHeaders, https_only=settings.public_url.startswith("https://"))
+            Middleware(SecurityHeaders, https_only=settings.public_url.startswith("https://")),
+            Middleware(Listeners, settings=settings),
+            Middleware(
+                BoundedBodies,
+                limits=body_limits(
+                    settings.edge.body_timeout_sec, {OFFER_PATH: MAX_OFFER_BODY_BYTES}
+                ),
+                refuse=error_response,
+            ),
         ],
         lifespan=lifespan,
     )
+
+
+def _internal_url(settings: Settings) -> str | None:
+    listener = settings.edge.s2s_listener
+    return None if listener is None else f"http://{listener[0]}:{listener[1]}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from gateway.candidate.tickets import TicketBook
+from gateway.limits import Limits
 from gateway.ops.load import CpuLoad
 from gateway.ops.metrics import Metrics
 from gateway.ops.operators import OperatorKeys
@@ -35,6 +36,7 @@ class Services:
     replica: Replica
     ice: IceServers  # STUN/TURN for each peer connection, TURN credentials minted per use
     load: CpuLoad  # this process's CPU, for admission and readiness
+    limits: Limits
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -39,10 +39,18 @@
 | ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, live directory |
 | ZENHIRE_REPLICA_ID | host name + random suffix | this replica's name on the console |
 | ZENHIRE_SLOT_LEASE_SEC | 15 | a dead replica's slots free themselves after this long |
+| ZENHIRE_VERIFY_PER_ADDRESS_PER_MIN | 30 | verify attempts per address and minute |
+| ZENHIRE_VERIFY_PER_SEC | 50 | verify attempts per second on this replica (bursts of 2x) |
+| ZENHIRE_WS_PER_ADDRESS / _MAX | 16 / 1000 | open WebSockets per address, per replica |
+| ZENHIRE_PENDING_PEERS_PER_ADDRESS / _MAX | 8 / 100 | WebRTC peers still connecting, likewise |
+| ZENHIRE_BODY_TIMEOUT_SEC | 10 | a request body must arrive within this long (408) |
+| ZENHIRE_FORWARDED_ALLOW_IPS | unset (none) | proxies whose X-Forwarded-For names the client |
+| ZENHIRE_S2S_HOST / _PORT | 127.0.0.1 / unset | an internal listener for the S2S routes alone |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -123,6 +131,21 @@ class OperationsSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    """What the edge admits and where it listens (see `edge_settings`, `gateway.limits`)."""
+
+    verify_per_address_per_min: int = 30
+    verify_per_sec: int = 50
+    websockets_per_address: int = 16
+    websockets_max: int = 1000
+    pending_peers_per_address: int = 8
+    pending_peers_max: int = 100
+    body_timeout_sec: float = 10.0
+    forwarded_allow_ips: tuple[str, ...] = ()
+    s2s_listener: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     s2s_secrets: tuple[str, ...] = field(default=(DEV_S2S_SECRET,), repr=False)
     data_dir: Path = Path("data")
@@ -141,6 +164,7 @@ class Settings:
     static_dir: Path = SOURCE_STATIC_DIR
     local: LocalInterviewerSettings = LOCAL_DEFAULTS
     operations: OperationsSettings = OperationsSettings()
+    edge: EdgeSettings = EdgeSettings()
     ice_servers: tuple[IceServer, ...] = ()
     webrtc_ports: tuple[int, int] | None = None
     webrtc_media: str = "inline"
@@ -221,6 +245,7 @@ class Settings:
                 static_dir=Path(env.text("ZENHIRE_STATIC_DIR", str(base.static_dir))),
                 local=LocalInterviewerSettings.from_env(environ),
                 operations=operations_settings(env),
+                edge=edge_settings(env, host, env.integer("ZENHIRE_GATEWAY_PORT", base.port)),
                 ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
                 webrtc_ports=webrtc_ports(env),
                 webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", base.webrtc_media, WEBRTC_MEDIA),
@@ -358,6 +383,58 @@ def operations_settings(env: Environment) -> OperationsSettings:
         replica_id=replica_id,
         slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", base.slot_lease_sec, minimum=3.0),
     )
+
+
+def edge_settings(env: Environment, host: str, port: int) -> EdgeSettings:
+    """Limits, trusted proxies and the internal listener; raise `SettingError` naming the key."""
+    base = EdgeSettings()
+
+    def count(key: str, default: int) -> int:
+        return env.integer(key, default, minimum=1)
+
+    forwarded = env.optional("ZENHIRE_FORWARDED_ALLOW_IPS")
+    # uvicorn's own variable, for an operator who followed its documentation.
+    forwarded_key = "ZENHIRE_FORWARDED_ALLOW_IPS" if forwarded else "FORWARDED_ALLOW_IPS"
+    proxies = tuple(
+        p.strip() for p in (forwarded or env.optional(forwarded_key) or "").split(",") if p.strip()
+    )
+    for proxy in proxies:
+        if proxy != "*" and not _network(proxy):
+            raise SettingError(
+                f"{forwarded_key} must list IP addresses or networks (or *), got {proxy!r}"
+            )
+    listener = None
+    s2s_port = env.integer("ZENHIRE_S2S_PORT", 0)
+    if s2s_port:
+        listener = (env.text("ZENHIRE_S2S_HOST", "127.0.0.1"), s2s_port)
+        if s2s_port > HIGHEST_PORT or listener == (host, port):
+            raise SettingError(
+                "ZENHIRE_S2S_PORT must be a port other than the public listener's "
+                f"(ZENHIRE_GATEWAY_PORT={port})"
+            )
+    return EdgeSettings(
+        verify_per_address_per_min=count(
+            "ZENHIRE_VERIFY_PER_ADDRESS_PER_MIN", base.verify_per_address_per_min
+        ),
+        verify_per_sec=count("ZENHIRE_VERIFY_PER_SEC", base.verify_per_sec),
+        websockets_per_address=count("ZENHIRE_WS_PER_ADDRESS", base.websockets_per_address),
+        websockets_max=count("ZENHIRE_WS_MAX", base.websockets_max),
+        pending_peers_per_address=count(
+            "ZENHIRE_PENDING_PEERS_PER_ADDRESS", base.pending_peers_per_address
+        ),
+        pending_peers_max=count("ZENHIRE_PENDING_PEERS_MAX", base.pending_peers_max),
+        body_timeout_sec=env.number("ZENHIRE_BODY_TIMEOUT_SEC", base.body_timeout_sec, minimum=0.1),
+        forwarded_allow_ips=proxies,
+        s2s_listener=listener,
+    )
+
+
+def _network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _operator_secret(key: str, secret: str) -> str:

@@ -114,19 +114,24 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve_gateway(args: argparse.Namespace) -> int:
     from gateway.app import create_app
+    from gateway.listeners import sockets
     from gateway.logs import configure_logging
     from gateway.settings import Settings
 
     settings = Settings.from_env(os.environ)
     configure_logging()
-    uvicorn.run(
+    proxies = settings.edge.forwarded_allow_ips
+    config = uvicorn.Config(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
-        workers=1,
         log_level="warning",
+        # X-Forwarded-For names the client only on a connection from a listed proxy;
+        # from anyone else it is ignored, so a client cannot choose its own address.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=list(proxies),
     )
+    # One server, one process: the public listener and, if set, the internal one.
+    uvicorn.Server(config).run(sockets=sockets(settings))
     return 0
 
 

@@ -1,12 +1,13 @@
 """The candidate page's HTTP API: verify a link, record consent.
 
 ``POST /api/v1/candidate/session {"token"}`` verifies the token with the
-control plane and answers with a short-lived ticket, what the page shows
-(role, language, consent) and the ICE servers for its ``RTCPeerConnection``
-(with TURN credentials minted for the session, `gateway.transports.ice`).
-``POST /api/v1/candidate/consent {"ticket", "accepted": true,
-"text_version"}`` records explicit consent. The raw token
-is only ever read from a POST body and never logged.
+control plane (attempts are capped per address and per replica,
+`gateway.limits`: ``429 RATE_LIMITED`` with ``Retry-After``) and answers with
+a short-lived ticket, what the page shows (role, language, consent) and the
+ICE servers for its ``RTCPeerConnection`` (with TURN credentials minted for
+the session, `gateway.transports.ice`). ``POST /api/v1/candidate/consent
+{"ticket", "accepted": true, "text_version"}`` records explicit consent. The
+raw token is only ever read from a POST body and never logged.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gateway.candidate.consent import CONSENT_TEXT, CONSENT_VERSION
 from gateway.candidate.refusals import Refusal
 from gateway.errors import GatewayError, TicketError
 from gateway.http import BadRequest, error_response, json_object
+from gateway.limits import Limited, client_address
 from gateway.logs import token_fingerprint
 from gateway.services import services
 from gateway.session.identity import Consent
@@ -49,6 +51,11 @@ async def index(request: Request) -> Response:
 
 async def open_session(request: Request) -> Response:
     found = services(request)
+    try:
+        # Counted before anything else: each attempt may cost a control plane call.
+        found.limits.verify.spend(client_address(request.scope))
+    except Limited as limited:
+        return limited.response()
     try:
         body = await json_object(request)
         token = body.get("token")

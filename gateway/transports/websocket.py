@@ -10,6 +10,8 @@ in real time, and the candidate events of DESIGN.md as text.
 The connection's rules live in its `CandidateChannel`; this module only
 reads and writes the socket:
 
+    held      an open socket counts against its address and the replica
+              (`gateway.limits`): past a cap, an ``error`` and close 1013
     hello     the first message, within `HELLO_TIMEOUT_SEC`, names the ticket
     ├── admit    channel.admit(): `waiting` events, then `live`
     ├── read     binary → channel.receive_audio, text → channel.receive_text
@@ -19,6 +21,7 @@ reads and writes the socket:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import deque
@@ -28,10 +31,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from gateway.candidate.admission import check_ticket
 from gateway.candidate.refusals import Refusal, Refused
 from gateway.http import origin_allowed
+from gateway.limits import Limited, client_address
 from gateway.s2s.controlplane import Verification
 from gateway.services import Services, services
 from gateway.session.events import Error, encode
 from gateway.transports.channel import MAX_TEXT_CHARS, CandidateChannel
+from gateway.transports.transport import CloseCode
 from zenhire.tasks import first_to_finish, while_running
 
 log = logging.getLogger("zenhire.websocket")
@@ -49,6 +54,23 @@ async def candidate_socket(websocket: WebSocket) -> None:
         log.warning("websocket refused: origin not allowed", extra={"origin": origin})
         await websocket.close(Refusal.ORIGIN_NOT_ALLOWED.close_code)
         return
+    try:
+        held = found.limits.websockets.hold(client_address(websocket.scope))
+    except Limited as limited:
+        # Accepted to say why: the page retries a 1013 with backoff. A flood's
+        # sockets may be gone already; nothing is owed to them.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.accept()
+            await websocket.send_text(encode(Error(limited.code, limited.message)))
+            await websocket.close(CloseCode.TRY_AGAIN_LATER, limited.code)
+        return
+    try:
+        await _connection(websocket, found)
+    finally:
+        held.release()
+
+
+async def _connection(websocket: WebSocket, found: Services) -> None:
     await websocket.accept()
     try:
         verification = await _hello(websocket, found)

@@ -38,6 +38,14 @@ FAST_OUTBOX_ENV = {
     "ZENHIRE_OUTBOX_BASE_DELAY_SEC": "0.1",
     "ZENHIRE_OUTBOX_MAX_DELAY_SEC": "0.5",
 }
+# A harness drives every candidate from one loopback address: the caps per
+# address are raised to the replica's (tests of the caps set their own).
+LOOPBACK_LIMITS_ENV = {
+    "ZENHIRE_VERIFY_PER_ADDRESS_PER_MIN": "100000",
+    "ZENHIRE_VERIFY_PER_SEC": "10000",
+    "ZENHIRE_WS_PER_ADDRESS": "1000",
+    "ZENHIRE_PENDING_PEERS_PER_ADDRESS": "100",
+}
 HTTP_TIMEOUT_SEC = 30.0
 
 
@@ -56,6 +64,7 @@ def gateway_environment(
         "ZENHIRE_GATEWAY_PORT": str(gateway_port),
         "ZENHIRE_GATEWAY_PUBLIC_URL": loopback_url(gateway_port),
         "ZENHIRE_CONTROLPLANE_URL": control_url,
+        **LOOPBACK_LIMITS_ENV,
     }
 
 
