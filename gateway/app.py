@@ -24,6 +24,7 @@ from gateway.candidate.tickets import TicketBook
 from gateway.http import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.choice import build_interviewers
+from gateway.ops.loop_lag import LoopLag
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -68,7 +69,12 @@ def create_app(
             control_plane = MeteredControlPlane(
                 HttpControlPlane(client, settings.controlplane_url, outgoing), metrics
             )
-            outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
+            outbox = Outbox(
+                settings.outbox_path,
+                control_plane,
+                settings.outbox,
+                inline_io=settings.disk_io == "inline",
+            )
             try:
                 async with asyncio.TaskGroup() as group:
                     registry = SessionRegistry(
@@ -88,6 +94,8 @@ def create_app(
                         settings.operations.replica_id, registry, state, outbox, metrics.upstream
                     )
                     publishing = group.create_task(replica.run())
+                    loop_lag = LoopLag(settings.ready_loop_lag_window_sec, metrics.loop_lagged)
+                    probing = group.create_task(loop_lag.run())
                     app.state.services = Services(
                         settings=settings,
                         control_plane=control_plane,
@@ -100,6 +108,7 @@ def create_app(
                         metrics=metrics,
                         operators=OperatorKeys(settings.operations.operator_keys),
                         replica=replica,
+                        loop_lag=loop_lag,
                     )
                     app.state.http = client
                     app.state.peers = peers
@@ -115,6 +124,7 @@ def create_app(
                     finally:
                         await registry.shutdown()
                         publishing.cancel()
+                        probing.cancel()
                         await replica.withdraw()
                         await peers.shutdown()
                         delivery.cancel()
@@ -122,7 +132,7 @@ def create_app(
                         # rather than after the next start.
                         await outbox.deliver_due()
             finally:
-                outbox.close()
+                await outbox.close()
 
     return Starlette(
         routes=[

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from gateway.candidate.tickets import TicketBook
+from gateway.ops.loop_lag import LoopLag
 from gateway.ops.metrics import Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -31,6 +32,7 @@ class Services:
     metrics: Metrics
     operators: OperatorKeys
     replica: Replica
+    loop_lag: LoopLag
 
 
 def services(connection: HTTPConnection) -> Services:

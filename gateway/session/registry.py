@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
+from gateway.disk import writer_thread
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
@@ -56,6 +57,8 @@ class SessionRegistry:
         self._archive = Archive(
             settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
         )
+        # Every recording's files are written by this one thread, off the event loop.
+        self._writer = None if settings.disk_io == "inline" else writer_thread("spool")
         self._verified: dict[str, Verification] = {}
         self._consents: dict[str, Consent] = {}
         self._live: dict[str, LiveSession] = {}
@@ -112,7 +115,7 @@ class SessionRegistry:
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
         )
-        recording = Recording(self._archive.folder(session_id), identity.as_meta())
+        recording = Recording(self._archive.folder(session_id), identity.as_meta(), self._writer)
         session = LiveSession(
             identity,
             self.interviewers.create(context),
@@ -124,18 +127,23 @@ class SessionRegistry:
         )
         session.attach(transport)
         self._live[session_id] = session
-        self._archive.queue_event(
-            session_id,
-            "session.started",
-            {"started_at": identity.started_at, "transport": transport.kind},
-        )
-        self._tasks[session_id] = self._group.create_task(self._run(session))
+        self._tasks[session_id] = self._group.create_task(self._run(session, transport.kind))
         self._meter.started(verification.client_id, transport.kind)
         return session
 
-    async def _run(self, session: LiveSession) -> None:
+    async def _run(self, session: LiveSession, transport: str) -> None:
         bind_session(session.session_id)
         log.info("live session started")
+        try:
+            # Queued before the session runs, so it precedes the terminal event.
+            await self._archive.queue_event(
+                session.session_id,
+                "session.started",
+                {"started_at": session.identity.started_at, "transport": transport},
+            )
+        except Exception:
+            # The control plane learns of the start from the terminal event then.
+            log.exception("queuing session.started failed")
         try:
             await session.run()
         except Exception:
@@ -152,7 +160,7 @@ class SessionRegistry:
             else {"code": outcome.code, "message": outcome.message}
         )
         try:
-            recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
+            await recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
         except Exception:
             log.exception("closing the recording failed")
             outcome = RECORDING_FAILED
@@ -217,6 +225,8 @@ class SessionRegistry:
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.wait(tasks)
+        if self._writer is not None:
+            self._writer.shutdown(wait=False)
 
     async def recover_spool(self) -> None:
         """Store and report the sessions a crash left in the spool."""
