@@ -30,7 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
-Job = Callable[[], None]
+Job = Callable[[], object]
 
 
 class DiskBacklog(OSError):
