@@ -28,6 +28,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from audio.frames import SILENCE
 from zenhire.bench import material
 from zenhire.bench.probe import pinned, python
@@ -43,6 +45,9 @@ ADMIT_CONCURRENCY = 8
 LIVE_TIMEOUT_SEC = 90.0
 END_TIMEOUT_SEC = 60.0
 READY_POLL_SEC = 1.0
+READY_TIMEOUT_SEC = 2.0
+# A gateway whose loop waits on the disk may take this long to answer at all.
+SCRAPE_TIMEOUT_SEC = 120.0
 MICROPHONE_SEC = 30.0
 
 
@@ -113,7 +118,7 @@ async def _one(
             await _wait_live(lives, sessions)
             await asyncio.sleep(options.settle_sec)
             before = await _scrape(found, auth)
-            not_ready = await _poll_ready(found, plateau_sec)
+            not_ready, polls = await _poll_ready(found, plateau_sec)
             after = await _scrape(found, auth)
             stop.set()
             _, late = await asyncio.wait(tasks, timeout=END_TIMEOUT_SEC)
@@ -128,7 +133,7 @@ async def _one(
         "lag_max_ms": round(after["zenhire_event_loop_lag_max_seconds"] * 1000, 1),
         "lag_p99_samples_ms_at_most": _histogram_p99_ms(before, after),
         "not_ready_polls": not_ready,
-        "ready_polls": int(plateau_sec / READY_POLL_SEC),
+        "ready_polls": polls,
         "sessions_finished": {
             name.split("code=")[1].split('"')[1]: int(value)
             for name, value in finished.items()
@@ -146,19 +151,24 @@ async def _wait_live(lives: list[asyncio.Event], count: int) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _poll_ready(found: Rig, seconds: float) -> int:
-    """Poll ``/readyz`` for ``seconds``; how many answers said not ready."""
-    refused = 0
+async def _poll_ready(found: Rig, seconds: float) -> tuple[int, int]:
+    """Poll ``/readyz`` for ``seconds``; how many polls said not ready, of how many."""
+    refused = polls = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         await asyncio.sleep(READY_POLL_SEC)
-        answer = await found.http.get(f"{found.gateway_url}/readyz")
-        refused += answer.status_code != 200
-    return refused
+        polls += 1
+        try:
+            answer = await found.http.get(f"{found.gateway_url}/readyz", timeout=READY_TIMEOUT_SEC)
+            refused += answer.status_code != 200
+        except httpx.TimeoutException:
+            refused += 1  # as a load balancer's probe would, it counts as not ready
+    return refused, polls
 
 
 async def _scrape(found: Rig, auth: dict[str, str]) -> dict[str, float]:
-    text = (await found.http.get(f"{found.gateway_url}/metrics", headers=auth)).text
+    url = f"{found.gateway_url}/metrics"
+    text = (await found.http.get(url, headers=auth, timeout=SCRAPE_TIMEOUT_SEC)).text
     values = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
