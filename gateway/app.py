@@ -28,6 +28,7 @@ from gateway.interviewer.choice import build_interviewers
 from gateway.limits import Limits
 from gateway.listeners import Listeners
 from gateway.ops.load import CpuLoad
+from gateway.ops.loop_lag import LoopLag
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -75,7 +76,12 @@ def create_app(
             control_plane = MeteredControlPlane(
                 HttpControlPlane(client, settings.controlplane_url, outgoing), metrics
             )
-            outbox = Outbox(settings.outbox_path, control_plane, settings.outbox)
+            outbox = Outbox(
+                settings.outbox_path,
+                control_plane,
+                settings.outbox,
+                inline_io=settings.disk_io == "inline",
+            )
             try:
                 async with asyncio.TaskGroup() as group:
                     registry = SessionRegistry(
@@ -98,6 +104,8 @@ def create_app(
                     publishing = group.create_task(replica.run())
                     load = CpuLoad(settings.load)
                     sampling = group.create_task(load.run())
+                    loop_lag = LoopLag(settings.ready_loop_lag_window_sec, metrics.loop_lagged)
+                    probing = group.create_task(loop_lag.run())
                     app.state.services = Services(
                         settings=settings,
                         control_plane=control_plane,
@@ -113,6 +121,7 @@ def create_app(
                         ice=IceServers(settings.ice_servers, settings.turn),
                         load=load,
                         limits=Limits.of(settings.edge),
+                        loop_lag=loop_lag,
                     )
                     app.state.http = client
                     app.state.peers = peers
@@ -130,6 +139,7 @@ def create_app(
                         await registry.shutdown()
                         publishing.cancel()
                         sampling.cancel()
+                        probing.cancel()
                         await replica.withdraw()
                         await peers.shutdown()
                         delivery.cancel()
@@ -137,7 +147,7 @@ def create_app(
                         # rather than after the next start.
                         await outbox.deliver_due()
             finally:
-                outbox.close()
+                await outbox.close()
 
     return Starlette(
         routes=[

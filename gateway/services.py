@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 from gateway.candidate.tickets import TicketBook
 from gateway.limits import Limits
 from gateway.ops.load import CpuLoad
+from gateway.ops.loop_lag import LoopLag
 from gateway.ops.metrics import Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -37,6 +38,7 @@ class Services:
     ice: IceServers  # STUN/TURN for each peer connection, TURN credentials minted per use
     load: CpuLoad  # this process's CPU, for admission and readiness
     limits: Limits
+    loop_lag: LoopLag
 
 
 def services(connection: HTTPConnection) -> Services:

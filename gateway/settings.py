@@ -20,6 +20,9 @@
 | ZENHIRE_WRAP_UP_SEC | 60 | the interviewer is told to wrap up this long before the end |
 | ZENHIRE_WAITING_RETRY_SEC | 3 | how often the waiting room retries for a slot |
 | ZENHIRE_MIN_FREE_DISK_MB | 256 | below this much free disk, no new interview starts here |
+| ZENHIRE_READY_MAX_LOOP_LAG_MS | 250 | not ready while the recent p99 loop lag is above this |
+| ZENHIRE_READY_LOOP_LAG_WINDOW_SEC | 10 | the "recent" of that p99 |
+| ZENHIRE_DISK_IO | thread | `thread`, or `inline` (a diagnostic: disk writes on the event loop) |
 | ZENHIRE_OUTBOX_MAX_ATTEMPTS | 5000 | delivery attempts of one event (the age limit comes first) |
 | ZENHIRE_OUTBOX_MAX_AGE_SEC | 86400 | past this, an undelivered event is a dead letter |
 | ZENHIRE_OUTBOX_BASE_DELAY_SEC | 0.5 | first retry delay (doubles, with jitter) |
@@ -72,6 +75,7 @@ TICKET_PURPOSE = "candidate-tickets"
 SOURCE_STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 INTERVIEWERS = ("local", "realtime")
 WEBRTC_MEDIA = ("inline", "stock")
+DISK_IO = ("thread", "inline")
 OPENAI_API_KEY = "OPENAI_API_KEY"
 ICE_URL = re.compile(r"(stun|stuns|turn|turns):[^\s]+")
 TURN_URL = re.compile(r"turns?:[^\s,?]+(\?transport=(udp|tcp))?")
@@ -160,6 +164,9 @@ class Settings:
     wrap_up_sec: int = 60
     waiting_retry_sec: float = 3.0
     min_free_disk_mb: int = 256
+    ready_max_loop_lag_ms: float = 250.0
+    ready_loop_lag_window_sec: float = 10.0
+    disk_io: str = "thread"
     outbox: Backoff = OUTBOX_RETRIES
     static_dir: Path = SOURCE_STATIC_DIR
     local: LocalInterviewerSettings = LOCAL_DEFAULTS
@@ -234,6 +241,13 @@ class Settings:
                 min_free_disk_mb=env.integer(
                     "ZENHIRE_MIN_FREE_DISK_MB", base.min_free_disk_mb, minimum=0
                 ),
+                ready_max_loop_lag_ms=env.number(
+                    "ZENHIRE_READY_MAX_LOOP_LAG_MS", base.ready_max_loop_lag_ms, minimum=1.0
+                ),
+                ready_loop_lag_window_sec=env.number(
+                    "ZENHIRE_READY_LOOP_LAG_WINDOW_SEC", base.ready_loop_lag_window_sec, minimum=0.5
+                ),
+                disk_io=env.choice("ZENHIRE_DISK_IO", base.disk_io, DISK_IO),
                 outbox=Backoff(
                     attempts=env.integer(
                         "ZENHIRE_OUTBOX_MAX_ATTEMPTS", base.outbox.attempts, minimum=1

@@ -99,8 +99,8 @@ class Replica:
 
     # -- what this replica publishes ------------------------------------------
 
-    def snapshot(self) -> ReplicaSnapshot:
-        backlog = self._outbox.backlog()
+    async def snapshot(self) -> ReplicaSnapshot:
+        backlog = await self._outbox.backlog()
         return ReplicaSnapshot(
             replica_id=self.replica_id,
             draining=self.draining,
@@ -155,7 +155,7 @@ class Replica:
 
     async def publish(self) -> None:
         """One round: snapshot, slot leases and newly finished sessions."""
-        await self.state.directory.publish(self.snapshot(), SNAPSHOT_TTL_SEC)
+        await self.state.directory.publish(await self.snapshot(), SNAPSHOT_TTL_SEC)
         holders = [
             (session.identity.client_id, session.session_id)
             for session in self._registry.live_sessions()

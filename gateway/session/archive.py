@@ -65,9 +65,10 @@ class Archive:
     def folder(self, session_id: str) -> Path:
         return self.spool_dir / session_id
 
-    def queue_event(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
+    async def queue_event(self, session_id: str, type_: str, data: dict[str, Any]) -> bool:
+        """Queue an S2S event; whether it is on disk (`Outbox.enqueue`)."""
         event_id = str(uuid.uuid4())
-        self._outbox.enqueue(
+        return await self._outbox.enqueue(
             event_id, session_id, type_, event_body(event_id, type_, session_id, now_iso(), data)
         )
 
@@ -79,6 +80,10 @@ class Archive:
         Whatever fails while storing (a full disk, the store down), a terminal
         event is queued all the same: ``failed`` with ``RECORDING_FAILED`` and
         the keys of what did reach the store, and the spool folder is kept.
+        So it is while the event is only held in memory (the outbox's disk is
+        full): a crash then loses the event, but not the folder that reports
+        the session again on the next start (the control plane keeps the
+        first terminal event it gets).
         """
         session_id = identity.session_id
         folder = self.folder(session_id)
@@ -93,21 +98,22 @@ class Archive:
         except Exception:
             log.exception("storing the interview's artifacts failed")
             outcome = RECORDING_FAILED
-        self._report(identity, stored, duration_ms, outcome, ended_at)
-        # Kept only while an artifact is missing from the store: a session whose
-        # recording failed but was stored all the same must not be recovered again.
-        if all(stored.values()):
-            discard(folder)
+        saved = await self._report(identity, stored, duration_ms, outcome, ended_at)
+        # Kept only while an artifact is missing from the store (or the event from the
+        # outbox's disk): a session whose recording failed but was stored all the same
+        # must not be recovered again.
+        if all(stored.values()) and saved:
+            await asyncio.to_thread(discard, folder)
         return outcome
 
-    def _report(
+    async def _report(
         self,
         identity: SessionIdentity,
         stored: dict[str, str | None],
         duration_ms: int,
         outcome: Outcome,
         ended_at: str,
-    ) -> None:
+    ) -> bool:
         data: dict[str, Any] = {
             **stored,
             "duration_sec": round(duration_ms / 1000),
@@ -116,12 +122,13 @@ class Archive:
         }
         session_id = identity.session_id
         if outcome.status == "completed":
-            self.queue_event(session_id, "session.completed", {**data, "completed_at": ended_at})
-        else:
-            error = {"code": outcome.code, "message": outcome.message}
-            self.queue_event(
-                session_id, "session.failed", {**data, "ended_at": ended_at, "error": error}
+            return await self.queue_event(
+                session_id, "session.completed", {**data, "completed_at": ended_at}
             )
+        error = {"code": outcome.code, "message": outcome.message}
+        return await self.queue_event(
+            session_id, "session.failed", {**data, "ended_at": ended_at, "error": error}
+        )
 
     async def erase(self, session_id: str) -> list[Erased]:
         """Delete the session's artifacts and spool folder; what was there. Idempotent."""
@@ -145,7 +152,7 @@ class Archive:
         recovered = []
         for folder in sorted(p for p in self.spool_dir.iterdir() if (p / "meta.json").exists()):
             try:
-                meta, duration_ms = recover(folder)
+                meta, duration_ms = await asyncio.to_thread(recover, folder)
                 identity = SessionIdentity.from_meta(meta)
             except (OSError, ValueError):
                 log.exception("could not recover a spooled session", extra={"folder": folder.name})

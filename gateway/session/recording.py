@@ -14,33 +14,77 @@ The transcript document holds the meta, the ``turns`` and the per-question
 Nothing grows in memory with the interview's length, and a crash leaves a
 playable WAV and every finished turn, which `recover` turns into artifacts
 on the next start.
+
+The files are written off the event loop, on the spool's writer thread
+(`gateway.disk.DiskWork`), in the order the session produced them: audio
+in batches of `WRITE_BATCH_FRAMES`, at most `MAX_QUEUED_SEC` of it waiting
+for a slow disk. A disk that stalls longer, or fails, raises an `OSError`
+from the next write, which ends the interview ``RECORDING_FAILED``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from audio.frames import FRAME_MS
 from audio.wav import StereoWavWriter, repair
+from gateway.disk import DiskWork
 from gateway.interviewer import PersonaQuestion, Turn
 from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
+# 200 ms of audio per hand-over: a thread wake-up per ten ticks, not per tick.
+WRITE_BATCH_FRAMES = 10
+# A disk stalled longer than this fails the interview rather than hold more audio in memory.
+MAX_QUEUED_SEC = 10
+MAX_QUEUED_JOBS = MAX_QUEUED_SEC * 1000 // (WRITE_BATCH_FRAMES * FRAME_MS)
+
+Frames = list[tuple[bytes, bytes]]
+
+
+class _Files:
+    """The open files of a spool folder; used only on the writer thread."""
+
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.json").write_text(json.dumps(meta))
+        self.wav = StereoWavWriter(folder / "recording.wav")
+        self.turns: TextIO = (folder / "turns.jsonl").open("a", encoding="utf-8")
+        self.questions: TextIO = (folder / QUESTIONS_FILE).open("a", encoding="utf-8")
+
+    def write(self, frames: Frames) -> None:
+        self.wav.write(b"".join(c for c, _ in frames), b"".join(i for _, i in frames))
+
+    @staticmethod
+    def append(file: TextIO, line: str) -> None:
+        file.write(line + "\n")
+        file.flush()
+
+    def close(self) -> None:
+        try:
+            self.wav.close()
+        finally:
+            self.turns.close()
+            self.questions.close()
 
 
 class Recording:
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    """The files of one live session; ``writer`` writes them (None: the caller's thread)."""
+
+    def __init__(
+        self, folder: Path, meta: dict[str, Any], writer: ThreadPoolExecutor | None = None
+    ) -> None:
         self.folder = folder
         self._meta = meta
-        (folder / "meta.json").write_text(json.dumps(meta))
-        self._wav = StereoWavWriter(folder / "recording.wav")
-        self._turns = (folder / "turns.jsonl").open("a", encoding="utf-8")
-        self._questions = (folder / QUESTIONS_FILE).open("a", encoding="utf-8")
+        self._work = DiskWork(f"recording {folder.name}", writer, max_queued=MAX_QUEUED_JOBS)
+        self._files: _Files | None = None
+        self._work.submit(self._open)
+        self._batch: Frames = []
         self._closed = False
 
     @property
@@ -53,30 +97,56 @@ class Recording:
 
     @property
     def duration_ms(self) -> int:
-        return int(self._wav.duration_ms)
+        """The audio on disk (all of it, once `close` has returned)."""
+        return 0 if self._files is None else int(self._files.wav.duration_ms)
 
     def write(self, candidate: bytes, interviewer: bytes) -> None:
-        self._wav.write(candidate, interviewer)
+        if self._closed:
+            raise ValueError("write to a closed recording")
+        self._batch.append((candidate, interviewer))
+        if len(self._batch) >= WRITE_BATCH_FRAMES:
+            self._hand_over()
 
     def add_turn(self, turn: Turn) -> None:
-        self._turns.write(json.dumps(asdict(turn), ensure_ascii=False) + "\n")
-        self._turns.flush()
+        line = json.dumps(asdict(turn), ensure_ascii=False)
+        self._work.submit(lambda: _Files.append(self._opened().turns, line))
 
     def ask(self, question: PersonaQuestion, t_ms: int) -> None:
-        self._questions.write(Asked(question, t_ms).as_line() + "\n")
-        self._questions.flush()
+        line = Asked(question, t_ms).as_line()
+        self._work.submit(lambda: _Files.append(self._opened().questions, line))
 
-    def close(self, extra: dict[str, Any]) -> None:
-        """Finish the WAV and write the transcript document. Idempotent."""
+    async def close(self, extra: dict[str, Any]) -> None:
+        """Finish the WAV and write the transcript document. Idempotent.
+
+        Raises what went wrong with the files, here or in an earlier write.
+        """
         if self._closed:
             return
         self._closed = True
         try:
-            self._wav.close()
+            self._hand_over()
         finally:
-            self._turns.close()
-            self._questions.close()
-        write_transcript(self.folder, {**self._meta, **extra}, self.duration_ms)
+            await self._work.close(lambda: self._finish({**self._meta, **extra}))
+
+    def _hand_over(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._work.submit(lambda: self._opened().write(batch))
+
+    # -- on the writer thread ---------------------------------------------------
+
+    def _open(self) -> None:
+        self._files = _Files(self.folder, self._meta)
+
+    def _opened(self) -> _Files:
+        assert self._files is not None, "jobs after a failed open are skipped"
+        return self._files
+
+    def _finish(self, meta: dict[str, Any]) -> None:
+        if self._files is None:
+            raise OSError(f"the spool folder {self.folder.name} could not be opened")
+        self._files.close()
+        write_transcript(self.folder, meta, self.duration_ms)
 
 
 def write_transcript(folder: Path, meta: dict[str, Any], duration_ms: int) -> None:

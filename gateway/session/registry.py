@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
+from gateway.disk import writer_thread
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
@@ -61,6 +62,8 @@ class SessionRegistry:
         self._archive = Archive(
             settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
         )
+        # Every recording's files are written by this one thread, off the event loop.
+        self._writer = None if settings.disk_io == "inline" else writer_thread("spool")
         self._verified: Bounded[str, Verification] = Bounded(VERIFIED_MAX)
         self._consents: Bounded[str, Consent] = Bounded(VERIFIED_MAX)
         self._live: dict[str, LiveSession] = {}
@@ -121,7 +124,7 @@ class SessionRegistry:
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
         )
-        recording = Recording(self._archive.folder(session_id), identity.as_meta())
+        recording = Recording(self._archive.folder(session_id), identity.as_meta(), self._writer)
         session = LiveSession(
             identity,
             self.interviewers.create(context),
@@ -133,18 +136,23 @@ class SessionRegistry:
         )
         session.attach(transport)
         self._live[session_id] = session
-        self._archive.queue_event(
-            session_id,
-            "session.started",
-            {"started_at": identity.started_at, "transport": transport.kind},
-        )
-        self._tasks[session_id] = self._group.create_task(self._run(session))
+        self._tasks[session_id] = self._group.create_task(self._run(session, transport.kind))
         self._meter.started(verification.client_id, transport.kind)
         return session
 
-    async def _run(self, session: LiveSession) -> None:
+    async def _run(self, session: LiveSession, transport: str) -> None:
         bind_session(session.session_id)
         log.info("live session started")
+        try:
+            # Queued before the session runs, so it precedes the terminal event.
+            await self._archive.queue_event(
+                session.session_id,
+                "session.started",
+                {"started_at": session.identity.started_at, "transport": transport},
+            )
+        except Exception:
+            # The control plane learns of the start from the terminal event then.
+            log.exception("queuing session.started failed")
         try:
             await session.run()
         except Exception:
@@ -154,6 +162,9 @@ class SessionRegistry:
     async def _finalize(self, session: LiveSession, recording: Recording, outcome: Outcome) -> None:
         identity = session.identity
         session_id = identity.session_id
+        # Over as of now, on every replica: no connection starts it again while it is stored.
+        self._finished.add(session_id)
+        await self._finished.publish(session_id)
         ended_at = now_iso()
         error = (
             None
@@ -161,7 +172,7 @@ class SessionRegistry:
             else {"code": outcome.code, "message": outcome.message}
         )
         try:
-            recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
+            await recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
         except Exception:
             log.exception("closing the recording failed")
             outcome = RECORDING_FAILED
@@ -176,8 +187,6 @@ class SessionRegistry:
         finally:
             self._live.pop(session_id, None)
             self._tasks.pop(session_id, None)
-            self._finished.add(session_id)
-        await self._finished.publish(session_id)
         try:
             await self.slots.release(identity.client_id, session_id)
         except Exception:
@@ -227,6 +236,8 @@ class SessionRegistry:
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.wait(tasks)
+        if self._writer is not None:
+            self._writer.shutdown(wait=False)
 
     async def recover_spool(self) -> None:
         """Store and report the sessions a crash left in the spool."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -192,13 +192,13 @@ async def ended(session: LiveSession, outcome: Outcome) -> None:
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[LiveSession]:
+async def session(tmp_path: Path) -> AsyncIterator[LiveSession]:
     identity = SessionIdentity(
         "s", "c", None, Persona("p", "Engineer", "en"), "integrator", None, "websocket", ""
     )
     recording = Recording(tmp_path / "spool", identity.as_meta())
     yield LiveSession(identity, Listening(), recording, Limits(60, 5.0), ended, clock=Clock())
-    recording.close({})
+    await recording.close({})
 
 
 async def test_a_candidate_frame_reaches_the_interviewer_on_arrival(session: LiveSession) -> None:

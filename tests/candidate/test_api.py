@@ -110,8 +110,8 @@ async def test_dead_control_plane_gives_503(tmp_path: Path) -> None:
         response = await http.post(url + SESSION_PATH, json={"token": "anything"})
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "CONTROL_PLANE_UNAVAILABLE"
-        ready = await http.get(url + "/readyz")
-        assert ready.status_code == 503
+        # The control plane is every replica's: readiness says only whether this one is fit.
+        assert (await http.get(url + "/readyz")).status_code == 200
         assert (await http.get(url + "/healthz")).status_code == 200
 
 

@@ -94,3 +94,27 @@ async def test_a_replica_low_on_disk_starts_no_interview_and_is_not_ready(
                 assert socket.close_code == 1013
             filler.unlink()
             assert (await stack.http.get(f"{stack.gateway_url}/readyz")).json()["checks"]["disk"]
+
+
+async def test_with_the_whole_data_dir_full_the_terminal_event_still_reaches_the_control_plane(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spool, artifacts and the outbox's SQLite file on one volume, filled to the brim."""
+    with small_volume(tmp_path / "gateway") as volume:
+        env = {"ZENHIRE_MIN_FREE_DISK_MB": "1"}
+        async with running_stack(tmp_path, max_concurrent=1, gateway_env=env) as stack:
+            session_id, candidate = await stack.open_candidate(Candidate)
+            answer = synthesize("I would start by measuring where the time goes.")
+            async with asyncio.TaskGroup() as group:
+                group.create_task(candidate.interview([answer] * 3))
+                await stack.wait_for_status(session_id, "active")
+                filler = fill(volume, leave_bytes=0)
+            session = await stack.wait_for_status(session_id, "failed", timeout_sec=30)
+            assert session["error"]["code"] == "RECORDING_FAILED"
+            assert any("takes no writes" in r.getMessage() for r in caplog.records)
+            filler.unlink()
+            # Space is back: the outbox saves and delivers the next interview's events.
+            second_id, second = await stack.open_candidate(Candidate)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(second.interview([], end_after_sec=1.0))
+            await stack.wait_for_status(second_id, "completed")

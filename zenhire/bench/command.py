@@ -6,6 +6,7 @@
     zenhire bench --only start-latency,finalize    the lifecycle sub-benchmarks
     zenhire bench --only soak --soak-sec 600       memory over a long interview
     zenhire bench --only turns                     the local interviewer's turn latency
+    zenhire bench --only loop-lag                  event-loop lag, 100 interviews, slow disk
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
 numbers when the machine is otherwise quiet (the load average is recorded).
@@ -29,7 +30,7 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns")
+PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "loop-lag")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soak-sec", type=float, default=600.0)
     parser.add_argument("--soak-sessions", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=20, help="start-latency samples")
+    parser.add_argument("--lag-sessions", type=int, default=100, help="loop-lag interviews")
+    parser.add_argument("--lag-plateau-sec", type=float, default=None, help="default 30 (10)")
+    parser.add_argument(
+        "--neighbours", type=int, default=2, help="loop-lag: fsync-heavy processes on the disk"
+    )
 
 
 def _steps(raw: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -132,6 +138,15 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
         from zenhire.bench.turns import turn_latency
 
         results["extra"]["turns"] = await turn_latency(options)
+    if "loop-lag" in parts:
+        from zenhire.bench.loop_lag import loop_lag
+
+        results["extra"]["loop_lag"] = await loop_lag(
+            options,
+            args.lag_sessions,
+            args.lag_plateau_sec or (10.0 if args.quick else 30.0),
+            args.neighbours,
+        )
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(
             options, args.soak_sessions, 60.0 if args.quick else args.soak_sec

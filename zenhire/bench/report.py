@@ -118,8 +118,31 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for name, section in results.get("extra", {}).items():
         lines.append("")
+        if name == "loop_lag":
+            lines.extend(loop_lag_table(section))
         lines.append(f"**{name}**: {json.dumps(section)}")
     return "\n".join(lines) + "\n"
+
+
+def loop_lag_table(section: dict[str, Any]) -> list[str]:
+    """The loop-lag runs (`zenhire.bench.loop_lag`), one row per disk path."""
+    lines = [
+        f"event-loop lag, {section['sessions']} live WebSocket interviews, "
+        f"{section['neighbours']} fsync-heavy neighbours, {section['plateau_sec']} s plateau:",
+        "",
+        "| disk I/O | live | lag p99 over time ms | lag max ms | p99 of samples ms (≤) "
+        "| /readyz not ready | neighbour fsync ms p50/p99 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in section["runs"]:
+        fsync = ", ".join(f"{n['fsync_ms_p50']}/{n['fsync_ms_p99']}" for n in run["neighbour"])
+        lines.append(
+            f"| {run['disk_io']} | {run['live']} | {run['lag_p99_over_time_ms']} "
+            f"| {run['lag_max_ms']} | {_cell(run['lag_p99_samples_ms_at_most'])} "
+            f"| {run['not_ready_polls']}/{run['ready_polls']} | {fsync or '-'} |"
+        )
+    lines.append("")
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:
