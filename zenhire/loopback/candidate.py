@@ -23,6 +23,8 @@ from zenhire.loopback import secrets
 
 # The interviewer counts as done speaking after this long without its audio.
 QUIET_AFTER_SPEECH_SEC = 0.6
+# Frames a late sender may send back to back to catch up (the gateway's burst is 100).
+MAX_CATCH_UP_SEC = 0.5
 
 
 @dataclass
@@ -129,6 +131,10 @@ class Candidate:
                 return  # the gateway closed first; the reader reports how
             self.frames_sent += 1
             next_at += FRAME_SEC
+            if time.monotonic() - next_at > MAX_CATCH_UP_SEC:
+                # Stalled (a loaded machine): carry on from now rather than send the
+                # backlog in one burst, which the gateway would rightly call a flood.
+                next_at = time.monotonic()
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
