@@ -72,7 +72,12 @@ class Archive:
         )
 
     async def store_and_report(
-        self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended_at: str
+        self,
+        identity: SessionIdentity,
+        duration_ms: int,
+        outcome: Outcome,
+        ended_at: str,
+        rating: dict[str, Any] | None = None,
     ) -> Outcome:
         """Store the artifacts and queue the terminal event; return the outcome reported.
 
@@ -93,7 +98,7 @@ class Archive:
         except Exception:
             log.exception("storing the interview's artifacts failed")
             outcome = RECORDING_FAILED
-        self._report(identity, stored, duration_ms, outcome, ended_at)
+        self._report(identity, stored, duration_ms, outcome, ended_at, rating)
         # Kept only while an artifact is missing from the store: a session whose
         # recording failed but was stored all the same must not be recovered again.
         if all(stored.values()):
@@ -107,6 +112,7 @@ class Archive:
         duration_ms: int,
         outcome: Outcome,
         ended_at: str,
+        rating: dict[str, Any] | None,
     ) -> None:
         data: dict[str, Any] = {
             **stored,
@@ -114,6 +120,8 @@ class Archive:
             "started_at": identity.started_at,
             "consent": identity.as_meta()["consent"],
         }
+        if rating is not None:
+            data["rating"] = rating
         session_id = identity.session_id
         if outcome.status == "completed":
             self.queue_event(session_id, "session.completed", {**data, "completed_at": ended_at})
