@@ -47,10 +47,9 @@ export async function probeNetwork({ iceServers, webrtc }) {
   const turnConfigured = iceServers.some((server) =>
     [].concat(server.urls || []).some((url) => /^turns?:/i.test(String(url))),
   );
-  const [candidates, rttMs] = await Promise.all([
-    webrtc ? gatherCandidates(iceServers) : Promise.resolve(null),
-    websocketRoundTrip(),
-  ]);
+  // One after the other: gathering keeps the page busy, which would add to the round trips.
+  const candidates = webrtc ? await gatherCandidates(iceServers) : null;
+  const rttMs = await websocketRoundTrip();
   const gathered = candidates ? candidates.host + candidates.srflx + candidates.relay : 0;
   let transport = "none";
   if (gathered > 0) transport = "webrtc";
