@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 import websockets
 
+from gateway.candidate.readiness import parse_readiness
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.realtime import protocol
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.stack import Stack, running_stack
 
@@ -128,3 +131,33 @@ async def test_a_malformed_probe_is_a_bad_hello(stack: Stack) -> None:
         await socket.send(json.dumps({"type": "probe", "seq": "one"}))
         await asyncio.wait_for(socket.wait_closed(), 5)
     assert socket.close_code == 4400
+
+
+@pytest.mark.parametrize(
+    ("level_db", "echo_path", "noise_reduction", "warmup_ms"),
+    [(18.5, "strong", "far_field", 900), (2.0, "low", "near_field", 300)],
+)
+def test_the_echo_measured_configures_both_interviewers(
+    level_db: float, echo_path: str, noise_reduction: str, warmup_ms: int
+) -> None:
+    """Strong echo: far-field filtering upstream, the longer echo guard locally."""
+    readiness = parse_readiness(_readiness(echo={"status": "passed", "level_db": level_db}))
+    assert readiness.echo_path == echo_path
+    update = protocol.session_update(
+        instructions="",
+        voice="marin",
+        language="en",
+        transcription_model="m",
+        end_tool_description="",
+        noise_reduction=protocol.NOISE_REDUCTION.get(readiness.echo_path),
+    )
+    assert update["session"]["audio"]["input"]["noise_reduction"] == {"type": noise_reduction}
+    settings = LocalInterviewerSettings().for_echo(readiness.echo_path)
+    assert settings.echo_warmup_ms == warmup_ms
+
+
+def test_a_skipped_echo_test_leaves_the_interviewers_as_they_were() -> None:
+    readiness = parse_readiness(_readiness(echo={"status": "skipped"}))
+    assert readiness.echo_path == "unknown"
+    assert protocol.NOISE_REDUCTION.get(readiness.echo_path) is None
+    assert LocalInterviewerSettings().for_echo("unknown") == LocalInterviewerSettings()
