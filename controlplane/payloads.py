@@ -38,6 +38,7 @@ DEFAULT_TIME_LIMIT_SEC = 120
 MIN_TIME_LIMIT_SEC = 10
 MAX_TIME_LIMIT_SEC = 3600
 MAX_URL_CHARS = 2048
+MAX_RATING_COMMENT_CHARS = 1000
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
@@ -110,6 +111,14 @@ class StartedData(_Body):
     transport: str | None = None
 
 
+class RatingData(_Body):
+    """The candidate's rating of the interview, from the end screen (docs/s2s.md)."""
+
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=MAX_RATING_COMMENT_CHARS)] | None = None
+    rated_at: AwareDatetime | None = None
+
+
 class CompletedData(_Body):
     recording_key: Text
     transcript_key: Text
@@ -117,6 +126,7 @@ class CompletedData(_Body):
     started_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
     consent: dict[str, Any] | None = None
+    rating: RatingData | None = None
 
 
 class ErrorData(_Body):
@@ -132,6 +142,7 @@ class FailedData(_Body):
     recording_key: Text | None = None
     transcript_key: Text | None = None
     consent: dict[str, Any] | None = None
+    rating: RatingData | None = None
 
 
 class _Event(_Body):

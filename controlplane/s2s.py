@@ -40,10 +40,18 @@ from controlplane.payloads import (
     VERIFY,
     CompletedEvent,
     FailedEvent,
+    RatingData,
     StartedEvent,
     decode,
 )
-from controlplane.records import Client, EventType, Session, SessionError, SessionStatus
+from controlplane.records import (
+    CandidateRating,
+    Client,
+    EventType,
+    Session,
+    SessionError,
+    SessionStatus,
+)
 from controlplane.resources import Resources, resources_of
 from controlplane.store import Store
 from controlplane.views import question_json
@@ -167,6 +175,7 @@ def apply(session: Session, event: SessionEvent) -> Session:
             started_at=session.started_at or _optional(data.started_at),
             completed_at=completed_at,
             ended_at=completed_at,
+            rating=_rating(data.rating) or session.rating,
         )
     failed = event.data
     return dataclasses.replace(
@@ -178,7 +187,14 @@ def apply(session: Session, event: SessionEvent) -> Session:
         duration_sec=failed.duration_sec,
         started_at=session.started_at or _optional(failed.started_at),
         ended_at=format_timestamp(failed.ended_at or event.occurred_at),
+        rating=_rating(failed.rating) or session.rating,
     )
+
+
+def _rating(data: RatingData | None) -> CandidateRating | None:
+    if data is None:
+        return None
+    return CandidateRating(data.score, data.comment, _optional(data.rated_at))
 
 
 def _bill(store: Store, client: Client, before: Session, after: Session) -> Session:

@@ -162,6 +162,7 @@ class Settings:
     ticket_ttl_sec: int = 900
     reconnect_grace_sec: float = 30.0
     wrap_up_sec: int = 60
+    rating_window_sec: int = 60
     waiting_retry_sec: float = 3.0
     min_free_disk_mb: int = 256
     ready_max_loop_lag_ms: float = 250.0
@@ -235,6 +236,7 @@ class Settings:
                     "ZENHIRE_RECONNECT_GRACE_SEC", base.reconnect_grace_sec
                 ),
                 wrap_up_sec=env.integer("ZENHIRE_WRAP_UP_SEC", base.wrap_up_sec),
+                rating_window_sec=env.integer("ZENHIRE_RATING_WINDOW_SEC", base.rating_window_sec),
                 waiting_retry_sec=env.number(
                     "ZENHIRE_WAITING_RETRY_SEC", base.waiting_retry_sec, minimum=0.1
                 ),

@@ -52,8 +52,9 @@ async def join(found: Services, verification: Verification, transport: Transport
     retry_sec = found.settings.waiting_retry_sec
     while True:
         session = registry.live(session_id)
-        if session is not None and session.outcome is not None:
-            raise Refused(Refusal.SESSION_FINISHED)  # ending: attach only to a live one
+        if session is not None and not session.accepting:
+            # Over, and waiting for the candidate's rating or its finalization.
+            raise Refused(Refusal.SESSION_FINISHED)
         if session is not None:
             session.attach(transport)
             transport.offer_event(Live(True, session.elapsed_ms // 1000, session.remaining_sec()))

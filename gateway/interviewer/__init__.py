@@ -48,6 +48,13 @@ class Persona:
     questions: tuple[PersonaQuestion, ...] = ()
 
 
+# How much of the interviewer's voice reaches the candidate's microphone, as the
+# page's readiness check measured it: ``strong`` means speakers (guard against
+# the interviewer interrupting itself), ``low`` headphones or a good echo
+# canceller, ``unknown`` not measured.
+Echo = Literal["strong", "low", "unknown"]
+
+
 @dataclass(frozen=True)
 class InterviewPlanContext:
     """What an interviewer knows about the interview it is about to hold."""
@@ -56,6 +63,7 @@ class InterviewPlanContext:
     persona: Persona
     max_duration_sec: int
     wrap_up_before_end_sec: int
+    echo: Echo = "unknown"
 
 
 @dataclass(frozen=True)

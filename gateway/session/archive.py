@@ -73,7 +73,12 @@ class Archive:
         )
 
     async def store_and_report(
-        self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended_at: str
+        self,
+        identity: SessionIdentity,
+        duration_ms: int,
+        outcome: Outcome,
+        ended_at: str,
+        rating: dict[str, Any] | None = None,
     ) -> Outcome:
         """Store the artifacts and queue the terminal event; return the outcome reported.
 
@@ -98,7 +103,7 @@ class Archive:
         except Exception:
             log.exception("storing the interview's artifacts failed")
             outcome = RECORDING_FAILED
-        saved = await self._report(identity, stored, duration_ms, outcome, ended_at)
+        saved = await self._report(identity, stored, duration_ms, outcome, ended_at, rating)
         # Kept only while an artifact is missing from the store (or the event from the
         # outbox's disk): a session whose recording failed but was stored all the same
         # must not be recovered again.
@@ -113,6 +118,7 @@ class Archive:
         duration_ms: int,
         outcome: Outcome,
         ended_at: str,
+        rating: dict[str, Any] | None,
     ) -> bool:
         data: dict[str, Any] = {
             **stored,
@@ -120,6 +126,8 @@ class Archive:
             "started_at": identity.started_at,
             "consent": identity.as_meta()["consent"],
         }
+        if rating is not None:
+            data["rating"] = rating
         session_id = identity.session_id
         if outcome.status == "completed":
             return await self.queue_event(

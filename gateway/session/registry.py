@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
+from gateway.candidate.readiness import Readiness
 from gateway.disk import writer_thread
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
@@ -66,6 +67,7 @@ class SessionRegistry:
         self._writer = None if settings.disk_io == "inline" else writer_thread("spool")
         self._verified: Bounded[str, Verification] = Bounded(VERIFIED_MAX)
         self._consents: Bounded[str, Consent] = Bounded(VERIFIED_MAX)
+        self._readiness: Bounded[str, Readiness] = Bounded(VERIFIED_MAX)
         self._live: dict[str, LiveSession] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._finished = finished if finished is not None else LocalFinished()
@@ -87,6 +89,13 @@ class SessionRegistry:
 
     def consent(self, session_id: str) -> Consent | None:
         return self._consents.get(session_id)
+
+    def record_readiness(self, session_id: str, readiness: Readiness) -> None:
+        """Keep the page's latest readiness result for the interview's start."""
+        self._readiness[session_id] = readiness
+
+    def readiness(self, session_id: str) -> Readiness | None:
+        return self._readiness.get(session_id)
 
     def is_finished(self, session_id: str) -> bool:
         """Whether it finished on this replica (`finished_anywhere` asks every replica)."""
@@ -115,21 +124,30 @@ class SessionRegistry:
         session_id = verification.session_id
         if session_id in self._live:
             raise RuntimeError(f"session {session_id} is live already")
+        readiness = self._readiness.pop(session_id)
         identity = SessionIdentity.starting(
-            verification, self._consents.get(session_id), transport.kind
+            verification,
+            self._consents.get(session_id),
+            transport.kind,
+            None if readiness is None else readiness.as_meta(),
         )
         context = InterviewPlanContext(
             session_id=session_id,
             persona=verification.persona,
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
+            echo="unknown" if readiness is None else readiness.echo_path,
         )
         recording = Recording(self._archive.folder(session_id), identity.as_meta(), self._writer)
         session = LiveSession(
             identity,
             self.interviewers.create(context),
             recording,
-            Limits(verification.time_budget_sec, self.settings.reconnect_grace_sec),
+            Limits(
+                verification.time_budget_sec,
+                self.settings.reconnect_grace_sec,
+                self.settings.rating_window_sec,
+            ),
             on_end=lambda live, outcome: self._finalize(live, recording, outcome),
             meter=self._meter,
             clock=self.clock,
@@ -166,19 +184,27 @@ class SessionRegistry:
         self._finished.add(session_id)
         await self._finished.publish(session_id)
         ended_at = now_iso()
+        rating = None if session.rating is None else session.rating.as_json()
         error = (
             None
             if outcome.status == "completed"
             else {"code": outcome.code, "message": outcome.message}
         )
         try:
-            await recording.close({"status": outcome.status, "error": error, "ended_at": ended_at})
+            await recording.close(
+                {
+                    "status": outcome.status,
+                    "error": error,
+                    "ended_at": ended_at,
+                    "rating": rating,
+                }
+            )
         except Exception:
             log.exception("closing the recording failed")
             outcome = RECORDING_FAILED
         try:
             outcome = await self._archive.store_and_report(
-                identity, recording.duration_ms, outcome, ended_at
+                identity, recording.duration_ms, outcome, ended_at, rating
             )
         except Exception:
             # Even the outbox failed (its disk is full too): the slot is freed all the

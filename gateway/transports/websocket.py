@@ -12,6 +12,8 @@ reads and writes the socket:
 
     held      an open socket counts against its address and the replica
               (`gateway.limits`): past a cap, an ``error`` and close 1013
+    probe     before the hello, up to `PROBES_MAX` ``{"type": "probe", "seq"}`` echoed
+              back at once: the readiness check's round trip over this path
     hello     the first message, within `HELLO_TIMEOUT_SEC`, names the ticket
     ├── admit    channel.admit(): `waiting` events, then `live`
     ├── read     binary → channel.receive_audio, text → channel.receive_text
@@ -42,6 +44,9 @@ from zenhire.tasks import first_to_finish, while_running
 log = logging.getLogger("zenhire.websocket")
 
 HELLO_TIMEOUT_SEC = 10.0
+# The readiness check's round trips on one connection before its hello (or close).
+PROBES_MAX = 5
+MAX_PROBE_SEQ = 1_000_000
 # Interviewer audio waiting to be written to a slow socket: beyond this the
 # oldest frames are dropped (a stalled client must not hold the clock back).
 OUTGOING_AUDIO_MAX_FRAMES = 50
@@ -99,18 +104,35 @@ async def _connection(websocket: WebSocket, found: Services) -> None:
 async def _hello(websocket: WebSocket, found: Services) -> Verification:
     try:
         async with asyncio.timeout(HELLO_TIMEOUT_SEC):
-            message = await websocket.receive_text()
+            for _ in range(PROBES_MAX + 1):
+                hello = _message(await websocket.receive_text())
+                if _probe_seq(hello) is None:
+                    break
+                await websocket.send_text(json.dumps({"type": "probe", "seq": _probe_seq(hello)}))
     except TimeoutError:
         raise Refused(Refusal.HELLO_TIMEOUT) from None
     except (KeyError, RuntimeError):
         raise Refused(Refusal.BAD_HELLO) from None
-    try:
-        hello = json.loads(message) if len(message) <= MAX_TEXT_CHARS else None
-    except json.JSONDecodeError:
-        hello = None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         raise Refused(Refusal.BAD_HELLO)
     return check_ticket(found, hello.get("ticket"))
+
+
+def _message(text: str) -> object:
+    try:
+        return json.loads(text) if len(text) <= MAX_TEXT_CHARS else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _probe_seq(message: object) -> int | None:
+    """The sequence number of a well-formed probe, else None."""
+    if not isinstance(message, dict) or message.get("type") != "probe":
+        return None
+    seq = message.get("seq")
+    if type(seq) is not int or not 0 <= seq <= MAX_PROBE_SEQ:
+        return None
+    return seq
 
 
 async def _write(websocket: WebSocket, channel: CandidateChannel, audio: deque[bytes]) -> None:

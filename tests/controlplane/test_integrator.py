@@ -68,6 +68,7 @@ async def test_quickstart_creates_a_persona_and_a_session(platform: Platform) ->
         "completed_at": None,
         "error": None,
         "project_id": None,
+        "candidate_rating": None,
     }
 
 

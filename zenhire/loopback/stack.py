@@ -32,6 +32,8 @@ SECRET = secrets.register("test-s2s-secret", "S2S secret")
 # Short local-interviewer settings so that a full interview takes seconds.
 FAST_INTERVIEW_ENV = {
     "ZENHIRE_LOCAL_MAX_QUESTIONS": "1",
+    # No rating window unless a test asks for one: a session ends when it ends.
+    "ZENHIRE_RATING_WINDOW_SEC": "0",
 }
 # Events retried quickly, so that a test sees a control plane's return at once.
 FAST_OUTBOX_ENV = {

@@ -54,7 +54,7 @@ class LocalInterviewer:
     ) -> None:
         self.context = context
         self.plan = plan
-        self._settings = settings
+        self._settings = settings.for_echo(context.echo)
         self._synthesizer = synthesizer
 
     async def run(self, conversation: Conversation) -> Outcome:

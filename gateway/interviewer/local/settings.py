@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from gateway.interviewer import Echo
 from zenhire.environment import Environment, SettingError
 
 PREFIX = "ZENHIRE_LOCAL_"
@@ -38,6 +39,9 @@ class LocalInterviewerSettings:
       after this long.
     - ``echo_warmup_ms``: candidate speech in the first milliseconds of each
       prompt's audio cannot interrupt it (echo of the prompt's onset).
+      ``echo_warmup_strong_ms`` replaces it when the page's readiness check
+      measured strong echo (speakers): the echo canceller needs longer to
+      converge, and until then the prompt's own voice sounds like speech.
     - ``false_interruption_ms``: an interruption whose speech lasts less than
       this, followed by silence, was not meant: the prompt resumes.
     - ``barge_in``: whether candidate speech may interrupt the interviewer.
@@ -60,6 +64,7 @@ class LocalInterviewerSettings:
     end_of_turn_patience_ms: int = 3200
     max_answer_ms: int = 120_000
     echo_warmup_ms: int = 300
+    echo_warmup_strong_ms: int = 900
     false_interruption_ms: int = 250
     barge_in: bool = True
     inactivity_prompt_ms: int = 20_000
@@ -95,6 +100,14 @@ class LocalInterviewerSettings:
         ):
             if getattr(self, name) == 0:
                 raise ValueError(f"{name} must be positive")
+
+    def for_echo(self, echo: Echo) -> LocalInterviewerSettings:
+        """These settings for an interview with ``echo`` (the longer guard when strong)."""
+        if echo != "strong":
+            return self
+        return dataclasses.replace(
+            self, echo_warmup_ms=max(self.echo_warmup_ms, self.echo_warmup_strong_ms)
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LocalInterviewerSettings:

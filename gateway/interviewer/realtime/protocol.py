@@ -61,9 +61,11 @@ def session_update(
     end_tool_description: str,
     ask_tool_description: str = "",
     question_ids: tuple[str, ...] = (),
+    noise_reduction: str | None = None,
 ) -> dict[str, Any]:
     """Configure a realtime session: audio in and out, captions, server VAD, the end tool,
-    and, with ``question_ids``, the tool the model calls as it asks each of them."""
+    and, with ``question_ids``, the tool the model calls as it asks each of them;
+    ``noise_reduction`` (``near_field`` | ``far_field``) filters the input audio."""
     tools: list[dict[str, Any]] = [
         {
             "type": "function",
@@ -87,6 +89,17 @@ def session_update(
                 },
             }
         )
+    audio_input: dict[str, Any] = {
+        "format": PCM_FORMAT,
+        "transcription": {"model": transcription_model, "language": language},
+        "turn_detection": {
+            "type": "server_vad",
+            "create_response": True,
+            "interrupt_response": True,
+        },
+    }
+    if noise_reduction is not None:
+        audio_input["noise_reduction"] = {"type": noise_reduction}
     return {
         "type": "session.update",
         "session": {
@@ -94,21 +107,19 @@ def session_update(
             "output_modalities": ["audio"],
             "instructions": instructions,
             "audio": {
-                "input": {
-                    "format": PCM_FORMAT,
-                    "transcription": {"model": transcription_model, "language": language},
-                    "turn_detection": {
-                        "type": "server_vad",
-                        "create_response": True,
-                        "interrupt_response": True,
-                    },
-                },
+                "input": audio_input,
                 "output": {"format": PCM_FORMAT, "voice": voice},
             },
             "tools": tools,
             "tool_choice": "auto",
         },
     }
+
+
+# The upstream's input filter for what the page measured: a far-field filter when the
+# microphone hears the speakers, a near-field one for headphones; the upstream's own
+# default when nothing was measured.
+NOISE_REDUCTION = {"strong": "far_field", "low": "near_field"}
 
 
 def append_audio(pcm: bytes) -> dict[str, Any]:

@@ -124,6 +124,7 @@ class Relay:
                 end_tool_description=END_TOOL_DESCRIPTION,
                 ask_tool_description=ASK_TOOL_DESCRIPTION,
                 question_ids=tuple(self._questions),
+                noise_reduction=protocol.NOISE_REDUCTION.get(self._context.echo),
             )
         )
         for event in self._history.restore_events():
