@@ -6,10 +6,12 @@ Each live session owns a spool folder:
     <spool>/<session_id>/recording.wav    stereo 24 kHz PCM16, L candidate, R interviewer
     <spool>/<session_id>/turns.jsonl      one transcript turn per line
     <spool>/<session_id>/questions.jsonl  one line per question put to the candidate
+    <spool>/<session_id>/switches.jsonl   one line per change of interviewer
     <spool>/<session_id>/transcript.json  assembled when the session ends
 
-The transcript document holds the meta, the ``turns`` and the per-question
-``responses`` (`gateway.session.responses`), all on the recording's timeline.
+The transcript document holds the meta, the ``turns``, the per-question
+``responses`` (`gateway.session.responses`) and the ``interviewer_switches``
+(another interviewer took over), all on the recording's timeline.
 
 Nothing grows in memory with the interview's length, and a crash leaves a
 playable WAV and every finished turn, which `recover` turns into artifacts
@@ -26,10 +28,11 @@ from typing import Any
 
 from audio.frames import FRAME_MS
 from audio.wav import StereoWavWriter, repair
-from gateway.interviewer import PersonaQuestion, Turn
+from gateway.interviewer import InterviewerSwitch, PersonaQuestion, Turn
 from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
+SWITCHES_FILE = "switches.jsonl"
 
 
 class Recording:
@@ -66,6 +69,10 @@ class Recording:
         self._questions.write(Asked(question, t_ms).as_line() + "\n")
         self._questions.flush()
 
+    def switch_interviewer(self, switch: InterviewerSwitch) -> None:
+        with (self.folder / SWITCHES_FILE).open("a", encoding="utf-8") as switches:
+            switches.write(json.dumps(switch.as_json()) + "\n")
+
     def close(self, extra: dict[str, Any]) -> None:
         """Finish the WAV and write the transcript document. Idempotent."""
         if self._closed:
@@ -91,6 +98,7 @@ def write_transcript(folder: Path, meta: dict[str, Any], duration_ms: int) -> No
         "frame_ms": FRAME_MS,
         "turns": turns,
         "responses": responses(marks, turns, started_at if isinstance(started_at, str) else None),
+        "interviewer_switches": read_lines(folder / SWITCHES_FILE),
     }
     (folder / "transcript.json").write_text(json.dumps(document, ensure_ascii=False, indent=1))
 
