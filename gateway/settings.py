@@ -333,6 +333,9 @@ def realtime_settings(env: Environment) -> RealtimeSettings:
     )
 
 
+BOOLEANS = ("true", "false")
+
+
 def barge_in_settings(env: Environment, base: BargeInSettings) -> BargeInSettings:
     """When candidate speech stops the realtime interviewer; raise `SettingError` naming
     the key."""
@@ -346,8 +349,9 @@ def barge_in_settings(env: Environment, base: BargeInSettings) -> BargeInSetting
             "echo_warmup_ms",
         )
     }
+    enabled = env.choice(prefix + "BARGE_IN", "true" if base.enabled else "false", BOOLEANS)
     try:
-        return BargeInSettings(**values)
+        return BargeInSettings(enabled == "true", **values)
     except ValueError as exc:
         raise SettingError(f"{prefix}* barge-in settings: {exc}") from exc
 

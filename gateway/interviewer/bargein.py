@@ -40,8 +40,12 @@ SUSTAINED_SPEECH_SHARE = 0.6
 
 @dataclass(frozen=True)
 class BargeInSettings:
-    """Tuning of `BargeInRule`; milliseconds of frame time (see the module docstring)."""
+    """Tuning of `BargeInRule`; milliseconds of frame time (see the module docstring).
 
+    ``enabled`` off: candidate speech never stops the interviewer (and is not judged).
+    """
+
+    enabled: bool = True
     interruption_speech_ms: int = 140
     backchannel_max_ms: int = 1000
     burst_gap_ms: int = 240

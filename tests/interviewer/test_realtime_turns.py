@@ -236,3 +236,11 @@ async def test_an_interruption_stops_the_interviewer_within_200_ms_and_truncates
     heard = sent[: heard_ms * SAMPLES_PER_MS]
     assert np.array_equal(played[played != 0], heard[heard != 0])
     assert transcript[-1]["text"] == CLOSING
+
+
+def test_barge_in_can_be_switched_off() -> None:
+    env = {"ZENHIRE_INTERVIEWER": "realtime", "OPENAI_API_KEY": KEY}
+    settings = Settings.from_env({**env, "ZENHIRE_REALTIME_BARGE_IN": "false"})
+    assert settings.realtime is not None and not settings.realtime.barge_in.enabled
+    with pytest.raises(ConfigError, match="ZENHIRE_REALTIME_BARGE_IN"):
+        Settings.from_env({**env, "ZENHIRE_REALTIME_BARGE_IN": "sometimes"})

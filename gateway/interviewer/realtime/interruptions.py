@@ -81,6 +81,8 @@ class Interruptions:
     def hear(self, frame: CandidateFrame) -> None:
         """Judge one candidate frame and act on the verdict at once (see the module docstring)."""
         conversation, rule = self._conversation, self._rule
+        if not rule.settings.enabled:
+            return
         playing = self._playback.speaking
         if not (playing or rule.paused):
             rule.step(frame.t_ms, False, False, 0)
