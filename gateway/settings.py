@@ -14,7 +14,8 @@
 | ZENHIRE_REALTIME_MODEL / _VOICE | gpt-realtime / marin | upstream model and voice |
 | OPENAI_API_KEY | (required for `realtime`) | upstream key, sent only as a Bearer header |
 | ZENHIRE_REALTIME_HANDOVER_SEC | 3300 | move to a fresh upstream session after this long |
-| ZENHIRE_REALTIME_* | see `realtime_settings` | transcription model, reconnect budget, timeouts |
+| ZENHIRE_REALTIME_* | see `realtime_settings` | transcription, reconnects, turns, barge-in |
+| ZENHIRE_INTERVIEWER_FALLBACK | local | `local` holds the rest when the upstream is gone |
 | ZENHIRE_TICKET_TTL_SEC | 900 | lifetime of a candidate ticket |
 | ZENHIRE_RECONNECT_GRACE_SEC | 30 | how long a live session waits for its candidate to come back |
 | ZENHIRE_WRAP_UP_SEC | 60 | the interviewer is told to wrap up this long before the end |
@@ -64,8 +65,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.errors import ConfigError
+from gateway.interviewer.bargein import BargeInSettings
 from gateway.interviewer.local.settings import LocalInterviewerSettings
-from gateway.interviewer.realtime.settings import RealtimeSettings
+from gateway.interviewer.realtime.protocol import EAGERNESS, NOISE_REDUCTIONS, TURN_DETECTIONS
+from gateway.interviewer.realtime.settings import FALLBACKS, RealtimeSettings
 from zenhire.backoff import Backoff
 from zenhire.environment import Environment, SettingError
 from zenhire.s2s_secret import DEV_S2S_SECRET, MIN_SECRET_BYTES, is_loopback, read_s2s_secrets
@@ -494,7 +497,39 @@ def realtime_settings(env: Environment) -> RealtimeSettings:
         silence_timeout_sec=env.number(
             "ZENHIRE_REALTIME_SILENCE_TIMEOUT_SEC", base.silence_timeout_sec, minimum=0.1
         ),
+        turn_detection=env.choice(
+            "ZENHIRE_REALTIME_TURN_DETECTION", base.turn_detection, TURN_DETECTIONS
+        ),
+        eagerness=env.choice("ZENHIRE_REALTIME_EAGERNESS", base.eagerness, EAGERNESS),
+        noise_reduction=env.choice(
+            "ZENHIRE_REALTIME_NOISE_REDUCTION", base.noise_reduction, NOISE_REDUCTIONS
+        ),
+        barge_in=barge_in_settings(env, base.barge_in),
+        fallback=env.choice("ZENHIRE_INTERVIEWER_FALLBACK", base.fallback, FALLBACKS),
     )
+
+
+BOOLEANS = ("true", "false")
+
+
+def barge_in_settings(env: Environment, base: BargeInSettings) -> BargeInSettings:
+    """When candidate speech stops the realtime interviewer; raise `SettingError` naming
+    the key."""
+    prefix = "ZENHIRE_REALTIME_"
+    values = {
+        name: env.integer(prefix + name.upper(), getattr(base, name))
+        for name in (
+            "interruption_speech_ms",
+            "backchannel_max_ms",
+            "burst_gap_ms",
+            "echo_warmup_ms",
+        )
+    }
+    enabled = env.choice(prefix + "BARGE_IN", "true" if base.enabled else "false", BOOLEANS)
+    try:
+        return BargeInSettings(enabled == "true", **values)
+    except ValueError as exc:
+        raise SettingError(f"{prefix}* barge-in settings: {exc}") from exc
 
 
 def origin_of(url: str) -> str:

@@ -9,12 +9,18 @@ frames, decides what to say, and hands audio to the session's playout.
        │  play()/stop_playback(): interviewer audio, paced by the session
        │  send(): captions and state for the page
        │  add_turn(): transcript turns on the recording's timeline
-       └─ ask(): the question put to the candidate now (answers map to it)
+       │  ask(): the question put to the candidate now (answers map to it)
+       └─ switch_interviewer(): another interviewer holds the rest of it
 
 `Interviewer.run` returns when the interview is over by the interviewer's own
 decision (`Outcome`). The session cancels it when the candidate ends, the
 time budget runs out or an operator steps in; implementations must let
 `CancelledError` through.
+
+An interviewer that loses its own means to go on (the realtime upstream
+gone for good) may hand the rest of the interview to another one: a
+`TakeoverFactory` builds it from what was done so far (`Takeover`), and the
+switch is marked in the transcript (`InterviewerSwitch`).
 """
 
 from __future__ import annotations
@@ -88,6 +94,33 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class InterviewerSwitch:
+    """From ``at_ms`` on, interviewer ``to`` holds the interview instead of ``from_``,
+    because of ``reason`` (an error code such as ``UPSTREAM_UNAVAILABLE``)."""
+
+    at_ms: int
+    from_: str
+    to: str
+    reason: str
+
+    def as_json(self) -> dict[str, object]:
+        """The transcript document's entry (``interviewer_switches``)."""
+        return {"at_ms": self.at_ms, "from": self.from_, "to": self.to, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Takeover:
+    """What an interviewer taking over an interview mid-way is told of it.
+
+    ``asked_question_ids``: the persona's questions already put to the
+    candidate; ``answers``: the candidate's turns so far.
+    """
+
+    asked_question_ids: tuple[str, ...]
+    answers: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How an interview ended by the interviewer's decision.
 
@@ -158,6 +191,10 @@ class Conversation(Protocol):
         candidate's turns until the next question are its answer."""
         ...
 
+    def switch_interviewer(self, switch: InterviewerSwitch) -> None:
+        """Record in the transcript that another interviewer takes over."""
+        ...
+
 
 class Interviewer(Protocol):
     async def run(self, conversation: Conversation) -> Outcome:
@@ -173,3 +210,13 @@ class InterviewerFactory(Protocol):
         ...
 
     def create(self, context: InterviewPlanContext) -> Interviewer: ...
+
+
+class TakeoverFactory(Protocol):
+    """Builds an interviewer that holds the rest of an interview another one began."""
+
+    def supports_language(self, language: str) -> bool: ...
+
+    def take_over(self, context: InterviewPlanContext, takeover: Takeover) -> Interviewer:
+        """An interviewer for the rest of the interview; raise ValueError if it cannot."""
+        ...

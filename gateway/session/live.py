@@ -45,7 +45,14 @@ from dataclasses import dataclass
 from audio.frames import FRAME_BYTES, FRAME_MS, FRAME_SEC, SILENCE
 from audio.level import meter
 from gateway.candidate.refusals import Refusal
-from gateway.interviewer import CandidateFrame, Interviewer, Outcome, PersonaQuestion, Turn
+from gateway.interviewer import (
+    CandidateFrame,
+    Interviewer,
+    InterviewerSwitch,
+    Outcome,
+    PersonaQuestion,
+    Turn,
+)
 from gateway.session.archive import RECORDING_FAILED
 from gateway.session.captions import CaptionHistory
 from gateway.session.clock import Clock
@@ -254,6 +261,9 @@ class LiveSession:
 
     def ask(self, question: PersonaQuestion, t_ms: int) -> None:
         self._recording.ask(question, t_ms)
+
+    def switch_interviewer(self, switch: InterviewerSwitch) -> None:
+        self._recording.switch_interviewer(switch)
 
     # -- the unit of work -----------------------------------------------------
 

@@ -6,10 +6,12 @@ Each live session owns a spool folder:
     <spool>/<session_id>/recording.wav    stereo 24 kHz PCM16, L candidate, R interviewer
     <spool>/<session_id>/turns.jsonl      one transcript turn per line
     <spool>/<session_id>/questions.jsonl  one line per question put to the candidate
+    <spool>/<session_id>/switches.jsonl   one line per change of interviewer
     <spool>/<session_id>/transcript.json  assembled when the session ends
 
-The transcript document holds the meta, the ``turns`` and the per-question
-``responses`` (`gateway.session.responses`), all on the recording's timeline.
+The transcript document holds the meta, the ``turns``, the per-question
+``responses`` (`gateway.session.responses`) and the ``interviewer_switches``
+(another interviewer took over), all on the recording's timeline.
 
 Nothing grows in memory with the interview's length, and a crash leaves a
 playable WAV and every finished turn, which `recover` turns into artifacts
@@ -34,10 +36,11 @@ from typing import Any, TextIO
 from audio.frames import FRAME_MS
 from audio.wav import StereoWavWriter, repair
 from gateway.disk import DiskWork
-from gateway.interviewer import PersonaQuestion, Turn
+from gateway.interviewer import InterviewerSwitch, PersonaQuestion, Turn
 from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
+SWITCHES_FILE = "switches.jsonl"
 # 200 ms of audio per hand-over: a thread wake-up per ten ticks, not per tick.
 WRITE_BATCH_FRAMES = 10
 # A disk stalled longer than this fails the interview rather than hold more audio in memory.
@@ -115,6 +118,10 @@ class Recording:
         line = Asked(question, t_ms).as_line()
         self._work.submit(lambda: _Files.append(self._opened().questions, line))
 
+    def switch_interviewer(self, switch: InterviewerSwitch) -> None:
+        line = json.dumps(switch.as_json())
+        self._work.submit(lambda: _append_line(self.folder / SWITCHES_FILE, line))
+
     async def close(self, extra: dict[str, Any]) -> None:
         """Finish the WAV and write the transcript document. Idempotent.
 
@@ -149,6 +156,11 @@ class Recording:
         write_transcript(self.folder, meta, self.duration_ms)
 
 
+def _append_line(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as file:
+        file.write(line + "\n")
+
+
 def write_transcript(folder: Path, meta: dict[str, Any], duration_ms: int) -> None:
     turns = read_lines(folder / "turns.jsonl")
     turns.sort(key=lambda turn: (turn["start_ms"], turn["end_ms"]))
@@ -161,6 +173,7 @@ def write_transcript(folder: Path, meta: dict[str, Any], duration_ms: int) -> No
         "frame_ms": FRAME_MS,
         "turns": turns,
         "responses": responses(marks, turns, started_at if isinstance(started_at, str) else None),
+        "interviewer_switches": read_lines(folder / SWITCHES_FILE),
     }
     (folder / "transcript.json").write_text(json.dumps(document, ensure_ascii=False, indent=1))
 

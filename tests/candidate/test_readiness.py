@@ -149,7 +149,7 @@ def test_the_echo_measured_configures_both_interviewers(
         language="en",
         transcription_model="m",
         end_tool_description="",
-        noise_reduction=protocol.NOISE_REDUCTION.get(readiness.echo_path),
+        noise_reduction=protocol.NOISE_REDUCTION.get(readiness.echo_path or "", "off"),
     )
     assert update["session"]["audio"]["input"]["noise_reduction"] == {"type": noise_reduction}
     settings = LocalInterviewerSettings().for_echo(readiness.echo_path)

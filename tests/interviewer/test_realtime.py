@@ -280,14 +280,17 @@ async def test_upstream_fault_reconnects_and_restores_the_conversation(
 @pytest.mark.fault(
     "realtime upstream refusing",
     injected="the upstream refuses every reconnect",
-    happened="the interview ends UPSTREAM_UNAVAILABLE with its recording",
+    happened="with ZENHIRE_INTERVIEWER_FALLBACK=none: UPSTREAM_UNAVAILABLE, with its recording",
     lost="nothing recorded",
 )
-async def test_upstream_gone_for_good_fails_with_upstream_unavailable(
+async def test_upstream_gone_for_good_fails_with_upstream_unavailable_without_a_fallback(
     tmp_path: Path, answer: bytes
 ) -> None:
     behaviour = cues(questions=2, faults={2: "drop"}, refuse_from=2)
-    async with realtime_stack(tmp_path, behaviour) as (stack, fake):
+    async with realtime_stack(tmp_path, behaviour, ZENHIRE_INTERVIEWER_FALLBACK="none") as (
+        stack,
+        fake,
+    ):
         session_id, candidate = await interview(stack, [answer, answer])
         session = await stack.wait_for_status(session_id, "failed")
         transcript = await turns(stack, session_id, completed=False)

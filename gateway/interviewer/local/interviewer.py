@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from gateway.errors import GatewayError
-from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
+from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Takeover
 from gateway.interviewer.local.interview import Interview
 from gateway.interviewer.local.listener import Listener
 from gateway.interviewer.local.plan import Plan, QuestionCatalog
@@ -117,3 +117,10 @@ class LocalInterviewerFactory:
             self.settings,
             self._synthesizer,
         )
+
+    def take_over(self, context: InterviewPlanContext, takeover: Takeover) -> LocalInterviewer:
+        """An interviewer for the rest of an interview another one began (`Plan.taken_over`);
+        raise ValueError for an unsupported language."""
+        interviewer = self.create(context)
+        interviewer.plan = interviewer.plan.taken_over(takeover)
+        return interviewer

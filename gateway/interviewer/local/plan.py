@@ -15,13 +15,14 @@ limit bounds its answer).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from gateway.interviewer import Persona, PersonaQuestion
+from gateway.interviewer import Persona, PersonaQuestion, Takeover
 
 DATA_PACKAGE = "gateway.interviewer.local"
 DATA_FOLDER = "questions"
@@ -48,6 +49,8 @@ class Phrases:
 
     ``greeting`` has ``{role}`` and ``{questions}``, the latter filled with
     ``questions_one`` or ``questions_other`` (which has ``{count}``).
+    ``takeover`` opens an interview taken over from another interviewer
+    (the candidate's one apology).
     """
 
     greeting: str
@@ -58,6 +61,7 @@ class Phrases:
     still_there: str
     closing: str
     transcription_unavailable: str
+    takeover: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,21 @@ class Plan:
     questions: tuple[PersonaQuestion, ...]
     phrases: Phrases
     custom: bool = False
+
+    def taken_over(self, takeover: Takeover) -> Plan:
+        """The rest of this plan in an interview another interviewer began: the
+        apology instead of the greeting, and only the questions not asked yet.
+
+        Custom questions are matched by id; the other interviewer asks its own
+        questions instead of the catalog's, one per answer, so as many catalog
+        questions as the candidate gave answers count as asked.
+        """
+        if self.custom:
+            asked = set(takeover.asked_question_ids)
+            rest = tuple(q for q in self.questions if q.id not in asked)
+        else:
+            rest = self.questions[takeover.answers :]
+        return dataclasses.replace(self, greeting=self.phrases.takeover, questions=rest)
 
     def acknowledgement(self, index: int) -> str:
         """The ``index``-th acknowledgement, cycling through the language's list."""
@@ -186,6 +205,7 @@ def _parse_language(code: str, data: dict[str, Any]) -> _Language:
                 still_there=str(phrases["still_there"]),
                 closing=str(phrases["closing"]),
                 transcription_unavailable=str(phrases["transcription_unavailable"]),
+                takeover=str(phrases["takeover"]),
             ),
             banks=banks,
         )

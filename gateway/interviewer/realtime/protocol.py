@@ -32,6 +32,9 @@ PCM_FORMAT: dict[str, Any] = {"type": "audio/pcm", "rate": SAMPLE_RATE}
 END_INTERVIEW = "end_interview"
 ASK_QUESTION = "ask_question"
 ItemRole = Literal["system", "user", "assistant"]
+TURN_DETECTIONS = ("semantic_vad", "server_vad")
+EAGERNESS = ("low", "medium", "high", "auto")
+NOISE_REDUCTIONS = ("near_field", "far_field", "off")
 
 BETA_ALIASES = {
     "response.audio.delta": "response.output_audio.delta",
@@ -61,11 +64,19 @@ def session_update(
     end_tool_description: str,
     ask_tool_description: str = "",
     question_ids: tuple[str, ...] = (),
-    noise_reduction: str | None = None,
+    turn_detection: str = "semantic_vad",
+    eagerness: str = "low",
+    noise_reduction: str = "far_field",
 ) -> dict[str, Any]:
-    """Configure a realtime session: audio in and out, captions, server VAD, the end tool,
-    and, with ``question_ids``, the tool the model calls as it asks each of them;
-    ``noise_reduction`` (``near_field`` | ``far_field``) filters the input audio."""
+    """Configure a realtime session: audio in and out, captions, turn detection, noise
+    reduction, the end tool, and, with ``question_ids``, the tool the model calls as it
+    asks each of them.
+
+    The upstream detects the ends of turns (``create_response``) but never cuts
+    its own response when the candidate starts speaking (``interrupt_response``
+    off): the gateway hears the candidate first and decides what is an
+    interruption (`gateway.interviewer.bargein`).
+    """
     tools: list[dict[str, Any]] = [
         {
             "type": "function",
@@ -89,17 +100,6 @@ def session_update(
                 },
             }
         )
-    audio_input: dict[str, Any] = {
-        "format": PCM_FORMAT,
-        "transcription": {"model": transcription_model, "language": language},
-        "turn_detection": {
-            "type": "server_vad",
-            "create_response": True,
-            "interrupt_response": True,
-        },
-    }
-    if noise_reduction is not None:
-        audio_input["noise_reduction"] = {"type": noise_reduction}
     return {
         "type": "session.update",
         "session": {
@@ -107,7 +107,14 @@ def session_update(
             "output_modalities": ["audio"],
             "instructions": instructions,
             "audio": {
-                "input": audio_input,
+                "input": {
+                    "format": PCM_FORMAT,
+                    "transcription": {"model": transcription_model, "language": language},
+                    "turn_detection": _turn_detection(turn_detection, eagerness),
+                    "noise_reduction": (
+                        None if noise_reduction == "off" else {"type": noise_reduction}
+                    ),
+                },
                 "output": {"format": PCM_FORMAT, "voice": voice},
             },
             "tools": tools,
@@ -117,9 +124,18 @@ def session_update(
 
 
 # The upstream's input filter for what the page measured: a far-field filter when the
-# microphone hears the speakers, a near-field one for headphones; the upstream's own
-# default when nothing was measured.
+# microphone hears the speakers, a near-field one for headphones; the configured
+# one (`RealtimeSettings.noise_reduction`) when nothing was measured.
 NOISE_REDUCTION = {"strong": "far_field", "low": "near_field"}
+
+
+def _turn_detection(kind: str, eagerness: str) -> dict[str, Any]:
+    if kind not in TURN_DETECTIONS:
+        raise ValueError(f"unknown turn detection {kind!r}")
+    detection: dict[str, Any] = {"type": kind}
+    if kind == "semantic_vad":
+        detection["eagerness"] = eagerness
+    return {**detection, "create_response": True, "interrupt_response": False}
 
 
 def append_audio(pcm: bytes) -> dict[str, Any]:
@@ -128,6 +144,16 @@ def append_audio(pcm: bytes) -> dict[str, Any]:
 
 def create_response() -> dict[str, Any]:
     return {"type": "response.create"}
+
+
+def cancel_response() -> dict[str, Any]:
+    """Stop the response in progress (the server answers ``response.done``, cancelled)."""
+    return {"type": "response.cancel"}
+
+
+def delete_item(item_id: str) -> dict[str, Any]:
+    """Take an item out of the conversation (a backchannel the model must not answer)."""
+    return {"type": "conversation.item.delete", "item_id": item_id}
 
 
 def truncate(item_id: str, audio_end_ms: int) -> dict[str, Any]:
