@@ -17,6 +17,7 @@ vocabulary), event ``type`` and delivery ``result``. No session ids.
     zenhire_event_delivery_attempts_total{type,result}   result: accepted|rejected|unavailable
     zenhire_outbox_pending_events, zenhire_outbox_oldest_pending_age_seconds
     zenhire_recording_bytes_total, zenhire_replica_draining
+    zenhire_recording_segments_pending               sealed, not yet in the artifact store
     process_*                                        CPU, memory, file descriptors
 
 An ``unavailable`` delivery attempt is one that will be retried (or, past
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -51,6 +53,11 @@ ROUND_TRIP_BUCKETS_SEC = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
 # Sessions whose latest upstream round trip is remembered for the console.
 ROUND_TRIPS_KEPT = 4096
 NO_CODE = "none"
+
+
+class SegmentBacklog(Protocol):
+    @property
+    def pending(self) -> int: ...
 
 
 class UpstreamMetrics:
@@ -164,6 +171,15 @@ class Metrics:
         self._draining = Gauge(
             "zenhire_replica_draining", "1 while this replica admits no new interviews.", registry=r
         )
+        self._segments_pending = Gauge(
+            "zenhire_recording_segments_pending",
+            "Recording segments sealed but not yet in the artifact store (waiting in the spool).",
+            registry=r,
+        )
+
+    def watch_segments(self, shipper: SegmentBacklog) -> None:
+        """Read the pending-segments gauge from ``shipper`` at each scrape."""
+        self._segments_pending.set_function(lambda: shipper.pending)
 
     # -- SessionMeter ---------------------------------------------------------
 

@@ -12,6 +12,11 @@ recording's timeline, ``to_ms`` exclusive, each defaulting to the recording's
 edge) and ``channels`` (``both``, the default, or ``candidate``: the left
 channel alone). Bounds past the end are clipped; a malformed value or
 ``to_ms < from_ms`` is ``400 BAD_REQUEST``. Byte ranges apply to the clip.
+
+Artifacts stream from the store (a local directory or S3, one ranged read
+per request); a store that cannot be reached is ``503
+ARTIFACT_STORE_UNAVAILABLE`` (the control plane retries an erasure, and
+answers a fetch ``502``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from audio.clip import Clip
 from audio.wav import HEADER_BYTES, WavFormatError
-from gateway.errors import ArtifactNotFound
+from gateway.errors import ArtifactNotFound, ArtifactStoreUnavailable
 from gateway.http import error_response
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.services import Services, services
@@ -79,7 +84,11 @@ async def erase(request: Request) -> Response:
         return error_response(
             409, "SESSION_LIVE", "The interview is still running; erase it once it has ended."
         )
-    erased = await found.registry.erase(session_id)
+    try:
+        erased = await found.registry.erase(session_id)
+    except ArtifactStoreUnavailable:
+        log.exception("the artifact store failed", extra={"session_id": session_id})
+        return _store_unavailable()
     if not erased:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No artifacts are held for this session.")
     log.info("artifacts erased", extra={"session_id": session_id, "items": len(erased)})
@@ -115,6 +124,9 @@ async def _artifact(request: Request, key_of: Callable[[str], str], media_type: 
             return await _clip(request, found.artifacts, key, size)
     except ArtifactNotFound:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
+    except ArtifactStoreUnavailable:
+        log.exception("the artifact store failed", extra={"session_id": session_id})
+        return _store_unavailable()
     except BadClip as exc:
         return error_response(400, "BAD_REQUEST", str(exc))
     bounds = _requested(request, size)
@@ -189,6 +201,12 @@ def _requested(request: Request, size: int) -> tuple[int, int, int] | None:
         return 0, size - 1, 200
     bounds = _range(header, size)
     return None if bounds is None else (*bounds, 206)
+
+
+def _store_unavailable() -> Response:
+    return error_response(
+        503, "ARTIFACT_STORE_UNAVAILABLE", "The artifact store is unavailable; retry later."
+    )
 
 
 def _unsatisfiable(size: int) -> Response:

@@ -14,26 +14,47 @@ The transcript document holds the meta, the ``turns`` and the per-question
 Nothing grows in memory with the interview's length, and a crash leaves a
 playable WAV and every finished turn, which `recover` turns into artifacts
 on the next start.
+
+With `Segments`, the recording is also sealed every ``samples`` into a
+segment of the store's contract (`gateway.session.segments`) and handed to a
+sink (the `SegmentShipper`), which reads it back from the WAV: so the audio
+is on its way to the store at most one segment after it was heard.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from audio.frames import FRAME_MS
-from audio.wav import StereoWavWriter, repair
+from audio.wav import BLOCK_ALIGN, HEADER_BYTES, StereoWavWriter, repair
 from gateway.interviewer import PersonaQuestion, Turn
 from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
+from gateway.session.segments import DEFAULT_EPOCH, SegmentName
+from gateway.session.shipper import PendingSegment, SegmentSink
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
 
 
+@dataclass(frozen=True)
+class Segments:
+    """How a live recording is cut for the store: every ``samples`` (per channel),
+    written as ``epoch``, its first sample at ``start`` on the interview's timeline."""
+
+    sink: SegmentSink
+    session_id: str
+    samples: int
+    epoch: int = DEFAULT_EPOCH
+    start: int = 0
+
+
 class Recording:
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+    def __init__(
+        self, folder: Path, meta: dict[str, Any], segments: Segments | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self._meta = meta
@@ -42,6 +63,9 @@ class Recording:
         self._turns = (folder / "turns.jsonl").open("a", encoding="utf-8")
         self._questions = (folder / QUESTIONS_FILE).open("a", encoding="utf-8")
         self._closed = False
+        self._segments = segments
+        self._sealed_frames = 0  # frames of the WAV already handed over in segments
+        self._seq = 0
 
     @property
     def wav_path(self) -> Path:
@@ -57,6 +81,32 @@ class Recording:
 
     def write(self, candidate: bytes, interviewer: bytes) -> None:
         self._wav.write(candidate, interviewer)
+        segments = self._segments
+        if (
+            segments is not None
+            and self._wav.frames_written - self._sealed_frames >= segments.samples
+        ):
+            self._seal(segments)
+
+    def _seal(self, segments: Segments) -> None:
+        """Hand the frames written since the last segment over as the next one."""
+        frames = self._wav.frames_written - self._sealed_frames
+        if frames <= 0:
+            return
+        if not self._wav.closed:
+            self._wav.flush()
+        name = SegmentName(segments.epoch, self._seq, segments.start + self._sealed_frames)
+        segments.sink.ship(
+            PendingSegment(
+                segments.session_id,
+                name,
+                self.wav_path,
+                HEADER_BYTES + self._sealed_frames * BLOCK_ALIGN,
+                frames * BLOCK_ALIGN,
+            )
+        )
+        self._seq += 1
+        self._sealed_frames += frames
 
     def add_turn(self, turn: Turn) -> None:
         self._turns.write(json.dumps(asdict(turn), ensure_ascii=False) + "\n")
@@ -73,6 +123,8 @@ class Recording:
         self._closed = True
         try:
             self._wav.close()
+            if self._segments is not None:
+                self._seal(self._segments)
         finally:
             self._turns.close()
             self._questions.close()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
+from audio.frames import SAMPLE_RATE
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
@@ -21,7 +22,8 @@ from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, 
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
-from gateway.session.recording import Recording
+from gateway.session.recording import Recording, Segments
+from gateway.session.shipper import SegmentShipper
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
 from gateway.state.slots import SlotStore
@@ -46,6 +48,7 @@ class SessionRegistry:
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
+        shipper: SegmentShipper | None = None,
     ) -> None:
         self.settings = settings
         self.interviewers = interviewers
@@ -54,7 +57,7 @@ class SessionRegistry:
         self.clock = clock if clock is not None else Clock()
         self._group = group
         self._archive = Archive(
-            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
+            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB, shipper
         )
         self._verified: dict[str, Verification] = {}
         self._consents: dict[str, Consent] = {}
@@ -112,7 +115,9 @@ class SessionRegistry:
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
         )
-        recording = Recording(self._archive.folder(session_id), identity.as_meta())
+        recording = Recording(
+            self._archive.folder(session_id), identity.as_meta(), self._segments(session_id)
+        )
         session = LiveSession(
             identity,
             self.interviewers.create(context),
@@ -132,6 +137,13 @@ class SessionRegistry:
         self._tasks[session_id] = self._group.create_task(self._run(session))
         self._meter.started(verification.client_id, transport.kind)
         return session
+
+    def _segments(self, session_id: str) -> Segments | None:
+        """How the session's recording is shipped while it runs (None: at the end only)."""
+        shipper = self._archive.shipper
+        if shipper is None:
+            return None
+        return Segments(shipper, session_id, round(self.settings.segment_sec * SAMPLE_RATE))
 
     async def _run(self, session: LiveSession) -> None:
         bind_session(session.session_id)
