@@ -6,6 +6,7 @@
     zenhire bench --only start-latency,finalize    the lifecycle sub-benchmarks
     zenhire bench --only soak --soak-sec 600       memory over a long interview
     zenhire bench --only turns                     the local interviewer's turn latency
+    zenhire bench --only segments                  CPU per interview, S3 segments on vs off
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
 numbers when the machine is otherwise quiet (the load average is recorded).
@@ -29,7 +30,7 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns")
+PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "segments")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soak-sec", type=float, default=600.0)
     parser.add_argument("--soak-sessions", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=20, help="start-latency samples")
+    parser.add_argument("--segments-sessions", type=int, default=20)
+    parser.add_argument(
+        "--segments-sec", type=float, default=None, help="plateau of each segments variant"
+    )
 
 
 def _steps(raw: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -132,6 +137,11 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
         from zenhire.bench.turns import turn_latency
 
         results["extra"]["turns"] = await turn_latency(options)
+    if "segments" in parts:
+        from zenhire.bench.segments import segments_cost
+
+        plateau = args.segments_sec or (30.0 if args.quick else 60.0)
+        results["extra"]["segments"] = await segments_cost(options, args.segments_sessions, plateau)
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(
             options, args.soak_sessions, 60.0 if args.quick else args.soak_sec

@@ -118,6 +118,13 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for name, section in results.get("extra", {}).items():
         lines.append("")
+        if name == "segments":
+            from zenhire.bench.segments import table
+
+            lines.append("**segments**: CPU per live interview, S3 segments on vs off")
+            lines.append("")
+            lines.extend(table(section))
+            continue
         lines.append(f"**{name}**: {json.dumps(section)}")
     return "\n".join(lines) + "\n"
 
