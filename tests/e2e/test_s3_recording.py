@@ -219,3 +219,29 @@ async def test_an_unreachable_store_answers_503_not_404(tmp_path: Path) -> None:
             response = await http.get(stack.gateway_url + path, headers=headers)
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "ARTIFACT_STORE_UNAVAILABLE"
+
+
+async def test_erasure_deletes_the_recording_in_s3_and_any_segments_left(
+    endpoint: str, tmp_path: Path
+) -> None:
+    store = _store(endpoint, "erase")
+    async with running_stack(tmp_path, gateway_env=_gateway_env(endpoint, "erase")) as stack:
+        session_id, candidate = await stack.open_candidate(Candidate)
+        await candidate.interview([], end_after_sec=1.0)
+        await stack.wait_for_status(session_id, "completed")
+        # Segments an interview elsewhere never finished (a replica gone for good).
+        left = SegmentName(3, 0, 0).key(session_id)
+        await store.put_bytes(left, bytes(BLOCK_ALIGN * 480))
+
+        path = f"/s2s/v1/sessions/{session_id}/artifacts"
+        signer = Signer.of([stack.gateway_settings.s2s_secret], Direction.TO_GATEWAY)
+        response = await stack.http.delete(
+            stack.gateway_url + path, headers=signer.headers("DELETE", path, b"")
+        )
+        assert response.status_code == 200, response.text
+        assert {(item["artifact"], item["store"]) for item in response.json()["deleted"]} == {
+            ("recording", "s3"),
+            ("transcript", "s3"),
+            ("segments", "s3"),
+        }
+        assert await store.list(f"sessions/{session_id}/") == []
