@@ -77,7 +77,11 @@ class Archive:
 
     def has_room(self) -> bool:
         """Whether the spool's disk has room for another interview (`min_free_bytes`)."""
-        folder = self.spool_dir if self.spool_dir.exists() else self.spool_dir.parent
+        # The spool's folder (or, before its first interview, its nearest existing parent).
+        folder = next(
+            (path for path in (self.spool_dir, *self.spool_dir.parents) if path.exists()),
+            self.spool_dir,
+        )
         try:
             return shutil.disk_usage(folder).free >= self._min_free_bytes
         except OSError:
