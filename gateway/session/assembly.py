@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from audio.frames import SAMPLE_RATE
 from audio.wav import BLOCK_ALIGN, pcm16_header
+from gateway.errors import ArtifactStoreUnavailable
 from gateway.s2s.artifacts import READ_CHUNK_BYTES, ArtifactStore
 from gateway.session.segments import Piece, plan, segments_prefix, stored_segments
 
@@ -54,6 +55,11 @@ async def _write_piece(store: ArtifactStore, piece: Piece, handle: BinaryIO) -> 
             remaining -= len(chunk)
         return
     first = piece.offset * BLOCK_ALIGN
-    last = first + piece.samples * BLOCK_ALIGN - 1
-    async for chunk in store.read(piece.segment.key, first, last):
+    wanted = piece.samples * BLOCK_ALIGN
+    got = 0
+    async for chunk in store.read(piece.segment.key, first, first + wanted - 1):
         await asyncio.to_thread(handle.write, chunk)
+        got += len(chunk)
+    if got != wanted:
+        # A segment shorter than listed (replaced meanwhile): the WAV would lie about its size.
+        raise ArtifactStoreUnavailable(f"{piece.segment.key}: read {got} of {wanted} bytes")

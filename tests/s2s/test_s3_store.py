@@ -8,11 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
+import soundfile
 
+from audio.frames import SAMPLE_RATE
 from gateway.errors import ArtifactNotFound, ArtifactStoreUnavailable
 from gateway.s2s.artifacts import StoredObject
 from gateway.s2s.s3 import S3ArtifactStore
+from gateway.session.assembly import assemble, delete_segments
+from gateway.session.segments import SegmentName, segments_prefix
 from gateway.settings import Settings
 from zenhire.loopback.s3 import BUCKET, REGION, TEST_CREDENTIALS, s3_environment, s3_server
 from zenhire.loopback.servers import free_port
@@ -89,3 +94,36 @@ async def test_an_unreachable_store_is_unavailable_not_missing() -> None:
         await store.size("sessions/s4/recording.wav")
     with pytest.raises(ArtifactStoreUnavailable):
         await store.put_bytes("sessions/s4/segments/x.pcm", b"1234")
+
+
+async def test_segments_of_two_writers_assemble_on_the_timeline(
+    endpoint: str, tmp_path: Path
+) -> None:
+    """A takeover as the contract has it: epoch 2 starts inside epoch 1's last
+    segment, after a gap; the higher epoch wins, the gap is silence."""
+    store = _store(endpoint, ZENHIRE_S3_PREFIX="assembly")
+    session_id = "3d1f6a2b-takeover"
+
+    def tone(value: int, samples: int) -> bytes:
+        return np.full((samples, 2), value, dtype="<i2").tobytes()
+
+    written = [
+        (SegmentName(1, 0, 0), tone(1, 1000)),
+        (SegmentName(1, 1, 1000), tone(2, 1000)),  # samples 1000..2000
+        (SegmentName(2, 0, 1500), tone(3, 500)),  # overlaps epoch 1 from 1500
+        (SegmentName(2, 1, 2600), tone(4, 400)),  # after a gap of 600 samples
+    ]
+    for name, body in written:
+        await store.put_bytes(name.key(session_id), body)
+
+    duration_ms = await assemble(store, session_id, tmp_path / "assembled.wav")
+    samples, rate = soundfile.read(tmp_path / "assembled.wav", dtype="int16")
+    assert rate == SAMPLE_RATE and samples.shape == (3000, 2)
+    assert duration_ms == 3000 * 1000 // SAMPLE_RATE
+    left = samples[:, 0]
+    expected = np.concatenate(
+        [np.full(1000, 1), np.full(500, 2), np.full(500, 3), np.zeros(600), np.full(400, 4)]
+    )
+    assert np.array_equal(left, expected)
+    assert await delete_segments(store, session_id) == 4
+    assert await store.list(segments_prefix(session_id)) == []
