@@ -117,12 +117,9 @@ class Archive:
         folder = self.folder(session_id)
         stored: dict[str, str | None] = {"recording_key": None, "transcript_key": None}
         try:
+            recording, duration_ms = await self._recording(folder, duration_ms, from_segments)
             for field, key, source in [
-                (
-                    "recording_key",
-                    recording_key(session_id),
-                    await self._recording(folder, from_segments),
-                ),
+                ("recording_key", recording_key(session_id), recording),
                 ("transcript_key", transcript_key(session_id), folder / "transcript.json"),
             ]:
                 await self._artifacts.put_file(key, source)
@@ -139,17 +136,19 @@ class Archive:
             discard(folder)
         return outcome
 
-    async def _recording(self, folder: Path, from_segments: bool) -> Path:
-        """The file to store as the session's recording: the spool's WAV, or the one
-        assembled from the store's segments when the recording is shipped in them."""
+    async def _recording(
+        self, folder: Path, duration_ms: int, from_segments: bool
+    ) -> tuple[Path, int]:
+        """The file to store as the session's recording and its duration: the spool's
+        WAV, or the one assembled from the store's segments when the recording is
+        shipped in them (its duration is then the whole timeline's, whoever wrote it)."""
         if self.shipper is None or not from_segments:
-            return folder / "recording.wav"
+            return folder / "recording.wav", duration_ms
         session_id = folder.name
         if not await self.shipper.flush(session_id, SEGMENT_FLUSH_SEC):
             raise ArtifactStoreUnavailable("the recording's last segments did not reach the store")
         assembled = folder / ASSEMBLED_FILE
-        await assemble(self._artifacts, session_id, assembled)
-        return assembled
+        return assembled, await assemble(self._artifacts, session_id, assembled)
 
     def _report(
         self,

@@ -23,6 +23,7 @@ from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
 from gateway.session.recording import Recording, Segments
+from gateway.session.segments import DEFAULT_EPOCH
 from gateway.session.shipper import SegmentShipper
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
@@ -138,12 +139,17 @@ class SessionRegistry:
         self._meter.started(verification.client_id, transport.kind)
         return session
 
-    def _segments(self, session_id: str) -> Segments | None:
-        """How the session's recording is shipped while it runs (None: at the end only)."""
+    def _segments(
+        self, session_id: str, epoch: int = DEFAULT_EPOCH, start: int = 0
+    ) -> Segments | None:
+        """How the session's recording is shipped while it runs (None: at the end only):
+        as writer ``epoch`` (a takeover's fencing token), from sample ``start`` of the
+        interview's timeline (docs/architecture.md, "The recording in segments")."""
         shipper = self._archive.shipper
         if shipper is None:
             return None
-        return Segments(shipper, session_id, round(self.settings.segment_sec * SAMPLE_RATE))
+        samples = round(self.settings.segment_sec * SAMPLE_RATE)
+        return Segments(shipper, session_id, samples, epoch, start)
 
     async def _run(self, session: LiveSession) -> None:
         bind_session(session.session_id)
