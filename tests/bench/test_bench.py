@@ -90,12 +90,14 @@ async def test_start_latency_and_finalize_are_timed(tmp_path: Path) -> None:
 
 
 async def test_segments_cost_is_measured_against_the_same_run_baseline(tmp_path: Path) -> None:
-    found = await segments.segments_cost(small(tmp_path), sessions=1, seconds=2.0)
+    found = await segments.segments_cost(small(tmp_path), sessions=1, seconds=2.0, ship_samples=3)
 
     for variant in segments.VARIANTS:
         assert found[variant]["sessions"] == found[variant]["started"] == 1
         assert found[variant]["cpu_per_session_pct"] >= 0
     assert "added_cpu_per_session_pct" in found
+    assert found["shipping"]["segments"] == 3
+    assert found["shipping"]["cpu_ms_per_segment"] > 0
     table = "\n".join(segments.table(found))
     assert "| S3, 10 s segments | 1 |" in table
 
