@@ -245,3 +245,15 @@ async def test_erasure_deletes_the_recording_in_s3_and_any_segments_left(
             ("segments", "s3"),
         }
         assert await store.list(f"sessions/{session_id}/") == []
+
+
+async def test_the_local_directory_takes_the_same_segments_when_asked(tmp_path: Path) -> None:
+    env = {"ZENHIRE_RECORDING_SEGMENT_SEC": "1"}
+    async with running_stack(tmp_path, gateway_env=env) as stack:
+        session_id, candidate = await stack.open_candidate(Candidate)
+        await candidate.interview([], end_after_sec=3.0)
+        session = await stack.wait_for_status(session_id, "completed")
+        left, _, rate = stereo_channels(await _recording(stack, session_id))
+        assert abs(len(left) / rate - session["duration_sec"]) <= 1.0
+        folder = stack.gateway_settings.artifacts_dir / "sessions" / session_id
+        assert {path.name for path in folder.iterdir()} == {"recording.wav", "transcript.json"}
