@@ -35,9 +35,11 @@ from gateway.ops.replica import Replica
 from gateway.s2s.artifacts import ArtifactStore, LocalArtifactStore
 from gateway.s2s.controlplane import HttpControlPlane
 from gateway.s2s.outbox import Outbox
+from gateway.s2s.s3 import S3ArtifactStore
 from gateway.services import Services
 from gateway.session.clock import Clock
 from gateway.session.registry import SessionRegistry
+from gateway.session.shipper import SegmentShipper
 from gateway.settings import Settings
 from gateway.state.store import open_state
 from gateway.transports.ice import IceServers
@@ -66,7 +68,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         check_port_range(settings.webrtc_ports)
         outgoing = Signer.of(settings.s2s_secrets, Direction.TO_CONTROL_PLANE)
-        store = artifacts or LocalArtifactStore(settings.artifacts_dir)
+        store = artifacts or artifact_store(settings)
+        shipper = SegmentShipper(store) if settings.segment_sec > 0 else None
+        if shipper is not None:
+            metrics.watch_segments(shipper)
         timeout = httpx.Timeout(CONTROL_PLANE_TIMEOUT_SEC)
         waiter_ttl_sec = settings.waiting_retry_sec * WAITER_TTL_INTERVALS
         async with (
@@ -94,8 +99,10 @@ def create_app(
                         meter=metrics,
                         clock=clock,
                         finished=state.finished,
+                        shipper=shipper,
                     )
                     peers = PeerConnections(group)
+                    shipping = group.create_task(shipper.run()) if shipper is not None else None
                     await registry.recover_spool()
                     delivery = group.create_task(outbox.run())
                     replica = Replica(
@@ -137,6 +144,8 @@ def create_app(
                         yield
                     finally:
                         await registry.shutdown()
+                        if shipping is not None:
+                            shipping.cancel()
                         publishing.cancel()
                         sampling.cancel()
                         probing.cancel()
@@ -174,3 +183,10 @@ def create_app(
 def _internal_url(settings: Settings) -> str | None:
     listener = settings.edge.s2s_listener
     return None if listener is None else f"http://{listener[0]}:{listener[1]}"
+
+
+def artifact_store(settings: Settings) -> ArtifactStore:
+    """S3 when a bucket is configured, else the local artifact directory."""
+    if settings.s3 is not None:
+        return S3ArtifactStore(settings.s3)
+    return LocalArtifactStore(settings.artifacts_dir)

@@ -50,6 +50,13 @@
 | ZENHIRE_BODY_TIMEOUT_SEC | 10 | a request body must arrive within this long (408) |
 | ZENHIRE_FORWARDED_ALLOW_IPS | unset (none) | proxies whose X-Forwarded-For names the client |
 | ZENHIRE_S2S_HOST / _PORT | 127.0.0.1 / unset | an internal listener for the S2S routes alone |
+| ZENHIRE_S3_BUCKET | unset (local directory) | keep artifacts in this S3 bucket |
+| ZENHIRE_S3_ENDPOINT_URL | unset (AWS) | an S3-compatible endpoint (http:// allowed) |
+| ZENHIRE_S3_PREFIX | unset | a key prefix inside the bucket |
+| AWS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY | unset | S3 credentials (else obstore's chain) |
+| AWS_SESSION_TOKEN / AWS_REGION | unset | temporary credentials; the bucket's region |
+| ZENHIRE_S3_SSE / _SSE_KMS_KEY_ID | unset | server-side encryption: `AES256`, `aws:kms` (+ key) |
+| ZENHIRE_RECORDING_SEGMENT_SEC | 10 with S3, else 0 | recording shipped in segments this long |
 """
 
 from __future__ import annotations
@@ -80,6 +87,11 @@ INTERVIEWERS = ("local", "realtime")
 WEBRTC_MEDIA = ("inline", "stock")
 DISK_IO = ("thread", "inline")
 OPENAI_API_KEY = "OPENAI_API_KEY"
+S3_ENCRYPTIONS = ("AES256", "aws:kms")
+S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# A replica's death loses at most one segment of audio: the issue's bound.
+MAX_SEGMENT_SEC = 10.0
+S3_SEGMENT_SEC = 10.0
 ICE_URL = re.compile(r"(stun|stuns|turn|turns):[^\s]+")
 TURN_URL = re.compile(r"turns?:[^\s,?]+(\?transport=(udp|tcp))?")
 LOWEST_UNPRIVILEGED_PORT = 1024
@@ -135,6 +147,23 @@ class OperationsSettings:
     redis_url: str | None = field(default=None, repr=False)
     replica_id: str = "gateway"
     slot_lease_sec: float = 15.0
+    # Whether ZENHIRE_REPLICA_ID named this replica (the default name changes each start).
+    replica_named: bool = False
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where artifacts go when they go to S3 (see `s3_settings`)."""
+
+    bucket: str
+    endpoint_url: str | None = None
+    prefix: str = ""
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    sse: str | None = None
+    sse_kms_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +211,8 @@ class Settings:
     turn: TurnSettings | None = None
     load: LoadSettings = LoadSettings()
     realtime: RealtimeSettings | None = None
+    s3: S3Settings | None = None
+    segment_sec: float = 0.0
 
     @property
     def s2s_secret(self) -> str:
@@ -195,6 +226,10 @@ class Settings:
 
     @property
     def spool_dir(self) -> Path:
+        """The live recordings of this replica: its own folder once it is named, so
+        replicas sharing a data volume never recover or delete each other's."""
+        if self.operations.replica_named:
+            return self.data_dir / "spool" / self.operations.replica_id
         return self.data_dir / "spool"
 
     @property
@@ -203,6 +238,8 @@ class Settings:
 
     @property
     def outbox_path(self) -> Path:
+        if self.operations.replica_named:
+            return self.data_dir / f"gateway-outbox-{self.operations.replica_id}.sqlite3"
         return self.data_dir / "gateway-outbox.sqlite3"
 
     @classmethod
@@ -221,6 +258,14 @@ class Settings:
             host = env.text("ZENHIRE_GATEWAY_HOST", base.host)
             s2s_secrets = read_s2s_secrets(env, host)
             ticket_ttl_sec = env.integer("ZENHIRE_TICKET_TTL_SEC", base.ticket_ttl_sec, minimum=10)
+            s3 = s3_settings(env)
+            segment_sec = env.number(
+                "ZENHIRE_RECORDING_SEGMENT_SEC", S3_SEGMENT_SEC if s3 else base.segment_sec
+            )
+            if segment_sec > MAX_SEGMENT_SEC:
+                raise SettingError(
+                    f"ZENHIRE_RECORDING_SEGMENT_SEC must be at most {MAX_SEGMENT_SEC:g}"
+                )
             return cls(
                 s2s_secrets=s2s_secrets,
                 data_dir=Path(env.text("ZENHIRE_DATA_DIR", str(base.data_dir))),
@@ -271,6 +316,8 @@ class Settings:
                 turn=turn_settings(env, host, s2s_secrets, ticket_ttl_sec),
                 load=load_settings(env),
                 realtime=realtime_settings(env) if interviewer == "realtime" else None,
+                s3=s3,
+                segment_sec=segment_sec,
             )
         except SettingError as exc:
             raise ConfigError(str(exc)) from exc
@@ -391,9 +438,8 @@ def operations_settings(env: Environment) -> OperationsSettings:
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingError("ZENHIRE_REDIS_URL must be a redis://, rediss:// or unix:// URL")
     base = OperationsSettings()
-    replica_id = env.optional("ZENHIRE_REPLICA_ID") or (
-        f"{socket.gethostname()}-{secrets.token_hex(REPLICA_SUFFIX_BYTES)}"
-    )
+    named = env.optional("ZENHIRE_REPLICA_ID")
+    replica_id = named or (f"{socket.gethostname()}-{secrets.token_hex(REPLICA_SUFFIX_BYTES)}")
     if not OPERATOR_NAME.fullmatch(replica_id):
         raise SettingError("ZENHIRE_REPLICA_ID may hold letters, digits, '.', '_' and '-'")
     return OperationsSettings(
@@ -401,6 +447,42 @@ def operations_settings(env: Environment) -> OperationsSettings:
         redis_url=redis_url,
         replica_id=replica_id,
         slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", base.slot_lease_sec, minimum=3.0),
+        replica_named=named is not None,
+    )
+
+
+def s3_settings(env: Environment) -> S3Settings | None:
+    """The S3 store's settings, or None for the local directory; raise `SettingError`."""
+    bucket = env.optional("ZENHIRE_S3_BUCKET")
+    if bucket is None:
+        return None
+    if not S3_BUCKET.fullmatch(bucket):
+        raise SettingError("ZENHIRE_S3_BUCKET must be a bucket name (3-63 of a-z, 0-9, '.', '-')")
+    endpoint = env.optional("ZENHIRE_S3_ENDPOINT_URL")
+    if endpoint is not None:
+        endpoint = env.url("ZENHIRE_S3_ENDPOINT_URL", endpoint).rstrip("/")
+    sse = env.optional("ZENHIRE_S3_SSE")
+    if sse is not None and sse not in S3_ENCRYPTIONS:
+        raise SettingError("ZENHIRE_S3_SSE must be one of " + ", ".join(S3_ENCRYPTIONS))
+    kms_key = env.optional("ZENHIRE_S3_SSE_KMS_KEY_ID")
+    if kms_key is not None and sse != "aws:kms":
+        raise SettingError("ZENHIRE_S3_SSE_KMS_KEY_ID needs ZENHIRE_S3_SSE=aws:kms")
+    access_key, secret_key = (
+        env.optional("AWS_ACCESS_KEY_ID"),
+        env.optional("AWS_SECRET_ACCESS_KEY"),
+    )
+    if (access_key is None) != (secret_key is None):
+        raise SettingError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together")
+    return S3Settings(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        prefix=(env.optional("ZENHIRE_S3_PREFIX") or "").strip("/"),
+        region=env.optional("AWS_REGION") or env.optional("AWS_DEFAULT_REGION"),
+        access_key_id=access_key,
+        secret_access_key=secret_key,
+        session_token=env.optional("AWS_SESSION_TOKEN"),
+        sse=sse,
+        sse_kms_key_id=kms_key,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gateway.errors import ConfigError
@@ -36,6 +38,15 @@ def test_local_overrides_are_read_with_the_gateway_settings() -> None:
         ({"ZENHIRE_OUTBOX_MAX_ATTEMPTS": "0"}, "ZENHIRE_OUTBOX_MAX_ATTEMPTS"),
         ({"ZENHIRE_CONTROLPLANE_URL": "http://cp.example.com"}, "ZENHIRE_CONTROLPLANE_URL"),
         ({"ZENHIRE_CONTROLPLANE_PLAIN_HTTP": "yes"}, "ZENHIRE_CONTROLPLANE_PLAIN_HTTP"),
+        ({"ZENHIRE_S3_BUCKET": "Not A Bucket"}, "ZENHIRE_S3_BUCKET"),
+        ({"ZENHIRE_S3_BUCKET": "zh-art", "ZENHIRE_S3_ENDPOINT_URL": "s3.local"}, "ENDPOINT_URL"),
+        ({"ZENHIRE_S3_BUCKET": "zh-art", "ZENHIRE_S3_SSE": "rot13"}, "ZENHIRE_S3_SSE"),
+        (
+            {"ZENHIRE_S3_BUCKET": "zh-art", "ZENHIRE_S3_SSE_KMS_KEY_ID": "k"},
+            "ZENHIRE_S3_SSE_KMS_KEY_ID",
+        ),
+        ({"ZENHIRE_S3_BUCKET": "zh-art", "AWS_ACCESS_KEY_ID": "a"}, "AWS_SECRET_ACCESS_KEY"),
+        ({"ZENHIRE_RECORDING_SEGMENT_SEC": "30"}, "ZENHIRE_RECORDING_SEGMENT_SEC"),
         ({"ZENHIRE_GATEWAY_HOST": "0.0.0.0"}, "ZENHIRE_S2S_SECRET"),
         ({"ZENHIRE_GATEWAY_HOST": "10.0.0.5", "ZENHIRE_S2S_SECRET": "short"}, "ZENHIRE_S2S_SECRET"),
         (
@@ -89,7 +100,9 @@ def test_a_bad_setting_fails_at_start_up_naming_it(environ: dict[str, str], name
 
 def test_unset_variables_leave_the_declared_defaults() -> None:
     """The dataclass is the one source of every default (the replica id is random unless set)."""
-    assert Settings.from_env({"ZENHIRE_REPLICA_ID": Settings().operations.replica_id}) == Settings()
+    base = Settings()
+    named = replace(base, operations=replace(base.operations, replica_named=True))
+    assert Settings.from_env({"ZENHIRE_REPLICA_ID": base.operations.replica_id}) == named
 
 
 def test_a_public_listener_takes_a_strong_secret_and_keeps_it_out_of_repr() -> None:
@@ -139,3 +152,31 @@ def test_the_turn_secret_stays_out_of_repr() -> None:
         "turns:turn.example.net:5349?transport=tcp",
     )
     assert secret not in repr(settings)
+
+
+def test_s3_takes_the_standard_aws_variables_and_keeps_the_secret_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "ZENHIRE_S3_BUCKET": "zh-artifacts",
+            "ZENHIRE_S3_PREFIX": "/prod/",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret-key-value",
+            "AWS_REGION": "eu-west-1",
+            "ZENHIRE_S3_SSE": "aws:kms",
+            "ZENHIRE_S3_SSE_KMS_KEY_ID": "alias/zenhire",
+        }
+    )
+    assert settings.s3 is not None
+    s3 = settings.s3
+    assert (s3.prefix, s3.region, s3.sse) == ("prod", "eu-west-1", "aws:kms")
+    assert settings.segment_sec == 10.0
+    assert "secret-key-value" not in repr(settings)
+    assert Settings().segment_sec == 0.0  # the local directory keeps one file per recording
+
+
+def test_a_named_replica_keeps_its_own_spool_and_outbox() -> None:
+    one = Settings.from_env({"ZENHIRE_REPLICA_ID": "gw-1"})
+    two = Settings.from_env({"ZENHIRE_REPLICA_ID": "gw-2"})
+    assert one.spool_dir != two.spool_dir and one.outbox_path != two.outbox_path
+    assert not one.spool_dir.is_relative_to(two.spool_dir)
+    assert Settings().spool_dir == Settings().data_dir / "spool"

@@ -21,6 +21,7 @@ vocabulary), event ``type`` and delivery ``result``. No session ids.
     zenhire_event_loop_lag_p99_seconds / _max_seconds    the same over the readiness window
     zenhire_dependency_up{dependency}                control_plane, state_store: 1 reachable
     zenhire_outbox_held_events                       events the outbox's disk has not taken yet
+    zenhire_recording_segments_pending               sealed, not yet in the artifact store
     process_*                                        CPU, memory, file descriptors
 
 An ``unavailable`` delivery attempt is one that will be retried (or, past
@@ -32,6 +33,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -58,6 +60,11 @@ ROUND_TRIP_BUCKETS_SEC = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
 # Sessions whose latest upstream round trip is remembered for the console.
 ROUND_TRIPS_KEPT = 4096
 NO_CODE = "none"
+
+
+class SegmentBacklog(Protocol):
+    @property
+    def pending(self) -> int: ...
 
 
 class UpstreamMetrics:
@@ -198,6 +205,15 @@ class Metrics:
             ["dependency"],
             registry=r,
         )
+        self._segments_pending = Gauge(
+            "zenhire_recording_segments_pending",
+            "Recording segments sealed but not yet in the artifact store (waiting in the spool).",
+            registry=r,
+        )
+
+    def watch_segments(self, shipper: SegmentBacklog) -> None:
+        """Read the pending-segments gauge from ``shipper`` at each scrape."""
+        self._segments_pending.set_function(lambda: shipper.pending)
 
     # -- SessionMeter ---------------------------------------------------------
 

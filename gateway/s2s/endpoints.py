@@ -16,6 +16,10 @@ channel alone). Bounds past the end are clipped; a malformed value or
 ``Range`` is one byte range (`zenhire.ranges`): ``206``; past the end,
 ``416 RANGE_NOT_SATISFIABLE``; anything else, ``400 BAD_RANGE`` before the
 artifact is read.
+Artifacts stream from the store (a local directory or S3, one ranged read
+per request); a store that cannot be reached is ``503
+ARTIFACT_STORE_UNAVAILABLE`` (the control plane retries an erasure, and
+answers a fetch ``502``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from audio.clip import Clip
 from audio.wav import HEADER_BYTES, WavFormatError
-from gateway.errors import ArtifactNotFound
+from gateway.errors import ArtifactNotFound, ArtifactStoreUnavailable
 from gateway.http import error_response
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.services import Services, services
@@ -85,7 +89,11 @@ async def erase(request: Request) -> Response:
         return error_response(
             409, "SESSION_LIVE", "The interview is still running; erase it once it has ended."
         )
-    erased = await found.registry.erase(session_id)
+    try:
+        erased = await found.registry.erase(session_id)
+    except ArtifactStoreUnavailable:
+        log.exception("the artifact store failed", extra={"session_id": session_id})
+        return _store_unavailable()
     if not erased:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No artifacts are held for this session.")
     log.info("artifacts erased", extra={"session_id": session_id, "items": len(erased)})
@@ -113,7 +121,8 @@ async def _artifact(request: Request, key_of: Callable[[str], str], media_type: 
     refused = _refused(request, found)
     if refused is not None:
         return refused
-    key = key_of(request.path_params["session_id"])
+    session_id = request.path_params["session_id"]
+    key = key_of(session_id)
     try:
         # Before the artifact is touched: a malformed Range costs no read.
         wanted = _range_of(request)
@@ -122,6 +131,9 @@ async def _artifact(request: Request, key_of: Callable[[str], str], media_type: 
             return await _clip(request, found.artifacts, key, size, wanted)
     except ArtifactNotFound:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
+    except ArtifactStoreUnavailable:
+        log.exception("the artifact store failed", extra={"session_id": session_id})
+        return _store_unavailable()
     except (BadClip, BadRange) as exc:
         return error_response(400, exc.code, str(exc))
     try:
@@ -202,6 +214,12 @@ def _bounds(wanted: ByteRange | None, size: int) -> tuple[int, int, int]:
     if wanted is None:
         return 0, size - 1, 200
     return (*wanted.bounds(size), 206)
+
+
+def _store_unavailable() -> Response:
+    return error_response(
+        503, "ARTIFACT_STORE_UNAVAILABLE", "The artifact store is unavailable; retry later."
+    )
 
 
 def _unsatisfiable(size: int) -> Response:

@@ -6,7 +6,13 @@ transcript to the artifact store, queues the terminal S2S event
 folder. `Archive.recover` does the same, on start-up, for every folder a
 crash left in the spool: its WAV repaired, ``failed`` with
 ``GATEWAY_RESTART``. `Archive.erase` deletes whatever is kept of a finished
-session (artifacts and any spool folder) and lists what it deleted.
+session (artifacts, segments and any spool folder) and lists what it deleted.
+
+With a `SegmentShipper` (the recording shipped in segments while it runs),
+the stored recording is the one assembled from the store's segments
+(`gateway.session.assembly`), once the session's last segments are in:
+so it covers the interview whichever replicas wrote it. The segments are
+removed once the recording is stored.
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import ArtifactStoreUnavailable
 from gateway.interviewer import Outcome
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.s2s.controlplane import event_body
 from gateway.s2s.outbox import Outbox
+from gateway.session.assembly import assemble, delete_segments
 from gateway.session.identity import SessionIdentity
 from gateway.session.recording import discard, recover
+from gateway.session.segments import segments_prefix
+from gateway.session.shipper import SegmentShipper
 from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.registry")
@@ -34,29 +44,44 @@ RECORDING_FAILED = Outcome(
     "failed", "RECORDING_FAILED", "The interview could not be recorded or stored."
 )
 SPOOL_STORE = "spool"
+ASSEMBLED_FILE = "assembled.wav"
+# How long a finished session waits for its last segments to reach the store
+# (its slot is held meanwhile); past it the session is RECORDING_FAILED and
+# its spool folder is kept.
+SEGMENT_FLUSH_SEC = 60.0
 
 
 @dataclass(frozen=True)
 class Erased:
     """One deleted artifact, as the deletion receipt lists it (docs/s2s.md §4)."""
 
-    artifact: str  # recording | transcript | spool
+    artifact: str  # recording | transcript | segments | spool
     key: str
     store: str
 
 
 class Archive:
     def __init__(
-        self, spool_dir: Path, artifacts: ArtifactStore, outbox: Outbox, min_free_bytes: int = 0
+        self,
+        spool_dir: Path,
+        artifacts: ArtifactStore,
+        outbox: Outbox,
+        min_free_bytes: int = 0,
+        shipper: SegmentShipper | None = None,
     ) -> None:
         self.spool_dir = spool_dir
         self._artifacts = artifacts
         self._outbox = outbox
         self._min_free_bytes = min_free_bytes
+        self.shipper = shipper
 
     def has_room(self) -> bool:
         """Whether the spool's disk has room for another interview (`min_free_bytes`)."""
-        folder = self.spool_dir if self.spool_dir.exists() else self.spool_dir.parent
+        # The spool's folder (or, before its first interview, its nearest existing parent).
+        folder = next(
+            (path for path in (self.spool_dir, *self.spool_dir.parents) if path.exists()),
+            self.spool_dir,
+        )
         try:
             return shutil.disk_usage(folder).free >= self._min_free_bytes
         except OSError:
@@ -79,6 +104,8 @@ class Archive:
         outcome: Outcome,
         ended_at: str,
         rating: dict[str, Any] | None = None,
+        *,
+        from_segments: bool = True,
     ) -> Outcome:
         """Store the artifacts and queue the terminal event; return the outcome reported.
 
@@ -89,17 +116,23 @@ class Archive:
         full): a crash then loses the event, but not the folder that reports
         the session again on the next start (the control plane keeps the
         first terminal event it gets).
+
+        ``from_segments=False`` stores the spool's WAV even when segments are shipped
+        (a recovered session: the spool holds what never reached the store).
         """
         session_id = identity.session_id
         folder = self.folder(session_id)
         stored: dict[str, str | None] = {"recording_key": None, "transcript_key": None}
         try:
-            for field, key, name in [
-                ("recording_key", recording_key(session_id), "recording.wav"),
-                ("transcript_key", transcript_key(session_id), "transcript.json"),
+            recording, duration_ms = await self._recording(folder, duration_ms, from_segments)
+            for field, key, source in [
+                ("recording_key", recording_key(session_id), recording),
+                ("transcript_key", transcript_key(session_id), folder / "transcript.json"),
             ]:
-                await self._artifacts.put_file(key, folder / name)
+                await self._artifacts.put_file(key, source)
                 stored[field] = key
+            if self.shipper is not None:
+                await delete_segments(self._artifacts, session_id)
         except Exception:
             log.exception("storing the interview's artifacts failed")
             outcome = RECORDING_FAILED
@@ -110,6 +143,20 @@ class Archive:
         if all(stored.values()) and saved:
             await asyncio.to_thread(discard, folder)
         return outcome
+
+    async def _recording(
+        self, folder: Path, duration_ms: int, from_segments: bool
+    ) -> tuple[Path, int]:
+        """The file to store as the session's recording and its duration: the spool's
+        WAV, or the one assembled from the store's segments when the recording is
+        shipped in them (its duration is then the whole timeline's, whoever wrote it)."""
+        if self.shipper is None or not from_segments:
+            return folder / "recording.wav", duration_ms
+        session_id = folder.name
+        if not await self.shipper.flush(session_id, SEGMENT_FLUSH_SEC):
+            raise ArtifactStoreUnavailable("the recording's last segments did not reach the store")
+        assembled = folder / ASSEMBLED_FILE
+        return assembled, await assemble(self._artifacts, session_id, assembled)
 
     async def _report(
         self,
@@ -147,6 +194,8 @@ class Archive:
         ):
             if await self._artifacts.delete(key):
                 erased.append(Erased(artifact, key, self._artifacts.kind))
+        if await delete_segments(self._artifacts, session_id):
+            erased.append(Erased("segments", segments_prefix(session_id), self._artifacts.kind))
         folder = self.folder(session_id)
         if folder.exists():
             await asyncio.to_thread(discard, folder)
@@ -165,7 +214,9 @@ class Archive:
             except (OSError, ValueError):
                 log.exception("could not recover a spooled session", extra={"folder": folder.name})
                 continue
-            await self.store_and_report(identity, duration_ms, GATEWAY_RESTART, now_iso())
+            await self.store_and_report(
+                identity, duration_ms, GATEWAY_RESTART, now_iso(), from_segments=False
+            )
             recovered.append(identity)
             log.warning(
                 "recovered a session left by a restart", extra={"session_id": identity.session_id}

@@ -22,22 +22,31 @@ The files are written off the event loop, on the spool's writer thread
 in batches of `WRITE_BATCH_FRAMES`, at most `MAX_QUEUED_SEC` of it waiting
 for a slow disk. A disk that stalls longer, or fails, raises an `OSError`
 from the next write, which ends the interview ``RECORDING_FAILED``.
+
+With `Segments`, the recording is also sealed every ``samples`` into a
+segment of the store's contract (`gateway.session.segments`) and handed to a
+sink (the `SegmentShipper`), which reads it back from the WAV once the writer thread has flushed it:
+so the audio is on its way to the store at most one segment after it was heard.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from audio.frames import FRAME_MS
-from audio.wav import StereoWavWriter, repair
+from audio.wav import BLOCK_ALIGN, HEADER_BYTES, StereoWavWriter, repair
 from gateway.disk import DiskWork
 from gateway.interviewer import InterviewerSwitch, PersonaQuestion, Turn
 from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
+from gateway.session.segments import DEFAULT_EPOCH, SegmentName
+from gateway.session.shipper import PendingSegment, SegmentSink
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
 SWITCHES_FILE = "switches.jsonl"
@@ -45,6 +54,8 @@ SWITCHES_FILE = "switches.jsonl"
 WRITE_BATCH_FRAMES = 10
 # A disk stalled longer than this fails the interview rather than hold more audio in memory.
 MAX_QUEUED_SEC = 10
+# Bytes of one channel's sample (PCM16).
+SAMPLE_BYTES = 2
 MAX_QUEUED_JOBS = MAX_QUEUED_SEC * 1000 // (WRITE_BATCH_FRAMES * FRAME_MS)
 
 Frames = list[tuple[bytes, bytes]]
@@ -76,11 +87,28 @@ class _Files:
             self.questions.close()
 
 
+@dataclass(frozen=True)
+class Segments:
+    """How a live recording is cut for the store: every ``samples`` (per channel),
+    written as ``epoch``, its first sample at ``start`` on the interview's timeline."""
+
+    sink: SegmentSink
+    session_id: str
+    samples: int
+    epoch: int = DEFAULT_EPOCH
+    start: int = 0
+
+
 class Recording:
-    """The files of one live session; ``writer`` writes them (None: the caller's thread)."""
+    """The files of one live session; ``writer`` writes them (None: the caller's thread),
+    ``segments`` ships the recording to the store as it grows (None: at the end only)."""
 
     def __init__(
-        self, folder: Path, meta: dict[str, Any], writer: ThreadPoolExecutor | None = None
+        self,
+        folder: Path,
+        meta: dict[str, Any],
+        writer: ThreadPoolExecutor | None = None,
+        segments: Segments | None = None,
     ) -> None:
         self.folder = folder
         self._meta = meta
@@ -89,6 +117,10 @@ class Recording:
         self._work.submit(self._open)
         self._batch: Frames = []
         self._closed = False
+        self._segments = segments
+        self._samples = 0  # per channel, handed to the writer so far
+        self._sealed = 0  # of those, already handed over in segments
+        self._seq = 0
 
     @property
     def wav_path(self) -> Path:
@@ -107,8 +139,38 @@ class Recording:
         if self._closed:
             raise ValueError("write to a closed recording")
         self._batch.append((candidate, interviewer))
+        self._samples += len(candidate) // SAMPLE_BYTES
         if len(self._batch) >= WRITE_BATCH_FRAMES:
             self._hand_over()
+        segments = self._segments
+        if segments is not None and self._samples - self._sealed >= segments.samples:
+            self._hand_over()
+            self._work.submit(self._seal_job(segments))
+
+    def _seal_job(self, segments: Segments, *, flush: bool = True) -> Callable[[], None]:
+        """A writer-thread job handing the samples written since the last segment over
+        as the next one once they are on disk (the sink lives on the event loop)."""
+        samples = self._samples - self._sealed
+        name = SegmentName(segments.epoch, self._seq, segments.start + self._sealed)
+        pending = PendingSegment(
+            segments.session_id,
+            name,
+            self.wav_path,
+            HEADER_BYTES + self._sealed * BLOCK_ALIGN,
+            samples * BLOCK_ALIGN,
+        )
+        self._seq += 1
+        self._sealed = self._samples
+        loop = asyncio.get_running_loop()
+
+        def seal() -> None:
+            if samples <= 0:
+                return
+            if flush:
+                self._opened().wav.flush()
+            loop.call_soon_threadsafe(segments.sink.ship, pending)
+
+        return seal
 
     def add_turn(self, turn: Turn) -> None:
         line = json.dumps(asdict(turn), ensure_ascii=False)
@@ -130,10 +192,13 @@ class Recording:
         if self._closed:
             return
         self._closed = True
+        last: Callable[[], None] | None = None
         try:
             self._hand_over()
+            if self._segments is not None:
+                last = self._seal_job(self._segments, flush=False)  # the close flushes
         finally:
-            await self._work.close(lambda: self._finish({**self._meta, **extra}))
+            await self._work.close(lambda: self._finish({**self._meta, **extra}, last))
 
     def _hand_over(self) -> None:
         if self._batch:
@@ -149,10 +214,12 @@ class Recording:
         assert self._files is not None, "jobs after a failed open are skipped"
         return self._files
 
-    def _finish(self, meta: dict[str, Any]) -> None:
+    def _finish(self, meta: dict[str, Any], last_segment: Callable[[], None] | None) -> None:
         if self._files is None:
             raise OSError(f"the spool folder {self.folder.name} could not be opened")
         self._files.close()
+        if last_segment is not None:
+            last_segment()
         write_transcript(self.folder, meta, self.duration_ms)
 
 

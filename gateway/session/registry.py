@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
+from audio.frames import SAMPLE_RATE
 from gateway.candidate.readiness import Readiness
 from gateway.disk import writer_thread
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
@@ -23,7 +24,9 @@ from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, 
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
 from gateway.session.live import Limits, LiveSession
-from gateway.session.recording import Recording
+from gateway.session.recording import Recording, Segments
+from gateway.session.segments import DEFAULT_EPOCH
+from gateway.session.shipper import SegmentShipper
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
 from gateway.state.finished import Bounded, FinishedSessions, LocalFinished
@@ -53,6 +56,7 @@ class SessionRegistry:
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
         finished: FinishedSessions | None = None,
+        shipper: SegmentShipper | None = None,
     ) -> None:
         self.settings = settings
         self.interviewers = interviewers
@@ -61,7 +65,7 @@ class SessionRegistry:
         self.clock = clock if clock is not None else Clock()
         self._group = group
         self._archive = Archive(
-            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
+            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB, shipper
         )
         # Every recording's files are written by this one thread, off the event loop.
         self._writer = None if settings.disk_io == "inline" else writer_thread("spool")
@@ -138,7 +142,12 @@ class SessionRegistry:
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
             echo="unknown" if readiness is None else readiness.echo_path,
         )
-        recording = Recording(self._archive.folder(session_id), identity.as_meta(), self._writer)
+        recording = Recording(
+            self._archive.folder(session_id),
+            identity.as_meta(),
+            self._writer,
+            self._segments(session_id),
+        )
         session = LiveSession(
             identity,
             self.interviewers.create(context),
@@ -157,6 +166,18 @@ class SessionRegistry:
         self._tasks[session_id] = self._group.create_task(self._run(session, transport.kind))
         self._meter.started(verification.client_id, transport.kind)
         return session
+
+    def _segments(
+        self, session_id: str, epoch: int = DEFAULT_EPOCH, start: int = 0
+    ) -> Segments | None:
+        """How the session's recording is shipped while it runs (None: at the end only):
+        as writer ``epoch`` (a takeover's fencing token), from sample ``start`` of the
+        interview's timeline (docs/architecture.md, "The recording in segments")."""
+        shipper = self._archive.shipper
+        if shipper is None:
+            return None
+        samples = round(self.settings.segment_sec * SAMPLE_RATE)
+        return Segments(shipper, session_id, samples, epoch, start)
 
     async def _run(self, session: LiveSession, transport: str) -> None:
         bind_session(session.session_id)

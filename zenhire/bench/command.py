@@ -7,6 +7,7 @@
     zenhire bench --only soak --soak-sec 600       memory over a long interview
     zenhire bench --only turns                     the local interviewer's turn latency
     zenhire bench --only loop-lag                  event-loop lag, 100 interviews, slow disk
+    zenhire bench --only segments                  CPU per interview, S3 segments on vs off
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
 numbers when the machine is otherwise quiet (the load average is recorded).
@@ -30,7 +31,7 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "loop-lag")
+PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "loop-lag", "segments")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lag-plateau-sec", type=float, default=None, help="default 30 (10)")
     parser.add_argument(
         "--neighbours", type=int, default=2, help="loop-lag: fsync-heavy processes on the disk"
+    )
+    parser.add_argument("--segments-sessions", type=int, default=20)
+    parser.add_argument(
+        "--segments-sec", type=float, default=None, help="plateau of each segments variant"
     )
 
 
@@ -147,6 +152,11 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
             args.lag_plateau_sec or (10.0 if args.quick else 30.0),
             args.neighbours,
         )
+    if "segments" in parts:
+        from zenhire.bench.segments import segments_cost
+
+        plateau = args.segments_sec or (30.0 if args.quick else 60.0)
+        results["extra"]["segments"] = await segments_cost(options, args.segments_sessions, plateau)
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(
             options, args.soak_sessions, 60.0 if args.quick else args.soak_sec

@@ -120,6 +120,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
         if name == "loop_lag":
             lines.extend(loop_lag_table(section))
+        if name == "segments":
+            from zenhire.bench.segments import table
+
+            lines.append("**segments**: CPU per live interview, S3 segments on vs off")
+            lines.append("")
+            lines.extend(table(section))
+            continue
         lines.append(f"**{name}**: {json.dumps(section)}")
     return "\n".join(lines) + "\n"
 
