@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from gateway.s2s.artifacts import recording_key
 from tests.recorded import finish_session, noise
+from tests.reliability import count_example
 from zenhire.loopback.stack import Stack, running_stack
 from zenhire.ranges import MAX_HEADER_CHARS, BadRange, Unsatisfiable, parse
 from zenhire.signing import Direction, Signer
@@ -91,6 +92,7 @@ headers = st.one_of(
 @settings(max_examples=3000, deadline=None)
 @given(header=headers, size=st.integers(0, 10**7))
 def test_the_parser_agrees_with_the_model(header: str, size: int) -> None:
+    count_example("Range headers")
     assert answered(header, size) == expected(header, size)
 
 
@@ -169,6 +171,7 @@ def _sendable(header: str) -> bool:
 def test_the_gateway_answers_every_range_with_the_models_slice_or_a_4xx(
     served: Served, header: str
 ) -> None:
+    count_example("Range headers over the real gateway")
     # What the server reads: the bytes as latin-1, without the surrounding blanks
     # (which an HTTP/1.1 header value cannot carry).
     raw = header.encode().strip(b" \t")
