@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -261,3 +262,51 @@ async def test_a_finished_interview_does_not_start_again_on_another_replica(
                         break
         document = await overview(stack.http, replica_b)
         assert not [s for s in document["sessions"] if s["replica_id"] == "replica-b"]
+
+
+@pytest.mark.fault(
+    "Redis stopped",
+    injected="redis-server stopped mid-interview for a few seconds",
+    happened="the interview goes on; the replica stays ready (shared dependencies are metrics)",
+)
+@pytest.mark.fault(
+    "Redis restarted empty",
+    injected="redis-server back on the same port without its data",
+    happened="the live holder is put back on its next renewal; the cap still holds",
+)
+async def test_redis_stopped_then_back_empty_ends_no_interview_and_keeps_the_cap(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    with contextlib.ExitStack() as outage:
+        url = outage.enter_context(redis_server(tmp_path / "redis-1", port))
+        async with running_stack(
+            tmp_path, max_concurrent=1, gateway_env=_env(url, "replica-a")
+        ) as stack:
+            first_id, first = await stack.open_candidate(Candidate)
+            second_id, second = await stack.open_candidate(Candidate)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(first.interview([]))
+                await wait_overview(
+                    stack.http, stack.gateway_url, lambda o: first_id in live_ids(o)
+                )
+                outage.close()  # Redis goes away
+                await asyncio.sleep(3.0)
+                ready = await stack.http.get(f"{stack.gateway_url}/readyz")
+                assert ready.status_code == 200, ready.text
+                assert not first.kinds("ended"), "the interview went on without Redis"
+                with redis_server(tmp_path / "redis-2", port):  # back, and empty
+                    await asyncio.sleep(2.5)  # a renewal round puts the holder back
+                    group.create_task(second.interview([]))
+                    await wait_overview(
+                        stack.http, stack.gateway_url, lambda o: o["totals"]["waiting"] == 1
+                    )
+                    assert not second.kinds("live"), "the cap still counts the live interview"
+                    ended = await end_session(stack.http, stack.gateway_url, first_id)
+                    assert ended.status_code == 202
+                    await wait_overview(
+                        stack.http, stack.gateway_url, lambda o: second_id in live_ids(o)
+                    )
+                    ended = await end_session(stack.http, stack.gateway_url, second_id)
+                    assert ended.status_code == 202
+    assert first.kinds("ended")[-1]["reason"] == "ENDED_BY_OPERATOR"
