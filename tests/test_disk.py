@@ -59,6 +59,12 @@ async def test_jobs_run_in_order_on_the_writer_thread() -> None:
     assert all(name.startswith("test") for _, name in seen)
 
 
+@pytest.mark.fault(
+    "disk stalled",
+    injected="a writer thread that never returns",
+    happened="the bounded queue fills, the interview fails RECORDING_FAILED, memory does not grow",
+    lost="audio after the stall",
+)
 async def test_a_stalled_disk_fills_the_bound_then_refuses_and_the_owner_fails() -> None:
     writer = writer_thread("test")
     work = DiskWork("recording", writer, max_queued=3)

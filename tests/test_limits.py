@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 import websockets
 from aiortc import RTCConfiguration, RTCPeerConnection
 
@@ -52,6 +53,11 @@ def _assert_limited(response: httpx.Response, code: str) -> None:
 # -- the caps' own memory ------------------------------------------------------
 
 
+@pytest.mark.attack(
+    "rotating addresses",
+    injected="30,000 client addresses through the rate limiter",
+    happened="at most 10,000 entries kept",
+)
 def test_addresses_rotating_through_the_rate_cannot_grow_its_memory() -> None:
     rate = Rate(("RATE_LIMITED", "slow down"), 5, 60.0, 10**9)
     for n in range(3 * MAX_TRACKED_ADDRESSES):
@@ -82,6 +88,11 @@ def test_ipv6_clients_count_by_their_64_and_mapped_ipv4_as_ipv4() -> None:
 # -- verify attempts -----------------------------------------------------------
 
 
+@pytest.mark.attack(
+    "verify flood from one address",
+    injected="link verifications past the per-address rate",
+    happened="429 RATE_LIMITED with Retry-After; another address still served",
+)
 async def test_verify_attempts_past_the_per_address_cap_are_429_with_retry_after(
     tmp_path: Path,
 ) -> None:
@@ -96,6 +107,11 @@ async def test_verify_attempts_past_the_per_address_cap_are_429_with_retry_after
         assert (await _verify(other, stack, token)).status_code == 200
 
 
+@pytest.mark.attack(
+    "verify flood from many addresses",
+    injected="verifications past the replica's rate",
+    happened="429 RATE_LIMITED",
+)
 async def test_verify_attempts_past_the_replicas_cap_are_429(tmp_path: Path) -> None:
     env = {"ZENHIRE_VERIFY_PER_SEC": "1"}  # bursts of 2
     async with running_stack(tmp_path, gateway_env=env) as stack, AsyncExitStack() as clients:
@@ -118,6 +134,11 @@ async def _refused_socket(stack: Stack, address: str) -> tuple[dict[str, str], i
         return event, socket.close_code
 
 
+@pytest.mark.attack(
+    "socket flood from one address",
+    injected="open WebSockets past the per-address cap",
+    happened="error CONNECTION_LIMIT, close 1013; other addresses served",
+)
 async def test_websockets_past_the_per_address_cap_are_closed_1013(tmp_path: Path) -> None:
     env = {"ZENHIRE_WS_PER_ADDRESS": "2"}
     async with running_stack(tmp_path, gateway_env=env) as stack:
@@ -137,6 +158,11 @@ async def test_websockets_past_the_per_address_cap_are_closed_1013(tmp_path: Pat
         await held[1].close()
 
 
+@pytest.mark.attack(
+    "socket flood on the replica",
+    injected="open WebSockets past the replica's cap",
+    happened="close 1013",
+)
 async def test_websockets_past_the_replicas_cap_are_closed_1013(tmp_path: Path) -> None:
     env = {"ZENHIRE_WS_MAX": "2"}
     async with running_stack(tmp_path, gateway_env=env) as stack:
@@ -173,6 +199,11 @@ async def _post_offer(
     return await client.post(stack.gateway_url + OFFER_PATH, json=body)
 
 
+@pytest.mark.attack(
+    "peers that never complete ICE",
+    injected="offers whose peer never connects, past the per-address cap",
+    happened="429 CONNECTION_LIMIT with Retry-After",
+)
 async def test_pending_peers_past_the_per_address_cap_are_429(tmp_path: Path) -> None:
     """Offers whose peer never completes ICE stay pending; past the cap they are refused."""
     env = {"ZENHIRE_PENDING_PEERS_PER_ADDRESS": "2"}
@@ -191,6 +222,11 @@ async def test_pending_peers_past_the_per_address_cap_are_429(tmp_path: Path) ->
         assert (await _post_offer(other, stack, two.ticket, sdp)).status_code == 200
 
 
+@pytest.mark.attack(
+    "pending peers on the replica",
+    injected="unconnected peers past the replica's cap",
+    happened="429 CONNECTION_LIMIT",
+)
 async def test_pending_peers_past_the_replicas_cap_are_429(tmp_path: Path) -> None:
     env = {"ZENHIRE_PENDING_PEERS_MAX": "2"}
     async with (
@@ -236,6 +272,11 @@ async def _flood(stack: Stack, ticket: str, sdp: str, until: asyncio.Event) -> d
     return statuses
 
 
+@pytest.mark.attack(
+    "flood beside a live interview (WebSocket)",
+    injected="verify, offer and socket floods from one address during an interview",
+    happened="the interview completes; the flood gets 429s; no 5xx",
+)
 async def test_a_flood_from_one_address_leaves_a_websocket_interview_alone(
     tmp_path: Path,
 ) -> None:
@@ -258,6 +299,11 @@ async def test_a_flood_from_one_address_leaves_a_websocket_interview_alone(
         await stack.wait_for_status(session_id, "completed")
 
 
+@pytest.mark.attack(
+    "flood beside a live interview (WebRTC)",
+    injected="the same floods during a WebRTC interview",
+    happened="the interview completes; no 5xx",
+)
 async def test_a_flood_from_one_address_leaves_a_webrtc_interview_alone(tmp_path: Path) -> None:
     async with running_stack(tmp_path, gateway_env=FLOOD_ENV) as stack, _offer() as sdp:
         _, bait = await stack.open_candidate(Candidate)

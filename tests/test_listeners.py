@@ -60,6 +60,11 @@ def _signed(stack: Stack, path: str) -> dict[str, str]:
     return signer.headers("GET", path, b"")
 
 
+@pytest.mark.attack(
+    "S2S routes on the public listener",
+    injected="S2S calls to the public port when an internal one is set",
+    happened="404; served on the internal listener only",
+)
 async def test_the_s2s_routes_answer_only_on_the_internal_listener(tmp_path: Path) -> None:
     internal_port = free_port()
     internal = loopback_url(internal_port)
@@ -109,6 +114,11 @@ async def _verify_as(stack: Stack, forwarded_for: str) -> int:
     return response.status_code
 
 
+@pytest.mark.attack(
+    "spoofed X-Forwarded-For",
+    injected="X-Forwarded-For from a client that is not a listed proxy",
+    happened="ignored: the cap applies to the real address",
+)
 async def test_x_forwarded_for_is_ignored_unless_it_comes_from_a_listed_proxy(
     tmp_path: Path,
 ) -> None:

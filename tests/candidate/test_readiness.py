@@ -69,6 +69,11 @@ async def _post(stack: Stack, body: object) -> tuple[int, dict[str, Any]]:
         ({k: v for k, v in _readiness().items() if k != "network"}, "readiness.network"),
     ],
 )
+@pytest.mark.attack(
+    "bad readiness results",
+    injected="wrong types, unknown fields, out-of-range levels",
+    happened="400 READINESS_INVALID naming the field, nothing kept",
+)
 async def test_bad_readiness_is_refused_naming_the_field(
     stack: Stack, readiness: object, field: str | None
 ) -> None:
@@ -125,6 +130,9 @@ async def test_websocket_probes_are_echoed_before_the_hello(stack: Stack) -> Non
         assert kinds == ["live"]
 
 
+@pytest.mark.attack(
+    "malformed probe", injected="a probe that is not the protocol's", happened="close 4400"
+)
 async def test_a_malformed_probe_is_a_bad_hello(stack: Stack) -> None:
     _, candidate = await _candidate(stack)
     async with websockets.connect(candidate.ws_url) as socket:

@@ -149,6 +149,11 @@ async def test_segments_reach_s3_while_the_interview_runs_and_become_one_wav(
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
+@pytest.mark.fault(
+    "S3 unavailable for a minute",
+    injected="the TCP path to S3 cut for 60 s mid-interview",
+    happened="segments wait on disk (metric), all reach S3 when it returns; the final WAV is whole",
+)
 async def test_a_minute_without_s3_loses_nothing(endpoint: str, tmp_path: Path) -> None:
     """S3 refused for 60 s mid-interview: segments wait in the spool, then all arrive."""
     store = _store(endpoint, "outage")
@@ -208,6 +213,11 @@ async def test_a_minute_without_s3_loses_nothing(endpoint: str, tmp_path: Path) 
         await proxy.stop()
 
 
+@pytest.mark.fault(
+    "S3 down at fetch",
+    injected="artifact fetch with the store unreachable",
+    happened="503 ARTIFACT_STORE_UNAVAILABLE, not 404",
+)
 async def test_an_unreachable_store_answers_503_not_404(tmp_path: Path) -> None:
     env = s3_environment(f"http://127.0.0.1:{free_port()}")
     async with running_stack(tmp_path, gateway_env=env) as stack:

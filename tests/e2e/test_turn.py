@@ -44,6 +44,11 @@ async def _allocate(server: TurnServer, username: str, password: str) -> None:
     transport.close()
 
 
+@pytest.mark.attack(
+    "expired TURN credential",
+    injected="an expired or wrongly signed TURN REST credential at a real coturn",
+    happened="401 from coturn",
+)
 async def test_coturn_accepts_a_minted_credential_and_refuses_an_expired_one(
     tmp_path: Path,
 ) -> None:

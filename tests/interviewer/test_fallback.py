@@ -35,6 +35,11 @@ LOCAL_ENV = {
 }
 
 
+@pytest.mark.fault(
+    "realtime upstream gone for good",
+    injected="the upstream drops a response and refuses every reconnect",
+    happened="the embedded interviewer finishes it (completed); the transcript marks the switch",
+)
 async def test_the_local_interviewer_takes_over_when_the_upstream_is_gone(
     tmp_path: Path,
 ) -> None:

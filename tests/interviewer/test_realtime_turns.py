@@ -170,6 +170,11 @@ def test_turn_detection_is_configurable_and_checked_at_start_up() -> None:
         Settings.from_env({**env, "ZENHIRE_REALTIME_BACKCHANNEL_MAX_MS": "20"})
 
 
+@pytest.mark.fault(
+    "backchannel over the interviewer",
+    injected="an okay while the realtime interviewer speaks",
+    happened="it pauses and resumes; nothing truncated",
+)
 async def test_a_backchannel_over_the_interviewer_does_not_stop_it(
     tmp_path: Path, answer: bytes
 ) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.ops.load import CpuLoad
 from gateway.settings import LoadSettings
@@ -74,6 +75,11 @@ async def _wait_for_cpu_check(
         await asyncio.sleep(POLL_SEC)
 
 
+@pytest.mark.fault(
+    "replica CPU saturated",
+    injected="CPU past ZENHIRE_MAX_CPU_PERCENT",
+    happened="GATEWAY_CPU_HIGH (1013), /readyz 503; admitted once it falls",
+)
 async def test_a_replica_past_its_cpu_threshold_starts_no_interview_and_is_not_ready(
     tmp_path: Path,
 ) -> None:

@@ -50,6 +50,11 @@ def test_one_stall_among_many_quick_wake_ups_still_counts() -> None:
     assert lag.recent_p99_sec() == 2.0
 
 
+@pytest.mark.fault(
+    "event loop blocked",
+    injected="a 0.4 s block of the gateway's loop",
+    happened="/readyz 503 event_loop, ready again after the window",
+)
 async def test_a_blocked_loop_makes_the_gateway_not_ready_then_ready(tmp_path: Path) -> None:
     env = {
         **OPERATOR_ENV,

@@ -96,6 +96,12 @@ async def test_a_replica_low_on_disk_starts_no_interview_and_is_not_ready(
             assert (await stack.http.get(f"{stack.gateway_url}/readyz")).json()["checks"]["disk"]
 
 
+@pytest.mark.fault(
+    "disk full during finalization",
+    injected="spool, artifacts and outbox on one tmpfs filled to 0 bytes free",
+    happened="failed/RECORDING_FAILED reaches the control plane (held in memory); the next one runs",
+    lost="the recording",
+)
 async def test_with_the_whole_data_dir_full_the_terminal_event_still_reaches_the_control_plane(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

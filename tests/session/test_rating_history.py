@@ -58,6 +58,11 @@ async def _live(stack: Stack) -> tuple[str, Candidate, ClientConnection]:
         ({"type": "rating", "skipped": True, "score": 2}, "skipped"),
     ],
 )
+@pytest.mark.attack(
+    "bad ratings",
+    injected="scores out of 1..5, booleans, long comments, unknown fields",
+    happened="RATING_INVALID naming the field; the window stays open",
+)
 def test_bad_ratings_name_their_field(message: dict[str, Any], field: str) -> None:
     with pytest.raises(RatingInvalid) as raised:
         parse_rating(message, "2026-01-01T00:00:00.000Z")

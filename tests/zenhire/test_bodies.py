@@ -58,6 +58,11 @@ def _key(stack: Stack) -> list[tuple[str, str]]:
     return [("X-API-Key", stack.api_key)]
 
 
+@pytest.mark.attack(
+    "huge Content-Length",
+    injected="Content-Length of 10 GB with no body, both services",
+    happened="413 at once, connection closed",
+)
 async def test_a_content_length_past_the_bound_is_413_before_the_body_is_sent(
     stack: Stack,
 ) -> None:
@@ -84,6 +89,11 @@ async def test_each_endpoint_has_its_own_bound(stack: Stack) -> None:
     assert verify.status == 413
 
 
+@pytest.mark.attack(
+    "endless chunked body",
+    injected="a chunked body growing past the bound",
+    happened="413, connection closed",
+)
 async def test_a_chunked_body_is_413_once_it_passes_the_bound(stack: Stack) -> None:
     chunk = b"2000\r\n" + b" " * 0x2000 + b"\r\n"
     for url, path, extra in _targets(stack, _key(stack)):
@@ -92,6 +102,11 @@ async def test_a_chunked_body_is_413_once_it_passes_the_bound(stack: Stack) -> N
         assert answer.closed
 
 
+@pytest.mark.attack(
+    "slow body",
+    injected="a body sent one byte per 0.1 s",
+    happened="408 BODY_TIMEOUT at the deadline",
+)
 async def test_a_body_that_trickles_in_is_408_after_the_deadline(stack: Stack) -> None:
     for url, path, extra in _targets(stack, _key(stack)):
         started = time.monotonic()
@@ -104,6 +119,9 @@ async def test_a_body_that_trickles_in_is_408_after_the_deadline(stack: Stack) -
         assert answer.closed
 
 
+@pytest.mark.attack(
+    "malformed Content-Length", injected="abc, -1, 1e3, 0x10, 26 digits", happened="400"
+)
 async def test_a_malformed_content_length_is_400(stack: Stack) -> None:
     for url, path, extra in _targets(stack, _key(stack)):
         for length in ("abc", "-1", "1e3", "0x10", "99999999999999999999999999"):
@@ -118,6 +136,11 @@ async def test_a_body_past_the_bound_sent_whole_is_413(stack: Stack) -> None:
         assert answer.status == 413, (path, answer)
 
 
+@pytest.mark.attack(
+    "unsigned S2S body",
+    injected="S2S verify/events without fresh signature headers",
+    happened="401 before any body is read",
+)
 async def test_s2s_requests_without_fresh_signature_headers_are_401_before_the_body(
     stack: Stack,
 ) -> None:
@@ -138,6 +161,11 @@ async def test_s2s_requests_without_fresh_signature_headers_are_401_before_the_b
             assert answer.elapsed_sec < BODY_TIMEOUT_SEC
 
 
+@pytest.mark.attack(
+    "deeply nested JSON",
+    injected="JSON nested 3,000 deep, both services",
+    happened="400 INVALID_JSON (was a 500)",
+)
 async def test_json_nested_past_the_parsers_depth_is_400_on_both_services(stack: Stack) -> None:
     nested = b"[" * 3000 + b"]" * 3000
     gateway = await stack.http.post(stack.gateway_url + SESSION_PATH, content=nested)
