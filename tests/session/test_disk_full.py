@@ -99,7 +99,7 @@ async def test_a_replica_low_on_disk_starts_no_interview_and_is_not_ready(
 @pytest.mark.fault(
     "disk full during finalization",
     injected="spool, artifacts and outbox on one tmpfs filled to 0 bytes free",
-    happened="failed/RECORDING_FAILED reaches the control plane (held in memory); the next one runs",
+    happened="failed/RECORDING_FAILED reaches the control plane (held in memory); next one runs",
     lost="the recording",
 )
 async def test_with_the_whole_data_dir_full_the_terminal_event_still_reaches_the_control_plane(
