@@ -8,6 +8,7 @@
     zenhire bench --only turns                     the local interviewer's turn latency
     zenhire bench --only loop-lag                  event-loop lag, 100 interviews, slow disk
     zenhire bench --only segments                  CPU per interview, S3 segments on vs off
+    zenhire bench --only chaos --chaos-sec 1800    50 interviews under random faults, memory
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
 numbers when the machine is otherwise quiet (the load average is recorded).
@@ -31,7 +32,7 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "loop-lag", "segments")
+PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "loop-lag", "segments", "chaos")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--neighbours", type=int, default=2, help="loop-lag: fsync-heavy processes on the disk"
     )
     parser.add_argument("--segments-sessions", type=int, default=20)
+    parser.add_argument("--chaos-sec", type=float, default=1800.0, help="fault soak length")
+    parser.add_argument("--chaos-sessions", type=int, default=50, help="fault soak interviews")
+    parser.add_argument("--chaos-concurrency", type=int, default=10)
+    parser.add_argument("--chaos-every", type=float, default=20.0, help="mean sec between faults")
     parser.add_argument(
         "--segments-sec", type=float, default=None, help="plateau of each segments variant"
     )
@@ -157,6 +162,16 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
 
         plateau = args.segments_sec or (30.0 if args.quick else 60.0)
         results["extra"]["segments"] = await segments_cost(options, args.segments_sessions, plateau)
+    if "chaos" in parts:
+        from zenhire.bench.chaos import chaos
+
+        results["extra"]["chaos"] = await chaos(
+            args.chaos_sec,
+            args.chaos_sessions,
+            args.chaos_concurrency,
+            args.chaos_every,
+            args.work_dir,
+        )
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(
             options, args.soak_sessions, 60.0 if args.quick else args.soak_sec

@@ -120,6 +120,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
         if name == "loop_lag":
             lines.extend(loop_lag_table(section))
+        if name == "chaos":
+            from zenhire.bench.chaos import table as chaos_table
+
+            lines.append("**chaos**: interviews under random faults")
+            lines.append("")
+            lines.extend(chaos_table(section))
+            continue
         if name == "segments":
             from zenhire.bench.segments import table
 

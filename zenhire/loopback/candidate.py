@@ -38,6 +38,7 @@ class Candidate:
     answers: deque[bytes] = field(default_factory=deque)
     close_code: int | None = None
     answer_starts: list[float] = field(default_factory=list)
+    socket: ClientConnection | None = field(default=None, repr=False)
 
     @property
     def ws_url(self) -> str:
@@ -80,6 +81,7 @@ class Candidate:
         """Hold the interview until the gateway ends it (or end it ourselves)."""
         self.answers.extend(answers)
         async with await self.connect() as socket:
+            self.socket = socket
             await self.converse(socket, end_after_sec=end_after_sec)
 
     async def converse(
