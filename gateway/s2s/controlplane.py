@@ -45,7 +45,7 @@ _Language = Annotated[
     str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 ]
 # A cap and a length any real client could have; beyond them the answer is garbage.
-MAX_CONCURRENT = 10_000
+MAX_CONCURRENT = 1_000_000
 MAX_DURATION_SEC = 24 * 3600
 _QuestionText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
