@@ -47,7 +47,7 @@ def _watch_logs_for_secrets() -> Iterator[None]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     rows = LEDGER.table()
     if rows or EXAMPLES:
-        cache = terminalreporter.config.cache
+        cache = getattr(terminalreporter.config, "cache", None)
         folder = cache.mkdir("zenhire") if cache is not None else None
         text = write(rows, EXAMPLES, LEDGER.leaks, folder) if folder is not None else ""
         terminalreporter.section("faults and attacks")

@@ -23,6 +23,7 @@ KiB, so holding it is cheaper than streaming it). A refusal carries
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,11 @@ class BodyRefused(Exception):
         self.status, self.code, self.message, self.limit = status, code, message, limit
 
 
+HTTP_TOO_LARGE = 413
+# Before a 413, this much of the body already on its way is read and dropped, while it
+# keeps coming (an attacker's 10 GB is cut off all the same).
+DRAIN_MAX_BYTES = 1024 * 1024
+DRAIN_IDLE_SEC = 0.2
 SLOW_BODY = BodyRefused(
     408, "BODY_TIMEOUT", "The request body did not arrive in time; send it again."
 )
@@ -111,7 +117,22 @@ class BoundedBodies:
         details = None if refused.limit is None else {"limit": refused.limit}
         response = self.refuse(refused.status, refused.code, refused.message, details)
         response.headers["Connection"] = "close"
+        if refused.status == HTTP_TOO_LARGE:
+            await _drain(receive)
         await response(scope, receive, send)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read (and drop) what of the refused body is already on its way, up to a bound,
+    so that closing the connection does not reset it before the client has read its
+    413. A client that sends nothing more is answered after `DRAIN_IDLE_SEC`."""
+    seen = 0
+    with contextlib.suppress(TimeoutError):
+        while seen <= DRAIN_MAX_BYTES:
+            message = await asyncio.wait_for(receive(), DRAIN_IDLE_SEC)
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                return
+            seen += len(message.get("body", b""))
 
 
 def _declared(headers: Headers, limit: int, too_large_code: str) -> bool:
