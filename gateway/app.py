@@ -80,12 +80,18 @@ def create_app(
                         store,
                         meter=metrics,
                         clock=clock,
+                        ownership=state.ownership,
                     )
                     peers = PeerConnections(group)
                     await registry.recover_spool()
                     delivery = group.create_task(outbox.run())
                     replica = Replica(
-                        settings.operations.replica_id, registry, state, outbox, metrics.upstream
+                        settings.operations.replica_id,
+                        registry,
+                        state,
+                        outbox,
+                        metrics.upstream,
+                        settings.operations.internal_url,
                     )
                     publishing = group.create_task(replica.run())
                     app.state.services = Services(
@@ -100,6 +106,7 @@ def create_app(
                         metrics=metrics,
                         operators=OperatorKeys(settings.operations.operator_keys),
                         replica=replica,
+                        replicas=Signer.of(settings.s2s_secrets, Direction.BETWEEN_REPLICAS),
                     )
                     app.state.http = client
                     app.state.peers = peers

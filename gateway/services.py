@@ -31,6 +31,7 @@ class Services:
     metrics: Metrics
     operators: OperatorKeys
     replica: Replica
+    replicas: Signer  # signs and verifies joins forwarded between replicas
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -33,6 +33,10 @@
 | ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, live directory |
 | ZENHIRE_REPLICA_ID | host name + random suffix | this replica's name on the console |
 | ZENHIRE_SLOT_LEASE_SEC | 15 | a dead replica's slots free themselves after this long |
+| ZENHIRE_INTERNAL_URL | http://<host>:<port> | where other replicas forward joins to this one |
+| ZENHIRE_OWNER_LEASE_SEC | 3 | a dead owner's interviews can be taken over after this long |
+| ZENHIRE_CHECKPOINT_INTERVAL_SEC | 1 | a live interview is checkpointed this often (and per turn) |
+| ZENHIRE_DRAIN_DEADLINE_SEC | 30 | on SIGTERM, interviews that could not move end after this long |
 """
 
 from __future__ import annotations
@@ -96,6 +100,10 @@ class OperationsSettings:
     redis_url: str | None = field(default=None, repr=False)
     replica_id: str = "gateway"
     slot_lease_sec: float = 15.0
+    internal_url: str = "http://127.0.0.1:8800"
+    owner_lease_sec: float = 3.0
+    checkpoint_interval_sec: float = 1.0
+    drain_deadline_sec: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -158,11 +166,12 @@ class Settings:
             origins = env.optional("ZENHIRE_ALLOWED_ORIGINS")
             interviewer = env.choice("ZENHIRE_INTERVIEWER", base.interviewer, INTERVIEWERS)
             host = env.text("ZENHIRE_GATEWAY_HOST", base.host)
+            port = env.integer("ZENHIRE_GATEWAY_PORT", base.port)
             return cls(
                 s2s_secrets=read_s2s_secrets(env, host),
                 data_dir=Path(env.text("ZENHIRE_DATA_DIR", str(base.data_dir))),
                 host=host,
-                port=env.integer("ZENHIRE_GATEWAY_PORT", base.port),
+                port=port,
                 public_url=public_url,
                 allowed_origins=(
                     tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
@@ -194,7 +203,7 @@ class Settings:
                 ),
                 static_dir=Path(env.text("ZENHIRE_STATIC_DIR", str(base.static_dir))),
                 local=LocalInterviewerSettings.from_env(environ),
-                operations=operations_settings(env),
+                operations=operations_settings(env, host, port),
                 ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
                 webrtc_ports=webrtc_ports(env),
                 webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", base.webrtc_media, WEBRTC_MEDIA),
@@ -247,8 +256,13 @@ def webrtc_ports(env: Environment) -> tuple[int, int] | None:
     return low, high
 
 
-def operations_settings(env: Environment) -> OperationsSettings:
-    """Operator keys, state store and replica identity; raise `SettingError` naming the key."""
+def operations_settings(
+    env: Environment, host: str = "127.0.0.1", port: int = 8800
+) -> OperationsSettings:
+    """Operator keys, state store and replica identity; raise `SettingError` naming the key.
+
+    ``host`` and ``port`` (where this replica listens) make the default internal URL.
+    """
     keys: list[tuple[str, str]] = []
     single = env.optional("ZENHIRE_OPERATOR_KEY")
     if single is not None:
@@ -274,7 +288,21 @@ def operations_settings(env: Environment) -> OperationsSettings:
         redis_url=redis_url,
         replica_id=replica_id,
         slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", base.slot_lease_sec, minimum=3.0),
+        internal_url=env.url("ZENHIRE_INTERNAL_URL", default_internal_url(host, port)).rstrip("/"),
+        owner_lease_sec=env.number("ZENHIRE_OWNER_LEASE_SEC", base.owner_lease_sec, minimum=1.0),
+        checkpoint_interval_sec=env.number(
+            "ZENHIRE_CHECKPOINT_INTERVAL_SEC", base.checkpoint_interval_sec, minimum=0.1
+        ),
+        drain_deadline_sec=env.number(
+            "ZENHIRE_DRAIN_DEADLINE_SEC", base.drain_deadline_sec, minimum=0.0
+        ),
     )
+
+
+def default_internal_url(host: str, port: int) -> str:
+    """``http://host:port``; a wildcard address is replaced by this machine's name."""
+    reachable = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}"
 
 
 def _operator_secret(key: str, secret: str) -> str:

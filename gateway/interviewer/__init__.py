@@ -9,7 +9,12 @@ frames, decides what to say, and hands audio to the session's playout.
        │  play()/stop_playback(): interviewer audio, paced by the session
        │  send(): captions and state for the page
        │  add_turn(): transcript turns on the recording's timeline
-       └─ ask(): the question put to the candidate now (answers map to it)
+       │  ask(): the question put to the candidate now (answers map to it)
+       └─ note_position(): where the interview stands, for a takeover
+
+An interview taken over by another replica (its owner died or drained)
+starts a fresh interviewer with ``InterviewPlanContext.resume``: the last
+`Position` it noted, from the checkpoint.
 
 `Interviewer.run` returns when the interview is over by the interviewer's own
 decision (`Outcome`). The session cancels it when the candidate ends, the
@@ -49,13 +54,41 @@ class Persona:
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where an interview stands, as its interviewer tells it (`Conversation.note_position`).
+
+    ``questions_done``: how many of its questions the local interviewer has had
+    answered; ``history``: the realtime interviewer's conversation items,
+    ``(role, text)``, as it would replay them to a fresh upstream session.
+    """
+
+    questions_done: int = 0
+    history: tuple[tuple[str, str], ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {"questions_done": self.questions_done, "history": [list(e) for e in self.history]}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> Position:
+        done = raw.get("questions_done", 0)
+        history = raw.get("history", [])
+        if not isinstance(done, int) or not isinstance(history, list):
+            raise ValueError("malformed interviewer position")
+        return cls(done, tuple((str(role), str(text)) for role, text in history))
+
+
+@dataclass(frozen=True)
 class InterviewPlanContext:
-    """What an interviewer knows about the interview it is about to hold."""
+    """What an interviewer knows about the interview it is about to hold.
+
+    ``resume`` is set when the interview was taken over: go on from there.
+    """
 
     session_id: str
     persona: Persona
     max_duration_sec: int
     wrap_up_before_end_sec: int
+    resume: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,10 @@ class Conversation(Protocol):
     def ask(self, question: PersonaQuestion, t_ms: int) -> None:
         """Record that ``question`` is put to the candidate from ``t_ms`` on; the
         candidate's turns until the next question are its answer."""
+        ...
+
+    def note_position(self, position: Position) -> None:
+        """Where the interview stands now; kept in the checkpoint for a takeover."""
         ...
 
 

@@ -5,7 +5,9 @@ transcript to the artifact store, queues the terminal S2S event
 (``session.completed`` or ``session.failed``) in the outbox and removes the
 folder. `Archive.recover` does the same, on start-up, for every folder a
 crash left in the spool: its WAV repaired, ``failed`` with
-``GATEWAY_RESTART``. `Archive.erase` deletes whatever is kept of a finished
+``GATEWAY_RESTART`` — unless another replica took the interview over
+meanwhile (its fencing token is newer than the folder's part): then the
+folder is dropped and nothing reported. `Archive.erase` deletes whatever is kept of a finished
 session (artifacts and any spool folder) and lists what it deleted.
 """
 
@@ -19,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import StateStoreUnavailable
 from gateway.interviewer import Outcome
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.s2s.controlplane import event_body
 from gateway.s2s.outbox import Outbox
 from gateway.session.identity import SessionIdentity
 from gateway.session.recording import discard, recover
+from gateway.state.ownership import MemoryOwnership, Ownership
 from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.registry")
@@ -47,9 +51,15 @@ class Erased:
 
 class Archive:
     def __init__(
-        self, spool_dir: Path, artifacts: ArtifactStore, outbox: Outbox, min_free_bytes: int = 0
+        self,
+        spool_dir: Path,
+        artifacts: ArtifactStore,
+        outbox: Outbox,
+        min_free_bytes: int = 0,
+        ownership: Ownership | None = None,
     ) -> None:
         self.spool_dir = spool_dir
+        self._ownership = ownership or MemoryOwnership("gateway", "")
         self._artifacts = artifacts
         self._outbox = outbox
         self._min_free_bytes = min_free_bytes
@@ -138,6 +148,14 @@ class Archive:
             erased.append(Erased("spool", f"spool/{session_id}", SPOOL_STORE))
         return erased
 
+    async def _still_ours(self, session_id: str, epoch: int) -> bool:
+        """False if a newer owner has the session (the crash left an older part)."""
+        try:
+            return await self._ownership.finish(session_id, epoch)
+        except StateStoreUnavailable:
+            log.warning("could not check a spooled session's owner; reporting it")
+            return True
+
     async def recover(self) -> list[SessionIdentity]:
         """Store and report the sessions a crash left in the spool; return who they were."""
         if not self.spool_dir.exists():
@@ -149,6 +167,14 @@ class Archive:
                 identity = SessionIdentity.from_meta(meta)
             except (OSError, ValueError):
                 log.exception("could not recover a spooled session", extra={"folder": folder.name})
+                continue
+            epoch = int(meta.get("part", {}).get("epoch", 0))
+            if not await self._still_ours(identity.session_id, epoch):
+                discard(folder)
+                log.info(
+                    "a spooled session was taken over elsewhere; dropped",
+                    extra={"session_id": identity.session_id},
+                )
                 continue
             await self.store_and_report(identity, duration_ms, GATEWAY_RESTART, now_iso())
             recovered.append(identity)

@@ -14,6 +14,15 @@ The transcript document holds the meta, the ``turns`` and the per-question
 Nothing grows in memory with the interview's length, and a crash leaves a
 playable WAV and every finished turn, which `recover` turns into artifacts
 on the next start.
+
+Parts: a recording is one owner's `RecordingPart` of the interview (its
+fencing token and its start on the interview's timeline, both in
+``meta.json`` under ``part``). An interview taken over by another replica
+goes on in a new part from the checkpoint's offset: its WAV starts there,
+its transcript files start with the turns and marks of the checkpoint, and
+`duration_ms` is the interview's (offset plus this part). The WAV writer
+(`write`, one stereo frame per tick) is where a segment writer keyed by
+(session id, epoch, sequence) takes the frames instead.
 """
 
 from __future__ import annotations
@@ -27,20 +36,34 @@ from typing import Any
 from audio.frames import FRAME_MS
 from audio.wav import StereoWavWriter, repair
 from gateway.interviewer import PersonaQuestion, Turn
+from gateway.session.checkpoint import RecordingPart
 from gateway.session.responses import QUESTIONS_FILE, Asked, read_lines, responses
 
 TRANSCRIPT_FORMAT = "zenhire.transcript.v1"
 
 
 class Recording:
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        meta: dict[str, Any],
+        part: RecordingPart | None = None,
+        *,
+        turns: list[dict[str, Any]] | None = None,
+        asked: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A new part in ``folder``; ``turns`` and ``asked`` are the earlier parts' (a takeover)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self._meta = meta
-        (folder / "meta.json").write_text(json.dumps(meta))
+        self.part = part or RecordingPart(0)
+        self._meta = {**meta, "part": self.part.as_json()}
+        (folder / "meta.json").write_text(json.dumps(self._meta))
         self._wav = StereoWavWriter(folder / "recording.wav")
         self._turns = (folder / "turns.jsonl").open("a", encoding="utf-8")
         self._questions = (folder / QUESTIONS_FILE).open("a", encoding="utf-8")
+        for target, rows in ((self._turns, turns), (self._questions, asked)):
+            target.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows or ())
+            target.flush()
         self._closed = False
 
     @property
@@ -53,7 +76,16 @@ class Recording:
 
     @property
     def duration_ms(self) -> int:
-        return int(self._wav.duration_ms)
+        """The interview's duration so far: earlier parts (the offset) and this one."""
+        return self.part.offset_ms + int(self._wav.duration_ms)
+
+    def turns(self) -> list[dict[str, Any]]:
+        """Every transcript turn so far (for the checkpoint)."""
+        return read_lines(self.folder / "turns.jsonl")
+
+    def asked(self) -> list[dict[str, Any]]:
+        """Every question mark so far (for the checkpoint)."""
+        return read_lines(self.folder / QUESTIONS_FILE)
 
     def write(self, candidate: bytes, interviewer: bytes) -> None:
         self._wav.write(candidate, interviewer)
@@ -99,7 +131,8 @@ def recover(folder: Path) -> tuple[dict[str, Any], int]:
     """Repair a spool folder a crash left behind; return its meta and duration."""
     meta: dict[str, Any] = json.loads((folder / "meta.json").read_text())
     wav = folder / "recording.wav"
-    duration_ms = repair(wav) if wav.exists() else 0
+    offset_ms = int(meta.get("part", {}).get("offset_ms", 0))
+    duration_ms = offset_ms + (repair(wav) if wav.exists() else 0)
     write_transcript(folder, {**meta, "ended_by": "GATEWAY_RESTART"}, duration_ms)
     return meta, duration_ms
 

@@ -4,6 +4,12 @@ The registry starts live sessions in the service's task group, finalizes
 them when they end (slot freed; artifacts stored and event queued by the
 `Archive`) and, on start-up, has the archive recover sessions a crash left
 in the spool.
+
+Each live session holds its `Lease` (`gateway.state.ownership`); a session
+may also start from another replica's checkpoint (`Takeover`). Finalizing
+asks the ownership store first (`finish`): a replica fenced by a newer
+owner reports nothing and leaves the slot alone, so an interview that
+changed hands is reported once, by its last owner.
 """
 
 from __future__ import annotations
@@ -11,19 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from gateway.errors import StateStoreUnavailable
 from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
 from gateway.s2s.outbox import Outbox
 from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, Erased
+from gateway.session.checkpoint import RecordingPart, Takeover
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
-from gateway.session.live import Limits, LiveSession
-from gateway.session.recording import Recording
+from gateway.session.keeper import Keeper
+from gateway.session.live import MOVED_ON, Limits, LiveSession
+from gateway.session.recording import Recording, discard
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
+from gateway.state.ownership import Lease, MemoryOwnership, Ownership
 from gateway.state.slots import SlotStore
 from gateway.transports.transport import Transport
 from zenhire.timestamps import now_iso
@@ -46,21 +58,27 @@ class SessionRegistry:
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.settings = settings
+        operations = settings.operations
+        self.ownership = ownership or MemoryOwnership(
+            operations.replica_id, operations.internal_url
+        )
         self.interviewers = interviewers
         self.slots = slots
         # One clock for every live session (one timer, not one per session).
         self.clock = clock if clock is not None else Clock()
         self._group = group
         self._archive = Archive(
-            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB
+            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB, self.ownership
         )
         self._verified: dict[str, Verification] = {}
         self._consents: dict[str, Consent] = {}
         self._live: dict[str, LiveSession] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._finished: set[str] = set()
+        self._starting: dict[str, asyncio.Lock] = {}
         self._meter = meter or NullMeter()
         # The latest finished sessions, newest last; `finished_count` counts all of them.
         self.recent: deque[Finished] = deque(maxlen=RECENT_MAX)
@@ -95,24 +113,61 @@ class SessionRegistry:
 
     # -- the interview --------------------------------------------------------
 
-    def start(self, verification: Verification, transport: Transport) -> LiveSession:
-        """Start the live interview (the caller holds its slot) attached to ``transport``.
+    @asynccontextmanager
+    async def starting(self, session_id: str) -> AsyncIterator[None]:
+        """Hold while claiming and starting ``session_id``: one start at a time per session."""
+        lock = self._starting.setdefault(session_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._starting.get(session_id) is lock:
+                del self._starting[session_id]
+
+    def start(
+        self,
+        verification: Verification,
+        transport: Transport,
+        lease: Lease,
+        takeover: Takeover | None = None,
+    ) -> LiveSession:
+        """Start the live interview (the caller holds its slot and ``lease``) attached to
+        ``transport``, afresh or from another replica's checkpoint (``takeover``).
 
         Raise `RuntimeError` if it is live already: one live copy per session.
         """
         session_id = verification.session_id
         if session_id in self._live:
             raise RuntimeError(f"session {session_id} is live already")
-        identity = SessionIdentity.starting(
-            verification, self._consents.get(session_id), transport.kind
-        )
+        if takeover is None:
+            identity = SessionIdentity.starting(
+                verification, self._consents.get(session_id), transport.kind
+            )
+        else:
+            identity = takeover.identity
+        offset_ms = 0 if takeover is None else takeover.offset_ms
         context = InterviewPlanContext(
             session_id=session_id,
             persona=verification.persona,
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
+            resume=None if takeover is None else takeover.position,
         )
-        recording = Recording(self._archive.folder(session_id), identity.as_meta())
+        recording = Recording(
+            self._archive.folder(session_id),
+            identity.as_meta(),
+            RecordingPart(lease.token, offset_ms),
+            turns=None if takeover is None else takeover.turns,
+            asked=None if takeover is None else takeover.asked,
+        )
+        keeper = Keeper(
+            self.ownership,
+            lease,
+            verification,
+            identity,
+            recording,
+            self.settings.operations.checkpoint_interval_sec,
+        )
         session = LiveSession(
             identity,
             self.interviewers.create(context),
@@ -121,14 +176,18 @@ class SessionRegistry:
             on_end=lambda live, outcome: self._finalize(live, recording, outcome),
             meter=self._meter,
             clock=self.clock,
+            keeper=keeper,
+            timeline_ms=offset_ms,
+            position=context.resume,
         )
         session.attach(transport)
         self._live[session_id] = session
-        self._archive.queue_event(
-            session_id,
-            "session.started",
-            {"started_at": identity.started_at, "transport": transport.kind},
-        )
+        if takeover is None:
+            self._archive.queue_event(
+                session_id,
+                "session.started",
+                {"started_at": identity.started_at, "transport": transport.kind},
+            )
         self._tasks[session_id] = self._group.create_task(self._run(session))
         self._meter.started(verification.client_id, transport.kind)
         return session
@@ -156,6 +215,9 @@ class SessionRegistry:
         except Exception:
             log.exception("closing the recording failed")
             outcome = RECORDING_FAILED
+        if outcome in MOVED_ON or not await self._may_report(session):
+            self._let_go(session, recording)
+            return
         try:
             outcome = await self._archive.store_and_report(
                 identity, recording.duration_ms, outcome, ended_at
@@ -186,6 +248,38 @@ class SessionRegistry:
             },
         )
 
+    async def _may_report(self, session: LiveSession) -> bool:
+        """Whether this replica is still the interview's owner, to report it (once)."""
+        try:
+            if await self.ownership.finish(session.session_id, session.lease_token):
+                return True
+        except StateStoreUnavailable:
+            # Reported all the same: an event sent twice is told apart by the control
+            # plane (and nobody could claim the interview while the store was down),
+            # an event never sent is lost.
+            log.warning("could not check the interview's owner; reporting it")
+            return True
+        log.warning("another replica took the interview over; not reported from here")
+        return False
+
+    def _let_go(self, session: LiveSession, recording: Recording) -> None:
+        """The interview goes on elsewhere: forget it here, slot and report left to its owner.
+
+        This replica's recording part is dropped with its spool folder; with
+        segmented uploads its segments are already in the store.
+        """
+        self._live.pop(session.session_id, None)
+        self._tasks.pop(session.session_id, None)
+        discard(recording.folder)
+        log.info(
+            "session moved on",
+            extra={
+                "code": session.outcome.code if session.outcome else None,
+                "timeline_ms": session.elapsed_ms,
+                "epoch": session.lease_token,
+            },
+        )
+
     def _remember_finished(
         self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended: str
     ) -> None:
@@ -209,6 +303,11 @@ class SessionRegistry:
         """Delete what is kept of a session that is not live here (the caller checks)."""
         assert session_id not in self._live, "a live interview is still recording"
         return await self._archive.erase(session_id)
+
+    async def move_all(self) -> None:
+        """Hand every live session on (a draining replica); each ends here once it moved."""
+        for session in list(self._live.values()):
+            session.move()
 
     async def shutdown(self) -> None:
         """End every live session (GATEWAY_RESTART) and wait for each to finish."""

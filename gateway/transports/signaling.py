@@ -18,6 +18,9 @@ nothing aiortc can use), ``401 TICKET_INVALID``/``SESSION_UNKNOWN``,
 (more than four connections of one session at once), ``503 SHUTTING_DOWN``. A
 refused offer never touches the live session: the peer joins it only
 once its connection is up (`gateway.transports.webrtc.Peer.run`).
+
+An offer for an interview owned by another replica is forwarded to it
+(`gateway.transports.forwarding`): the answer, and the peer, are the owner's.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from gateway.candidate.admission import check_ticket
 from gateway.candidate.refusals import Refusal, Refused
 from gateway.http import BadRequest, error_response, json_object, origin_allowed
 from gateway.services import services
+from gateway.transports.forwarding import forward_offer, forwarded, owner_elsewhere
 from gateway.transports.peers import PeerConnections
 from gateway.transports.webrtc import MAX_SDP_CHARS, OfferRejected, check_offer
+from zenhire.signing import target_of
 
 log = logging.getLogger("zenhire.webrtc")
 
@@ -44,15 +49,26 @@ MAX_OFFER_BODY_BYTES = 2 * MAX_SDP_CHARS
 async def webrtc_offer(request: Request) -> Response:
     found = services(request)
     peers: PeerConnections = request.app.state.peers
-    if not origin_allowed(request.headers.get("origin"), found.settings.allowed_origins):
-        return Refusal.ORIGIN_NOT_ALLOWED.response()
     try:
         body = await json_object(request, MAX_OFFER_BODY_BYTES)
-        verification = check_ticket(found, body.get("ticket"))
+        raw = await request.body()
+        target = target_of(request.scope["raw_path"], request.scope["query_string"])
+        from_replica = forwarded(found, request.headers, "POST", target, raw)
+        if not from_replica and not origin_allowed(
+            request.headers.get("origin"), found.settings.allowed_origins
+        ):
+            raise Refused(Refusal.ORIGIN_NOT_ALLOWED)
+        verification = await check_ticket(found, body.get("ticket"))
         sdp = body.get("sdp")
         if body.get("type") != "offer" or not isinstance(sdp, str):
             raise OfferRejected('Send {"sdp": <offer SDP>, "type": "offer"}.')
         check_offer(sdp)
+        owner = None if from_replica else await owner_elsewhere(found, verification.session_id)
+        if owner is not None:
+            answered = await forward_offer(found, request.app.state.http, owner, raw)
+            if answered is not None:
+                status, answer_body = answered
+                return JSONResponse(answer_body, status_code=status)
         answer = await peers.open(found, verification, RTCSessionDescription(sdp, "offer"))
     except BadRequest as exc:
         return error_response(exc.status, exc.code, exc.message)

@@ -11,6 +11,7 @@ The connection's rules live in its `CandidateChannel`; this module only
 reads and writes the socket:
 
     hello     the first message, within `HELLO_TIMEOUT_SEC`, names the ticket
+    ├── owned by another replica? piped to it (`gateway.transports.forwarding`)
     ├── admit    channel.admit(): `waiting` events, then `live`
     ├── read     binary → channel.receive_audio, text → channel.receive_text
     └── write    channel events, then queued interviewer audio; then the close
@@ -32,6 +33,8 @@ from gateway.s2s.controlplane import Verification
 from gateway.services import Services, services
 from gateway.session.events import Error, encode
 from gateway.transports.channel import MAX_TEXT_CHARS, CandidateChannel
+from gateway.transports.forwarding import forwarded, owner_elsewhere, proxy_socket
+from zenhire.signing import target_of
 from zenhire.tasks import first_to_finish, while_running
 
 log = logging.getLogger("zenhire.websocket")
@@ -44,14 +47,20 @@ OUTGOING_AUDIO_MAX_FRAMES = 50
 
 async def candidate_socket(websocket: WebSocket) -> None:
     found = services(websocket)
+    target = target_of(websocket.scope["raw_path"], websocket.scope["query_string"])
+    try:
+        from_replica = forwarded(found, websocket.headers, "GET", target, b"")
+    except Refused as refused:
+        await websocket.close(refused.refusal.close_code)
+        return
     origin = websocket.headers.get("origin")
-    if not origin_allowed(origin, found.settings.allowed_origins):
+    if not from_replica and not origin_allowed(origin, found.settings.allowed_origins):
         log.warning("websocket refused: origin not allowed", extra={"origin": origin})
         await websocket.close(Refusal.ORIGIN_NOT_ALLOWED.close_code)
         return
     await websocket.accept()
     try:
-        verification = await _hello(websocket, found)
+        hello, verification = await _hello(websocket, found)
     except Refused as refused:
         refusal = refused.refusal
         await websocket.send_text(encode(Error(refusal.code, refusal.message)))
@@ -59,6 +68,10 @@ async def candidate_socket(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
+    if not from_replica:
+        owner = await owner_elsewhere(found, verification.session_id)
+        if owner is not None and await proxy_socket(found, websocket, owner, hello):
+            return
     audio: deque[bytes] = deque(maxlen=OUTGOING_AUDIO_MAX_FRAMES)
     channel = CandidateChannel("websocket", found, verification, audio.append, wake_on_audio=True)
     try:
@@ -74,7 +87,8 @@ async def candidate_socket(websocket: WebSocket) -> None:
         await channel.release()
 
 
-async def _hello(websocket: WebSocket, found: Services) -> Verification:
+async def _hello(websocket: WebSocket, found: Services) -> tuple[str, Verification]:
+    """The hello's text and the verification of its ticket."""
     try:
         async with asyncio.timeout(HELLO_TIMEOUT_SEC):
             message = await websocket.receive_text()
@@ -88,7 +102,7 @@ async def _hello(websocket: WebSocket, found: Services) -> Verification:
         hello = None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         raise Refused(Refusal.BAD_HELLO)
-    return check_ticket(found, hello.get("ticket"))
+    return message, await check_ticket(found, hello.get("ticket"))
 
 
 async def _write(websocket: WebSocket, channel: CandidateChannel, audio: deque[bytes]) -> None:

@@ -58,6 +58,8 @@ class Phrases:
     still_there: str
     closing: str
     transcription_unavailable: str
+    # Said first when another replica took the interview over mid-way.
+    reconnected: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ def _parse_language(code: str, data: dict[str, Any]) -> _Language:
                 still_there=str(phrases["still_there"]),
                 closing=str(phrases["closing"]),
                 transcription_unavailable=str(phrases["transcription_unavailable"]),
+                reconnected=str(phrases["reconnected"]),
             ),
             banks=banks,
         )

@@ -7,7 +7,10 @@
             └── _hold           one `Relay` per upstream session, in turn:
                                 first connect → greet; handover → fresh session
                                 with the history replayed; a fault → reconnect
-                                (bounded, jittered) and resume
+                                (bounded, jittered) and resume; a takeover (the
+                                context's ``resume``) → the checkpoint's history
+                                replayed, with a short apology
+            └── _note_positions the history, for the checkpoint
 
 The interview ends ``completed`` when the model calls ``end_interview`` and
 its closing words have been heard. When the upstream is gone for good
@@ -25,7 +28,7 @@ import logging
 import re
 from typing import Protocol
 
-from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
+from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Position
 from gateway.interviewer.realtime.candidate import CandidateSpeech
 from gateway.interviewer.realtime.history import History
 from gateway.interviewer.realtime.playback import Playback
@@ -54,6 +57,8 @@ UNAVAILABLE_MESSAGE = (
 UNAVAILABLE_TURN_ID = "interviewer-unavailable"
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 ROUND_TRIP_REPORT_SEC = 5.0
+# How often the history is looked at for the checkpoint (it changes once a turn).
+POSITION_INTERVAL_SEC = 0.5
 
 
 class UpstreamReport(Protocol):
@@ -92,7 +97,8 @@ class RealtimeInterviewer:
         self._upstream: Upstream | None = None
 
     async def run(self, conversation: Conversation) -> Outcome:
-        history = History()
+        resume = self.context.resume
+        history = History() if resume is None else History.restored(resume.history)
         uplink = Uplink()
         playback = Playback(conversation, history)
         candidate = CandidateSpeech(conversation, uplink, history)
@@ -101,7 +107,16 @@ class RealtimeInterviewer:
             uplink.run(conversation.candidate_audio()),
             playback.run(),
             self._report_round_trips(),
+            self._note_positions(conversation, history),
         )
+
+    async def _note_positions(self, conversation: Conversation, history: History) -> None:
+        noted = -1
+        while True:
+            if len(history.entries) != noted:
+                noted = len(history.entries)
+                conversation.note_position(Position(history=history.as_position()))
+            await asyncio.sleep(POSITION_INTERVAL_SEC)
 
     async def _hold(
         self, conversation: Conversation, parts: tuple[Uplink, Playback, CandidateSpeech, History]
@@ -110,7 +125,8 @@ class RealtimeInterviewer:
         settings, state = self._settings, InterviewState()
         policy = settings.reconnect
         context = {"endpoint": settings.endpoint_label}
-        opening, generation, failures = Opening.GREET, 0, 0
+        opening = Opening.GREET if self.context.resume is None else Opening.TAKEOVER
+        generation, failures = 0, 0
         while True:
             try:
                 upstream = await connect_with_retry(self._open, policy, context)
