@@ -94,7 +94,7 @@ async def proxy_socket(found: Services, websocket: WebSocket, owner: Owner, hell
         await first_to_finish(_to_owner(websocket, upstream), _to_candidate(upstream, websocket))
         code = upstream.close_code or GOING_AWAY
         reason = upstream.close_reason or ""
-    with contextlib.suppress(RuntimeError, OSError):  # the candidate went first
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # the candidate left
         await websocket.close(code, reason)
     return True
 
