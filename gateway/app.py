@@ -24,6 +24,7 @@ from gateway.candidate.tickets import TicketBook
 from gateway.http import SecurityHeaders
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.choice import build_interviewers
+from gateway.ops.drain import drain
 from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -110,6 +111,9 @@ def create_app(
                     )
                     app.state.http = client
                     app.state.peers = peers
+                    app.state.drain = lambda: drain(
+                        registry, replica, settings.operations.drain_deadline_sec
+                    )
                     try:
                         log.info(
                             "gateway listening",

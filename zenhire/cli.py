@@ -115,18 +115,25 @@ def _parser() -> argparse.ArgumentParser:
 def _serve_gateway(args: argparse.Namespace) -> int:
     from gateway.app import create_app
     from gateway.logs import configure_logging
+    from gateway.ops.drain import DrainingServer
     from gateway.settings import Settings
 
     settings = Settings.from_env(os.environ)
     configure_logging()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         workers=1,
         log_level="warning",
     )
+    # SIGTERM drains first (gateway.ops.drain): live interviews move to other replicas.
+    server = DrainingServer(
+        config, lambda: app.state.drain() if "drain" in app.state._state else None
+    )
+    server.run()
     return 0
 
 

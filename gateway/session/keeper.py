@@ -33,6 +33,17 @@ log = logging.getLogger("zenhire.session")
 SESSION_MOVED = Outcome("failed", "SESSION_MOVED", "The interview continues on another replica.")
 
 
+def _still_wanted() -> None:
+    """Raise `CancelledError` if this task is being cancelled.
+
+    The Redis client turns a cancellation in the middle of a command into a
+    connection error; this loop must not take that for an outage and go on.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Kept(Protocol):
     """The live session, as its keeper sees it."""
 
@@ -95,17 +106,27 @@ class Keeper:
                 session.end(SESSION_MOVED)
                 return
             except StateStoreUnavailable as exc:
+                _still_wanted()
                 if not self._store_down:
                     log.warning(
                         "checkpoint not saved: state store unreachable", extra={"error": str(exc)}
                     )
                 self._store_down = True
-            self._soon.clear()
-            try:
-                async with asyncio.timeout(self._interval_sec):
-                    await self._soon.wait()
-            except TimeoutError:
-                pass
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Until the interval passed or a checkpoint is asked for.
+
+        A timer sets the event instead of a timeout around the wait: a timeout
+        that expires as the session cancels this task can swallow the
+        cancellation (Python 3.11), and the session would never end.
+        """
+        self._soon.clear()
+        timer = asyncio.get_running_loop().call_later(self._interval_sec, self._soon.set)
+        try:
+            await self._soon.wait()
+        finally:
+            timer.cancel()
 
     async def hand_off(self, session: Kept) -> bool:
         """Final checkpoint, then release the lease; False if the store could not take it."""

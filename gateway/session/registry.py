@@ -309,6 +309,12 @@ class SessionRegistry:
         for session in list(self._live.values()):
             session.move()
 
+    async def wait_all(self, timeout_sec: float) -> None:
+        """Until every live session has ended here, or ``timeout_sec`` passed."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_sec)
+
     async def shutdown(self) -> None:
         """End every live session (GATEWAY_RESTART) and wait for each to finish."""
         for session in list(self._live.values()):

@@ -152,3 +152,27 @@ async def test_a_websocket_join_on_a_non_owner_is_piped_to_the_owner(
         assert reload.kinds("ended")[-1]["reason"] == "completed"
         assert reload.frames_received > 100
         await one_completed(stack, session_id)
+
+
+async def test_a_rolling_restart_moves_every_live_interview_and_loses_none(
+    tmp_path: Path, redis: str
+) -> None:
+    """SIGTERM each replica in turn: its interviews reconnect elsewhere at once."""
+    async with replicas(tmp_path, redis) as (stack, (first, second)):
+        session_id, candidate = await started(stack, first)
+        connection = asyncio.create_task(leg(candidate))
+        await until(lambda: bool(candidate.speech_starts))
+        await asyncio.sleep(1.0)
+        moved_at = time.monotonic()
+        first.terminate()
+        await connection
+        assert candidate.kinds("reconnect")[-1]["reason"] == "GATEWAY_DRAINING"
+        assert await first.wait() == 0
+        candidate.gateway_url = second.url
+        await leg(candidate, end_once=lambda: candidate.heard_after(moved_at) is not None)
+
+        assert candidate.kinds("live")[-1]["resumed"] is True
+        assert candidate.kinds("ended")[-1]["reason"] == "completed"
+        heard = candidate.heard_after(moved_at)
+        assert heard is not None and heard - moved_at < TAKEOVER_LIMIT_SEC
+        await one_completed(stack, session_id)
