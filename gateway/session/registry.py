@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from audio.frames import SAMPLE_RATE
 from gateway.candidate.readiness import Readiness
 from gateway.disk import writer_thread
-from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
+from gateway.interviewer import Echo, InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
@@ -185,7 +185,7 @@ class SessionRegistry:
             persona=verification.persona,
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
-            echo="unknown" if readiness is None else readiness.echo_path,
+            echo=_echo(identity) if readiness is None else readiness.echo_path,
             resume=None if takeover is None else takeover.position,
         )
         # This owner's part of the recording: its fencing token as the segments' epoch,
@@ -225,6 +225,9 @@ class SessionRegistry:
             timeline_ms=offset_ms,
             position=context.resume,
         )
+        if takeover is not None:
+            # The page that reconnects here sees the conversation so far.
+            session.captions.restore(takeover.turns)
         session.attach(transport)
         self._live[session_id] = session
         # A takeover goes on with the interview the first owner reported started.
@@ -398,3 +401,9 @@ class SessionRegistry:
         # Each was marked finished for every replica as the archive checked its owner.
         for identity in await self._archive.recover():
             self._finished.add(identity.session_id)
+
+
+def _echo(identity: SessionIdentity) -> Echo:
+    """The echo path the readiness check measured, as kept in the identity (a takeover)."""
+    echo = (identity.readiness or {}).get("echo_path")
+    return echo if echo in ("strong", "low") else "unknown"
