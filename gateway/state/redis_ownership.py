@@ -72,11 +72,18 @@ redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[3]))
 return 1
 """
 )
-# KEYS: epoch, finished, lease, checkpoint. ARGV: token, ttl (s). Once only.
+# KEYS: epoch, finished, lease, checkpoint. ARGV: token, ttl (s). Once per owner:
+# the same token again is its owner finishing what a crash interrupted (the spool
+# recovered on restart, reported then), any other is refused.
 FINISH = (
     _FENCE
     + """
-if redis.call('SET', KEYS[2], token, 'NX', 'EX', tonumber(ARGV[2])) == false then return 0 end
+local done = redis.call('GET', KEYS[2])
+if done then
+  if tonumber(done) == token then return 1 end
+  return 0
+end
+redis.call('SET', KEYS[2], token, 'EX', tonumber(ARGV[2]))
 redis.call('DEL', KEYS[3], KEYS[4])
 return 1
 """

@@ -64,6 +64,9 @@ async def test_a_fenced_owner_neither_reports_nor_marks_the_session(redis_url: s
         assert not a.seen_here("moved") and not await b.anywhere("moved")
         assert await b.finish("moved", new.token)
         assert await a.anywhere("moved")
+        # Its owner again (the spool recovered after a crash mid-finalize): still its report.
+        assert await b.finish("moved", new.token)
+        assert not await a.finish("moved", old.token)
 
 
 @pytest.mark.fault(
