@@ -27,6 +27,7 @@ from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.choice import build_interviewers
 from gateway.limits import Limits
 from gateway.listeners import Listeners
+from gateway.ops.drain import drain
 from gateway.ops.load import CpuLoad
 from gateway.ops.loop_lag import LoopLag
 from gateway.ops.metrics import MeteredControlPlane, Metrics
@@ -98,15 +99,20 @@ def create_app(
                         store,
                         meter=metrics,
                         clock=clock,
-                        finished=state.finished,
                         shipper=shipper,
+                        ownership=state.ownership,
                     )
                     peers = PeerConnections(group)
                     shipping = group.create_task(shipper.run()) if shipper is not None else None
                     await registry.recover_spool()
                     delivery = group.create_task(outbox.run())
                     replica = Replica(
-                        settings.operations.replica_id, registry, state, outbox, metrics.upstream
+                        settings.operations.replica_id,
+                        registry,
+                        state,
+                        outbox,
+                        metrics.upstream,
+                        settings.operations.internal_url,
                     )
                     publishing = group.create_task(replica.run())
                     load = CpuLoad(settings.load)
@@ -129,9 +135,13 @@ def create_app(
                         load=load,
                         limits=Limits.of(settings.edge),
                         loop_lag=loop_lag,
+                        replicas=Signer.of(settings.s2s_secrets, Direction.BETWEEN_REPLICAS),
                     )
                     app.state.http = client
                     app.state.peers = peers
+                    app.state.drain = lambda: drain(
+                        registry, replica, settings.operations.drain_deadline_sec
+                    )
                     try:
                         log.info(
                             "gateway listening",

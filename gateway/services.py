@@ -39,6 +39,7 @@ class Services:
     load: CpuLoad  # this process's CPU, for admission and readiness
     limits: Limits
     loop_lag: LoopLag
+    replicas: Signer  # signs and verifies joins forwarded between replicas
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -57,6 +57,10 @@
 | AWS_SESSION_TOKEN / AWS_REGION | unset | temporary credentials; the bucket's region |
 | ZENHIRE_S3_SSE / _SSE_KMS_KEY_ID | unset | server-side encryption: `AES256`, `aws:kms` (+ key) |
 | ZENHIRE_RECORDING_SEGMENT_SEC | 10 with S3, else 0 | recording shipped in segments this long |
+| ZENHIRE_INTERNAL_URL | http://<host>:<port> | where other replicas forward joins to this one |
+| ZENHIRE_OWNER_LEASE_SEC | 3 | a dead owner's interviews can be taken over after this long |
+| ZENHIRE_CHECKPOINT_INTERVAL_SEC | 1 | a live interview is checkpointed this often (and per turn) |
+| ZENHIRE_DRAIN_DEADLINE_SEC | 30 | on SIGTERM, interviews that could not move end after this long |
 """
 
 from __future__ import annotations
@@ -149,6 +153,10 @@ class OperationsSettings:
     slot_lease_sec: float = 15.0
     # Whether ZENHIRE_REPLICA_ID named this replica (the default name changes each start).
     replica_named: bool = False
+    internal_url: str = "http://127.0.0.1:8800"
+    owner_lease_sec: float = 3.0
+    checkpoint_interval_sec: float = 1.0
+    drain_deadline_sec: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -266,11 +274,12 @@ class Settings:
                 raise SettingError(
                     f"ZENHIRE_RECORDING_SEGMENT_SEC must be at most {MAX_SEGMENT_SEC:g}"
                 )
+            port = env.integer("ZENHIRE_GATEWAY_PORT", base.port)
             return cls(
                 s2s_secrets=s2s_secrets,
                 data_dir=Path(env.text("ZENHIRE_DATA_DIR", str(base.data_dir))),
                 host=host,
-                port=env.integer("ZENHIRE_GATEWAY_PORT", base.port),
+                port=port,
                 public_url=public_url,
                 allowed_origins=(
                     tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
@@ -308,8 +317,8 @@ class Settings:
                 ),
                 static_dir=Path(env.text("ZENHIRE_STATIC_DIR", str(base.static_dir))),
                 local=LocalInterviewerSettings.from_env(environ),
-                operations=operations_settings(env),
-                edge=edge_settings(env, host, env.integer("ZENHIRE_GATEWAY_PORT", base.port)),
+                operations=operations_settings(env, host, port),
+                edge=edge_settings(env, host, port),
                 ice_servers=ice_servers(env.optional("ZENHIRE_ICE_SERVERS") or "[]"),
                 webrtc_ports=webrtc_ports(env),
                 webrtc_media=env.choice("ZENHIRE_WEBRTC_MEDIA", base.webrtc_media, WEBRTC_MEDIA),
@@ -421,8 +430,13 @@ def webrtc_ports(env: Environment) -> tuple[int, int] | None:
     return low, high
 
 
-def operations_settings(env: Environment) -> OperationsSettings:
-    """Operator keys, state store and replica identity; raise `SettingError` naming the key."""
+def operations_settings(
+    env: Environment, host: str = "127.0.0.1", port: int = 8800
+) -> OperationsSettings:
+    """Operator keys, state store and replica identity; raise `SettingError` naming the key.
+
+    ``host`` and ``port`` (where this replica listens) make the default internal URL.
+    """
     keys: list[tuple[str, str]] = []
     single = env.optional("ZENHIRE_OPERATOR_KEY")
     if single is not None:
@@ -448,6 +462,14 @@ def operations_settings(env: Environment) -> OperationsSettings:
         replica_id=replica_id,
         slot_lease_sec=env.number("ZENHIRE_SLOT_LEASE_SEC", base.slot_lease_sec, minimum=3.0),
         replica_named=named is not None,
+        internal_url=env.url("ZENHIRE_INTERNAL_URL", default_internal_url(host, port)).rstrip("/"),
+        owner_lease_sec=env.number("ZENHIRE_OWNER_LEASE_SEC", base.owner_lease_sec, minimum=1.0),
+        checkpoint_interval_sec=env.number(
+            "ZENHIRE_CHECKPOINT_INTERVAL_SEC", base.checkpoint_interval_sec, minimum=0.1
+        ),
+        drain_deadline_sec=env.number(
+            "ZENHIRE_DRAIN_DEADLINE_SEC", base.drain_deadline_sec, minimum=0.0
+        ),
     )
 
 
@@ -536,6 +558,12 @@ def _network(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def default_internal_url(host: str, port: int) -> str:
+    """``http://host:port``; a wildcard address is replaced by this machine's name."""
+    reachable = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}"
 
 
 def _operator_secret(key: str, secret: str) -> str:

@@ -198,6 +198,15 @@ export class LiveConnection {
       case "ended":
         this.finish(String(event.reason || "ENDED"), Number(event.rating_window_sec) || 0);
         break;
+      case "reconnect":
+        // This server hands the interview on (a deploy, or another server holds it
+        // now): reconnect at once, without backoff; the next server takes it over.
+        this.dropTransport();
+        if (this.dropStartedAt === null) this.dropStartedAt = Date.now();
+        this.setState(ConnectionState.RECONNECTING);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.reconnect(), 0);
+        break;
       case "error":
         this.lastError = { code: String(event.code || ""), message: String(event.message || "") };
         this.handlers.event(event);

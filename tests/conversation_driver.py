@@ -29,6 +29,7 @@ from gateway.interviewer import (
     InterviewerSwitch,
     Outcome,
     PersonaQuestion,
+    Position,
     Turn,
 )
 from gateway.session.events import CandidateEvent, Caption
@@ -130,6 +131,7 @@ class ConversationDriver:
     turns: list[Turn] = field(default_factory=list)
     asked: list[tuple[PersonaQuestion, int]] = field(default_factory=list)
     switches: list[InterviewerSwitch] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
     heard: list[tuple[int, bytes]] = field(default_factory=list)
     queued: list[Queued] = field(default_factory=list)
     stops: list[Stopped] = field(default_factory=list)
@@ -223,6 +225,9 @@ class ConversationDriver:
 
     def switch_interviewer(self, switch: InterviewerSwitch) -> None:
         self.switches.append(switch)
+
+    def note_position(self, position: Position) -> None:
+        self.positions.append(position)
 
     # -- for assertions ---------------------------------------------------------
 

@@ -116,13 +116,15 @@ def _serve_gateway(args: argparse.Namespace) -> int:
     from gateway.app import create_app
     from gateway.listeners import sockets
     from gateway.logs import configure_logging
+    from gateway.ops.drain import DrainingServer
     from gateway.settings import Settings
 
     settings = Settings.from_env(os.environ)
     configure_logging()
     proxies = settings.edge.forwarded_allow_ips
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         log_level="warning",
         # X-Forwarded-For names the client only on a connection from a listed proxy;
@@ -131,7 +133,11 @@ def _serve_gateway(args: argparse.Namespace) -> int:
         forwarded_allow_ips=list(proxies),
     )
     # One server, one process: the public listener and, if set, the internal one.
-    uvicorn.Server(config).run(sockets=sockets(settings))
+    # SIGTERM drains first (gateway.ops.drain): live interviews move to other replicas.
+    server = DrainingServer(
+        config, lambda: app.state.drain() if "drain" in app.state._state else None
+    )
+    server.run(sockets=sockets(settings))
     return 0
 
 

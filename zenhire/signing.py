@@ -67,6 +67,7 @@ class Direction(enum.Enum):
 
     TO_CONTROL_PLANE = "gateway-to-control-plane"
     TO_GATEWAY = "control-plane-to-gateway"
+    BETWEEN_REPLICAS = "gateway-to-gateway"  # a join forwarded to the interview's owner
 
 
 def derive(secret: bytes, purpose: str) -> bytes:

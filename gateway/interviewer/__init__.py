@@ -10,7 +10,13 @@ frames, decides what to say, and hands audio to the session's playout.
        │  send(): captions and state for the page
        │  add_turn(): transcript turns on the recording's timeline
        │  ask(): the question put to the candidate now (answers map to it)
-       └─ switch_interviewer(): another interviewer holds the rest of it
+       │  switch_interviewer(): another interviewer holds the rest of it
+       └─ note_position(): where the interview stands, for a replica takeover
+
+An interview taken over by another replica (its owner died or drained)
+starts a fresh interviewer with ``InterviewPlanContext.resume``: the last
+`Position` it noted, from the checkpoint. (Not to be confused with a
+`Takeover` of one interviewer by another on the same replica, below.)
 
 `Interviewer.run` returns when the interview is over by the interviewer's own
 decision (`Outcome`). The session cancels it when the candidate ends, the
@@ -62,14 +68,42 @@ Echo = Literal["strong", "low", "unknown"]
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where an interview stands, as its interviewer tells it (`Conversation.note_position`).
+
+    ``questions_done``: how many of its questions the local interviewer has had
+    answered; ``history``: the realtime interviewer's conversation items,
+    ``(role, text)``, as it would replay them to a fresh upstream session.
+    """
+
+    questions_done: int = 0
+    history: tuple[tuple[str, str], ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {"questions_done": self.questions_done, "history": [list(e) for e in self.history]}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> Position:
+        done = raw.get("questions_done", 0)
+        history = raw.get("history", [])
+        if not isinstance(done, int) or not isinstance(history, list):
+            raise ValueError("malformed interviewer position")
+        return cls(done, tuple((str(role), str(text)) for role, text in history))
+
+
+@dataclass(frozen=True)
 class InterviewPlanContext:
-    """What an interviewer knows about the interview it is about to hold."""
+    """What an interviewer knows about the interview it is about to hold.
+
+    ``resume`` is set when the interview was taken over: go on from there.
+    """
 
     session_id: str
     persona: Persona
     max_duration_sec: int
     wrap_up_before_end_sec: int
     echo: Echo = "unknown"
+    resume: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +227,10 @@ class Conversation(Protocol):
 
     def switch_interviewer(self, switch: InterviewerSwitch) -> None:
         """Record in the transcript that another interviewer takes over."""
+        ...
+
+    def note_position(self, position: Position) -> None:
+        """Where the interview stands now; kept in the checkpoint for a replica takeover."""
         ...
 
 

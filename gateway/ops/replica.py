@@ -1,6 +1,7 @@
 """This gateway process as one replica among those sharing the state store.
 
-A replica has an id, may be draining (it admits no new interviews; live
+A replica has an id and an internal URL (where other replicas forward
+joins to it), may be draining (it admits no new interviews; live
 ones continue; ``/readyz`` says not ready), publishes its live sessions to
 the directory every `PUBLISH_INTERVAL_SEC`, renews the slot leases of its
 live interviews, and carries out operator commands sent to it by other
@@ -43,8 +44,10 @@ class Replica:
         state: StateStore,
         outbox: Outbox,
         upstream: UpstreamMetrics,
+        internal_url: str = "",
     ) -> None:
         self.replica_id = replica_id
+        self.internal_url = internal_url
         self.draining = False
         self.state = state
         self._registry = registry
@@ -108,6 +111,7 @@ class Replica:
             outbox_pending=backlog.pending,
             outbox_oldest_age_sec=round(backlog.oldest_age_sec, 1),
             sessions=tuple(self._summary(session) for session in self._registry.live_sessions()),
+            internal_url=self.internal_url,
         )
 
     def _summary(self, session: LiveSession) -> LiveSummary:

@@ -5,8 +5,11 @@ transcript to the artifact store, queues the terminal S2S event
 (``session.completed`` or ``session.failed``) in the outbox and removes the
 folder. `Archive.recover` does the same, on start-up, for every folder a
 crash left in the spool: its WAV repaired, ``failed`` with
-``GATEWAY_RESTART``. `Archive.erase` deletes whatever is kept of a finished
-session (artifacts, segments and any spool folder) and lists what it deleted.
+``GATEWAY_RESTART`` — unless another replica took the interview over
+meanwhile (its fencing token is newer than the folder's part): then the
+folder is dropped and nothing reported. `Archive.erase` deletes whatever is
+kept of a finished session (artifacts, segments and any spool folder) and
+lists what it deleted.
 
 With a `SegmentShipper` (the recording shipped in segments while it runs),
 the stored recording is the one assembled from the store's segments
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import ArtifactStoreUnavailable
+from gateway.errors import ArtifactStoreUnavailable, StateStoreUnavailable
 from gateway.interviewer import Outcome
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.s2s.controlplane import event_body
@@ -33,8 +36,9 @@ from gateway.s2s.outbox import Outbox
 from gateway.session.assembly import assemble, delete_segments
 from gateway.session.identity import SessionIdentity
 from gateway.session.recording import discard, recover
-from gateway.session.segments import segments_prefix
+from gateway.session.segments import DEFAULT_EPOCH, segments_prefix
 from gateway.session.shipper import SegmentShipper
+from gateway.state.ownership import MemoryOwnership, Ownership
 from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.registry")
@@ -68,8 +72,10 @@ class Archive:
         outbox: Outbox,
         min_free_bytes: int = 0,
         shipper: SegmentShipper | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.spool_dir = spool_dir
+        self._ownership = ownership or MemoryOwnership("gateway", "")
         self._artifacts = artifacts
         self._outbox = outbox
         self._min_free_bytes = min_free_bytes
@@ -144,6 +150,20 @@ class Archive:
             await asyncio.to_thread(discard, folder)
         return outcome
 
+    async def let_go(self, folder: Path) -> None:
+        """Drop the spool folder of an interview that goes on elsewhere, once its segments
+        are in the store (the next owner's recording is assembled from them).
+
+        Segments that could not be shipped keep the folder: the next start finds
+        it, sees the interview was taken over, and drops it then.
+        """
+        if self.shipper is not None and not await self.shipper.flush(
+            folder.name, SEGMENT_FLUSH_SEC
+        ):
+            log.warning("a moved interview's last segments did not reach the store; kept")
+            return
+        await asyncio.to_thread(discard, folder)
+
     async def _recording(
         self, folder: Path, duration_ms: int, from_segments: bool
     ) -> tuple[Path, int]:
@@ -202,6 +222,14 @@ class Archive:
             erased.append(Erased("spool", f"spool/{session_id}", SPOOL_STORE))
         return erased
 
+    async def _still_ours(self, session_id: str, epoch: int) -> bool:
+        """False if a newer owner has the session (the crash left an older part)."""
+        try:
+            return await self._ownership.finish(session_id, epoch)
+        except StateStoreUnavailable:
+            log.warning("could not check a spooled session's owner; reporting it")
+            return True
+
     async def recover(self) -> list[SessionIdentity]:
         """Store and report the sessions a crash left in the spool; return who they were."""
         if not self.spool_dir.exists():
@@ -213,6 +241,14 @@ class Archive:
                 identity = SessionIdentity.from_meta(meta)
             except (OSError, ValueError):
                 log.exception("could not recover a spooled session", extra={"folder": folder.name})
+                continue
+            epoch = int(meta.get("part", {}).get("epoch", DEFAULT_EPOCH))
+            if not await self._still_ours(identity.session_id, epoch):
+                discard(folder)
+                log.info(
+                    "a spooled session was taken over elsewhere; dropped",
+                    extra={"session_id": identity.session_id},
+                )
                 continue
             await self.store_and_report(
                 identity, duration_ms, GATEWAY_RESTART, now_iso(), from_segments=False

@@ -5,12 +5,15 @@ A reload or a reconnect starts the page with an empty caption box; on every
 the conversation so far. Bounded twice: at most `HISTORY_MAX_CAPTIONS`
 captions, and the newest ones whose text fits `HISTORY_MAX_BYTES` (the
 event must fit one data-channel message); older ones are dropped and the
-event says so.
+event says so. An interview taken over from another replica starts with
+the checkpoint's turns (`restore`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
 
 from gateway.session.events import Caption, History, HistoryCaption
 
@@ -38,6 +41,14 @@ class CaptionHistory:
         while len(self._captions) > HISTORY_MAX_CAPTIONS:
             self._captions.popitem(last=False)
             self._dropped = True
+
+    def restore(self, turns: Iterable[dict[str, Any]]) -> None:
+        """Keep the transcript turns of a checkpoint (their caption ids stayed behind)."""
+        ordered = sorted(turns, key=lambda turn: (turn.get("start_ms", 0), turn.get("end_ms", 0)))
+        for number, turn in enumerate(ordered):
+            speaker, text = turn.get("speaker"), turn.get("text")
+            if speaker in ("candidate", "interviewer") and isinstance(text, str):
+                self.note(Caption(speaker, text, final=True, turn_id=f"before-{number}"))
 
     def event(self) -> History:
         """The newest captions that fit the byte bound, oldest first."""

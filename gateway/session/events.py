@@ -100,7 +100,21 @@ class Error:
     type: Literal["error"] = "error"
 
 
-CandidateEvent = Caption | State | Timer | Waiting | Live | History | Ended | Rated | Error
+@dataclass(frozen=True)
+class Reconnect:
+    """Reconnect now, without backoff: this replica is handing the interview on.
+
+    ``reason`` is ``GATEWAY_DRAINING`` (a deploy) or ``SESSION_MOVED`` (another
+    replica holds the interview now); the page reconnects with the same ticket.
+    """
+
+    reason: str
+    type: Literal["reconnect"] = "reconnect"
+
+
+CandidateEvent = (
+    Caption | State | Timer | Waiting | Live | History | Ended | Rated | Error | Reconnect
+)
 
 
 def encode(event: CandidateEvent) -> str:

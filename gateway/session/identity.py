@@ -81,7 +81,7 @@ class SessionIdentity:
                 session_id=str(meta["session_id"]),
                 client_id=str(meta["client_id"]),
                 candidate_ref=meta["candidate_ref"],
-                persona=_persona(meta["persona"]),
+                persona=persona_from_meta(meta["persona"]),
                 consent_mode=str(meta["consent_mode"]),
                 consent=None if consent is None else Consent(**consent),
                 transport=str(meta["transport"]),
@@ -100,6 +100,6 @@ def _readiness(value: object) -> Mapping[str, Any] | None:
     return value
 
 
-def _persona(meta: dict[str, Any]) -> Persona:
+def persona_from_meta(meta: dict[str, Any]) -> Persona:
     questions = tuple(PersonaQuestion(**question) for question in meta.get("questions", ()))
     return Persona(str(meta["id"]), str(meta["role_name"]), str(meta["language"]), questions)

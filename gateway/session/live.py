@@ -30,6 +30,13 @@ candidate rates or skips (`rate`), leaves, someone ends the session again
 handed on, so the rating reaches the transcript and the terminal event.
 The clock has stopped by then: the window adds nothing to the recording.
 Every (re)attach is told the interview's final captions so far (`captions`).
+
+Across replicas (`gateway.session.keeper`): the session's keeper renews
+its lease and saves its checkpoint beside the other pumps. A session taken
+over from a checkpoint starts its timeline at the takeover's offset
+(``timeline_ms``). It ends here without being reported when it moves on:
+fenced by a newer owner (`SESSION_MOVED`) or handed off by a draining
+replica (`move`, `HANDED_OFF`); the page is then told to ``reconnect``.
 """
 
 from __future__ import annotations
@@ -51,14 +58,25 @@ from gateway.interviewer import (
     InterviewerSwitch,
     Outcome,
     PersonaQuestion,
+    Position,
     Turn,
 )
-from gateway.session.archive import RECORDING_FAILED
+from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED
 from gateway.session.captions import CaptionHistory
 from gateway.session.clock import Clock
-from gateway.session.events import CandidateEvent, Caption, Ended, Error, Rated, State, Timer
+from gateway.session.events import (
+    CandidateEvent,
+    Caption,
+    Ended,
+    Error,
+    Rated,
+    Reconnect,
+    State,
+    Timer,
+)
 from gateway.session.identity import SessionIdentity
 from gateway.session.inbox import CandidateInbox
+from gateway.session.keeper import SESSION_MOVED, Keeper
 from gateway.session.playout import Playout
 from gateway.session.rating import Rating
 from gateway.session.recording import Recording
@@ -83,6 +101,9 @@ LEVEL_INTERVAL_TICKS = 5
 # Endings after which the candidate is asked to rate the interview: the ones where
 # the interview ran its course (not a shutdown, an operator or a fault on our side).
 RATED_ENDINGS = frozenset({"completed", "SESSION_TIMEOUT"})
+HANDED_OFF = Outcome("failed", "GATEWAY_DRAINING", "The interview moves to another replica.")
+# Outcomes of a session that goes on elsewhere: nothing is reported from here.
+MOVED_ON = (HANDED_OFF, SESSION_MOVED)
 
 
 class Phase(enum.Enum):
@@ -109,6 +130,10 @@ class LiveSession:
         on_end: Callable[[LiveSession, Outcome], Awaitable[None]],
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
+        *,
+        keeper: Keeper | None = None,
+        timeline_ms: int = 0,
+        position: Position | None = None,
     ) -> None:
         self.identity = identity
         self.session_id = identity.session_id
@@ -132,7 +157,10 @@ class LiveSession:
         self._heard: deque[bytes] = deque(maxlen=HEARD_MAX_FRAMES)
         self._speaker: asyncio.TimerHandle | None = None
         self._next_spoken = 0.0
-        self._ticks = 0
+        self._ticks = timeline_ms // FRAME_MS
+        self.timeline_start_ms = self._ticks * FRAME_MS
+        self._keeper = keeper
+        self._position = position or Position()
         self._ended = asyncio.Event()
         self._rating_over = asyncio.Event()
         self.rating: Rating | None = None
@@ -212,6 +240,19 @@ class LiveSession:
     def elapsed_ms(self) -> int:
         return self._ticks * FRAME_MS
 
+    @property
+    def position(self) -> Position:
+        return self._position
+
+    @property
+    def lease_token(self) -> int:
+        """The fencing token this replica holds the interview with (0: no keeper)."""
+        return 0 if self._keeper is None else self._keeper.lease.token
+
+    def move(self) -> None:
+        """Hand the interview to another replica: end here, checkpoint, tell the page."""
+        self.end(HANDED_OFF)
+
     # -- Conversation ---------------------------------------------------------
 
     async def candidate_audio(self) -> AsyncIterator[CandidateFrame]:
@@ -258,9 +299,19 @@ class LiveSession:
 
     def add_turn(self, turn: Turn) -> None:
         self._recording.add_turn(turn)
+        self._checkpoint_soon()
 
     def ask(self, question: PersonaQuestion, t_ms: int) -> None:
         self._recording.ask(question, t_ms)
+        self._checkpoint_soon()
+
+    def note_position(self, position: Position) -> None:
+        self._position = position
+        self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        if self._keeper is not None:
+            self._keeper.checkpoint_soon()
 
     def switch_interviewer(self, switch: InterviewerSwitch) -> None:
         self._recording.switch_interviewer(switch)
@@ -269,10 +320,11 @@ class LiveSession:
 
     async def run(self) -> None:
         """Hold the interview until it ends, then hand the outcome to ``on_end``."""
+        pumps = [self._clock.ticking(self._tick), self._converse(), self._watch()]
+        if self._keeper is not None:
+            pumps.append(self._keeper.run(self))
         try:
-            await first_to_finish(
-                self._clock.ticking(self._tick), self._converse(), self._watch(), self._ended.wait()
-            )
+            await first_to_finish(*pumps, self._ended.wait())
         except* OSError:
             # The spool's disk is full or failing: the interview cannot be kept.
             log.exception("the recording failed")
@@ -287,6 +339,18 @@ class LiveSession:
             self._speaker = None
         self._meter.recorded(self._unmetered_bytes)
         self._unmetered_bytes = 0
+        if self.outcome is HANDED_OFF and not await self._hand_off():
+            self.outcome = GATEWAY_RESTART
+        if self.outcome in MOVED_ON:
+            # It goes on elsewhere: no rating window, the page reconnects at once.
+            self.phase = Phase.ENDED
+            if self._transport is not None:
+                code = self.outcome.code or ""
+                self._transport.offer_event(Reconnect(code))
+                self._transport.close(CloseCode.TRY_AGAIN_LATER, code)
+                self._transport = None
+            await self._on_end(self, self.outcome)
+            return
         await self._offer_rating(self.outcome)
         self.phase = Phase.ENDED
         if self._transport is not None:
@@ -312,6 +376,10 @@ class LiveSession:
             return
         if self._transport is not None and self.rated:
             self._transport.offer_event(Rated())
+
+    async def _hand_off(self) -> bool:
+        """The final checkpoint and the lease's release, before the page reconnects."""
+        return self._keeper is not None and await self._keeper.hand_off(self)
 
     async def _converse(self) -> None:
         self.end(await self._interviewer.run(self))

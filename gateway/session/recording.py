@@ -27,6 +27,15 @@ With `Segments`, the recording is also sealed every ``samples`` into a
 segment of the store's contract (`gateway.session.segments`) and handed to a
 sink (the `SegmentShipper`), which reads it back from the WAV once the writer thread has flushed it:
 so the audio is on its way to the store at most one segment after it was heard.
+
+One owner's part: a recording is written by one owner of the interview, as
+writer ``epoch`` (its fencing token) from sample ``start`` of the
+interview's timeline (both in ``meta.json`` under ``part``, and the same as
+its `Segments`'). An interview taken over by another replica goes on in a
+new part from the checkpoint's offset: its WAV starts there, its segments
+carry the new epoch and continue the same timeline, its transcript files
+start with the turns and marks of the checkpoint, and `duration_ms` is the
+interview's (the start plus this part).
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from audio.frames import FRAME_MS
+from audio.frames import FRAME_MS, SAMPLE_RATE
 from audio.wav import BLOCK_ALIGN, HEADER_BYTES, StereoWavWriter, repair
 from gateway.disk import DiskWork
 from gateway.interviewer import InterviewerSwitch, PersonaQuestion, Turn
@@ -100,8 +109,9 @@ class Segments:
 
 
 class Recording:
-    """The files of one live session; ``writer`` writes them (None: the caller's thread),
-    ``segments`` ships the recording to the store as it grows (None: at the end only)."""
+    """The files of one live session (one owner's part of it); ``writer`` writes them
+    (None: the caller's thread), ``segments`` ships the recording to the store as it
+    grows (None: at the end only)."""
 
     def __init__(
         self,
@@ -109,12 +119,23 @@ class Recording:
         meta: dict[str, Any],
         writer: ThreadPoolExecutor | None = None,
         segments: Segments | None = None,
+        *,
+        epoch: int = DEFAULT_EPOCH,
+        start: int = 0,
+        turns: list[dict[str, Any]] | None = None,
+        asked: list[dict[str, Any]] | None = None,
     ) -> None:
+        """This owner's part in ``folder``, as writer ``epoch`` from sample ``start`` (taken
+        from ``segments`` when given); ``turns`` and ``asked`` are the earlier parts'."""
         self.folder = folder
-        self._meta = meta
+        if segments is not None:
+            epoch, start = segments.epoch, segments.start
+        self.epoch = epoch
+        self.start = start
+        self._meta = {**meta, "part": {"epoch": epoch, "start": start}}
         self._work = DiskWork(f"recording {folder.name}", writer, max_queued=MAX_QUEUED_JOBS)
         self._files: _Files | None = None
-        self._work.submit(self._open)
+        self._work.submit(lambda: self._open(turns or [], asked or []))
         self._batch: Frames = []
         self._closed = False
         self._segments = segments
@@ -132,8 +153,20 @@ class Recording:
 
     @property
     def duration_ms(self) -> int:
-        """The audio on disk (all of it, once `close` has returned)."""
-        return 0 if self._files is None else int(self._files.wav.duration_ms)
+        """The interview's duration so far: earlier parts (the start) and the audio of
+        this one on disk (all of it, once `close` has returned)."""
+        own = 0 if self._files is None else int(self._files.wav.duration_ms)
+        return samples_to_ms(self.start) + own
+
+    async def so_far(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every transcript turn and question mark so far (for the checkpoint), read on
+        the writer thread once what was queued before is written."""
+        return await self._work.call(
+            lambda: (
+                read_lines(self.folder / "turns.jsonl"),
+                read_lines(self.folder / QUESTIONS_FILE),
+            )
+        )
 
     def write(self, candidate: bytes, interviewer: bytes) -> None:
         if self._closed:
@@ -207,8 +240,11 @@ class Recording:
 
     # -- on the writer thread ---------------------------------------------------
 
-    def _open(self) -> None:
+    def _open(self, turns: list[dict[str, Any]], asked: list[dict[str, Any]]) -> None:
         self._files = _Files(self.folder, self._meta)
+        for file, rows in ((self._files.turns, turns), (self._files.questions, asked)):
+            file.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            file.flush()
 
     def _opened(self) -> _Files:
         assert self._files is not None, "jobs after a failed open are skipped"
@@ -249,9 +285,18 @@ def recover(folder: Path) -> tuple[dict[str, Any], int]:
     """Repair a spool folder a crash left behind; return its meta and duration."""
     meta: dict[str, Any] = json.loads((folder / "meta.json").read_text())
     wav = folder / "recording.wav"
-    duration_ms = repair(wav) if wav.exists() else 0
+    start = int(meta.get("part", {}).get("start", 0))
+    duration_ms = samples_to_ms(start) + (repair(wav) if wav.exists() else 0)
     write_transcript(folder, {**meta, "ended_by": "GATEWAY_RESTART"}, duration_ms)
     return meta, duration_ms
+
+
+def samples_to_ms(samples: int) -> int:
+    return samples * 1000 // SAMPLE_RATE
+
+
+def ms_to_samples(ms: int) -> int:
+    return ms * SAMPLE_RATE // 1000
 
 
 def discard(folder: Path) -> None:

@@ -4,6 +4,12 @@ The registry starts live sessions in the service's task group, finalizes
 them when they end (slot freed; artifacts stored and event queued by the
 `Archive`) and, on start-up, has the archive recover sessions a crash left
 in the spool.
+
+Each live session holds its `Lease` (`gateway.state.ownership`); a session
+may also start from another replica's checkpoint (`ReplicaTakeover`). Finalizing
+asks the ownership store first (`finish`): a replica fenced by a newer
+owner reports nothing and leaves the slot alone, so an interview that
+changed hands is reported once, by its last owner.
 """
 
 from __future__ import annotations
@@ -11,25 +17,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from audio.frames import SAMPLE_RATE
 from gateway.candidate.readiness import Readiness
 from gateway.disk import writer_thread
-from gateway.interviewer import InterviewerFactory, InterviewPlanContext, Outcome
+from gateway.interviewer import Echo, InterviewerFactory, InterviewPlanContext, Outcome
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
 from gateway.s2s.outbox import Outbox
 from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, Erased
+from gateway.session.checkpoint import ReplicaTakeover
 from gateway.session.clock import Clock
 from gateway.session.identity import Consent, SessionIdentity
-from gateway.session.live import Limits, LiveSession
-from gateway.session.recording import Recording, Segments
+from gateway.session.keeper import Keeper
+from gateway.session.live import MOVED_ON, Limits, LiveSession
+from gateway.session.recording import Recording, Segments, ms_to_samples
 from gateway.session.segments import DEFAULT_EPOCH
 from gateway.session.shipper import SegmentShipper
 from gateway.session.telemetry import Finished, NullMeter, SessionMeter
 from gateway.settings import Settings
-from gateway.state.finished import Bounded, FinishedSessions, LocalFinished
+from gateway.state.finished import Bounded, FinishedSessions
+from gateway.state.ownership import Lease, MemoryOwnership, Ownership
 from gateway.state.slots import SlotStore
 from gateway.transports.transport import Transport
 from zenhire.timestamps import now_iso
@@ -55,17 +66,26 @@ class SessionRegistry:
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
-        finished: FinishedSessions | None = None,
         shipper: SegmentShipper | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.settings = settings
+        operations = settings.operations
+        self.ownership = ownership or MemoryOwnership(
+            operations.replica_id, operations.internal_url
+        )
         self.interviewers = interviewers
         self.slots = slots
         # One clock for every live session (one timer, not one per session).
         self.clock = clock if clock is not None else Clock()
         self._group = group
         self._archive = Archive(
-            settings.spool_dir, artifacts, outbox, settings.min_free_disk_mb * MIB, shipper
+            settings.spool_dir,
+            artifacts,
+            outbox,
+            settings.min_free_disk_mb * MIB,
+            shipper,
+            self.ownership,
         )
         # Every recording's files are written by this one thread, off the event loop.
         self._writer = None if settings.disk_io == "inline" else writer_thread("spool")
@@ -74,7 +94,9 @@ class SessionRegistry:
         self._readiness: Bounded[str, Readiness] = Bounded(VERIFIED_MAX)
         self._live: dict[str, LiveSession] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._finished = finished if finished is not None else LocalFinished()
+        # Marked, fenced, in the ownership store: the one record of finished interviews.
+        self._finished = FinishedSessions(self.ownership)
+        self._starting: dict[str, asyncio.Lock] = {}
         self._meter = meter or NullMeter()
         # The latest finished sessions, newest last; `finished_count` counts all of them.
         self.recent: deque[Finished] = deque(maxlen=RECENT_MAX)
@@ -120,33 +142,72 @@ class SessionRegistry:
 
     # -- the interview --------------------------------------------------------
 
-    def start(self, verification: Verification, transport: Transport) -> LiveSession:
-        """Start the live interview (the caller holds its slot) attached to ``transport``.
+    @asynccontextmanager
+    async def starting(self, session_id: str) -> AsyncIterator[None]:
+        """Hold while claiming and starting ``session_id``: one start at a time per session."""
+        lock = self._starting.setdefault(session_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._starting.get(session_id) is lock:
+                del self._starting[session_id]
+
+    def start(
+        self,
+        verification: Verification,
+        transport: Transport,
+        lease: Lease,
+        takeover: ReplicaTakeover | None = None,
+    ) -> LiveSession:
+        """Start the live interview (the caller holds its slot and ``lease``) attached to
+        ``transport``, afresh or from another replica's checkpoint (``takeover``).
 
         Raise `RuntimeError` if it is live already: one live copy per session.
         """
         session_id = verification.session_id
         if session_id in self._live:
             raise RuntimeError(f"session {session_id} is live already")
-        readiness = self._readiness.pop(session_id)
-        identity = SessionIdentity.starting(
-            verification,
-            self._consents.get(session_id),
-            transport.kind,
-            None if readiness is None else readiness.as_meta(),
-        )
+        if takeover is None:
+            readiness = self._readiness.pop(session_id)
+            identity = SessionIdentity.starting(
+                verification,
+                self._consents.get(session_id),
+                transport.kind,
+                None if readiness is None else readiness.as_meta(),
+            )
+        else:
+            readiness = None
+            identity = takeover.identity
+        offset_ms = 0 if takeover is None else takeover.offset_ms
         context = InterviewPlanContext(
             session_id=session_id,
             persona=verification.persona,
             max_duration_sec=verification.time_budget_sec,
             wrap_up_before_end_sec=self.settings.wrap_up_sec,
-            echo="unknown" if readiness is None else readiness.echo_path,
+            echo=_echo(identity) if readiness is None else readiness.echo_path,
+            resume=None if takeover is None else takeover.position,
         )
+        # This owner's part of the recording: its fencing token as the segments' epoch,
+        # from where the takeover's timeline stands (the checkpoint plus the outage).
+        epoch, start = lease.token, ms_to_samples(offset_ms)
         recording = Recording(
             self._archive.folder(session_id),
             identity.as_meta(),
             self._writer,
-            self._segments(session_id),
+            self._segments(session_id, epoch, start),
+            epoch=epoch,
+            start=start,
+            turns=None if takeover is None else takeover.turns,
+            asked=None if takeover is None else takeover.asked,
+        )
+        keeper = Keeper(
+            self.ownership,
+            lease,
+            verification,
+            identity,
+            recording,
+            self.settings.operations.checkpoint_interval_sec,
         )
         session = LiveSession(
             identity,
@@ -160,10 +221,19 @@ class SessionRegistry:
             on_end=lambda live, outcome: self._finalize(live, recording, outcome),
             meter=self._meter,
             clock=self.clock,
+            keeper=keeper,
+            timeline_ms=offset_ms,
+            position=context.resume,
         )
+        if takeover is not None:
+            # The page that reconnects here sees the conversation so far.
+            session.captions.restore(takeover.turns)
         session.attach(transport)
         self._live[session_id] = session
-        self._tasks[session_id] = self._group.create_task(self._run(session, transport.kind))
+        # A takeover goes on with the interview the first owner reported started.
+        self._tasks[session_id] = self._group.create_task(
+            self._run(session, transport.kind, started=takeover is None)
+        )
         self._meter.started(verification.client_id, transport.kind)
         return session
 
@@ -179,16 +249,17 @@ class SessionRegistry:
         samples = round(self.settings.segment_sec * SAMPLE_RATE)
         return Segments(shipper, session_id, samples, epoch, start)
 
-    async def _run(self, session: LiveSession, transport: str) -> None:
+    async def _run(self, session: LiveSession, transport: str, *, started: bool) -> None:
         bind_session(session.session_id)
         log.info("live session started")
         try:
-            # Queued before the session runs, so it precedes the terminal event.
-            await self._archive.queue_event(
-                session.session_id,
-                "session.started",
-                {"started_at": session.identity.started_at, "transport": transport},
-            )
+            if started:
+                # Queued before the session runs, so it precedes the terminal event.
+                await self._archive.queue_event(
+                    session.session_id,
+                    "session.started",
+                    {"started_at": session.identity.started_at, "transport": transport},
+                )
         except Exception:
             # The control plane learns of the start from the terminal event then.
             log.exception("queuing session.started failed")
@@ -201,9 +272,12 @@ class SessionRegistry:
     async def _finalize(self, session: LiveSession, recording: Recording, outcome: Outcome) -> None:
         identity = session.identity
         session_id = identity.session_id
-        # Over as of now, on every replica: no connection starts it again while it is stored.
-        self._finished.add(session_id)
-        await self._finished.publish(session_id)
+        # Over as of now, on every replica: no connection starts it again while it is
+        # stored. Unless it moved on, or a newer owner fenced this one: then it goes on
+        # elsewhere, and the one report is that owner's.
+        reporting = outcome not in MOVED_ON and await self._finished.finish(
+            session_id, session.lease_token
+        )
         ended_at = now_iso()
         rating = None if session.rating is None else session.rating.as_json()
         error = (
@@ -223,6 +297,11 @@ class SessionRegistry:
         except Exception:
             log.exception("closing the recording failed")
             outcome = RECORDING_FAILED
+        if not reporting:
+            if outcome not in MOVED_ON:
+                log.warning("another replica took the interview over; not reported from here")
+            await self._let_go(session, recording)
+            return
         try:
             outcome = await self._archive.store_and_report(
                 identity, recording.duration_ms, outcome, ended_at, rating
@@ -252,6 +331,26 @@ class SessionRegistry:
             },
         )
 
+    async def _let_go(self, session: LiveSession, recording: Recording) -> None:
+        """The interview goes on elsewhere: forget it here, slot and report left to its owner.
+
+        This replica's recording part is dropped with its spool folder once its
+        segments are in the store (a draining replica waits for them).
+        """
+        self._live.pop(session.session_id, None)
+        try:
+            await self._archive.let_go(recording.folder)
+        finally:
+            self._tasks.pop(session.session_id, None)
+        log.info(
+            "session moved on",
+            extra={
+                "code": session.outcome.code if session.outcome else None,
+                "timeline_ms": session.elapsed_ms,
+                "epoch": session.lease_token,
+            },
+        )
+
     def _remember_finished(
         self, identity: SessionIdentity, duration_ms: int, outcome: Outcome, ended: str
     ) -> None:
@@ -276,6 +375,17 @@ class SessionRegistry:
         assert session_id not in self._live, "a live interview is still recording"
         return await self._archive.erase(session_id)
 
+    async def move_all(self) -> None:
+        """Hand every live session on (a draining replica); each ends here once it moved."""
+        for session in list(self._live.values()):
+            session.move()
+
+    async def wait_all(self, timeout_sec: float) -> None:
+        """Until every live session has ended here, or ``timeout_sec`` passed."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_sec)
+
     async def shutdown(self) -> None:
         """End every live session (GATEWAY_RESTART) and wait for each to finish."""
         for session in list(self._live.values()):
@@ -288,6 +398,12 @@ class SessionRegistry:
 
     async def recover_spool(self) -> None:
         """Store and report the sessions a crash left in the spool."""
+        # Each was marked finished for every replica as the archive checked its owner.
         for identity in await self._archive.recover():
             self._finished.add(identity.session_id)
-            await self._finished.publish(identity.session_id)
+
+
+def _echo(identity: SessionIdentity) -> Echo:
+    """The echo path the readiness check measured, as kept in the identity (a takeover)."""
+    echo = (identity.readiness or {}).get("echo_path")
+    return echo if echo in ("strong", "low") else "unknown"

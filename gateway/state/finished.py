@@ -4,27 +4,23 @@ An interview that ended must not start again from its old link, even on
 another replica, even before the control plane has accepted its terminal
 event (while the event waits in an outbox, the control plane still calls
 the session live). Each replica remembers its own finished sessions in a
-bounded map; with Redis, every replica also writes them to
-``zenhire:finished:<session>`` for as long as a link can live, so a join on
-any replica finds them.
+bounded map; every replica also marks them finished in the ownership store
+(`Ownership.finish`: ``zenhire:own:{<session>}:finished`` with Redis, for as
+long as a link can live), fenced by the interview's token, so that only its
+last owner marks it and a join on any replica finds it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Generic, Protocol, TypeVar
-
-from redis.asyncio import Redis
+from typing import Generic, TypeVar
 
 from gateway.errors import StateStoreUnavailable
-from gateway.state.redis_errors import unreachable_as
+from gateway.state.ownership import Ownership
 
 log = logging.getLogger("zenhire.state")
 
-PREFIX = "zenhire:finished:"
-# Candidate links live seven days at the control plane; a day's margin for clocks.
-FINISHED_TTL_SEC = 8 * 24 * 3600
 # Ids remembered in one process: a few MB at most, whatever a replica's uptime.
 LOCAL_LIMIT = 100_000
 
@@ -63,69 +59,48 @@ class Bounded(Generic[K, V]):
         return len(self._items)
 
 
-class FinishedSessions(Protocol):
-    def add(self, session_id: str) -> None:
-        """Remember it here at once (`publish` shares it)."""
-        ...
+class FinishedSessions:
+    """Finished sessions: this replica's in a bounded map, every replica's in ``ownership``."""
 
-    def seen_here(self, session_id: str) -> bool: ...
-
-    async def publish(self, session_id: str) -> None:
-        """Share it with every replica; a store that is down is logged, not raised."""
-        ...
-
-    async def anywhere(self, session_id: str) -> bool:
-        """Whether it finished here or on any replica that shares this store."""
-        ...
-
-
-class LocalFinished:
-    """One replica's finished sessions (no shared store)."""
-
-    def __init__(self, limit: int = LOCAL_LIMIT) -> None:
+    def __init__(self, ownership: Ownership, limit: int = LOCAL_LIMIT) -> None:
+        self._ownership = ownership
         self._ids: Bounded[str, None] = Bounded(limit)
 
     def add(self, session_id: str) -> None:
+        """Remember it here (`finish` also marks it for every replica)."""
         self._ids[session_id] = None
 
     def seen_here(self, session_id: str) -> bool:
         return session_id in self._ids
 
-    async def publish(self, session_id: str) -> None:
-        return None
-
-    async def anywhere(self, session_id: str) -> bool:
-        return self.seen_here(session_id)
-
-
-class RedisFinished(LocalFinished):
-    """Finished sessions of every replica sharing one Redis."""
-
-    def __init__(self, redis: Redis, limit: int = LOCAL_LIMIT) -> None:
-        super().__init__(limit)
-        self._redis = redis
-
-    async def publish(self, session_id: str) -> None:
+    async def finish(self, session_id: str, token: int) -> bool:
+        """Mark it finished here and for every replica, unless ``token`` is fenced;
+        True: this replica is its last owner and reports it (the one terminal event)."""
         try:
-            with unreachable_as("finished sessions"):
-                await self._redis.set(PREFIX + session_id, "1", ex=FINISHED_TTL_SEC)
+            reporting = await self._ownership.finish(session_id, token)
         except StateStoreUnavailable as exc:
-            # The outbox still carries the terminal event; once the control plane has
-            # it, its verify answer says the session is over.
+            # Reported all the same: an event sent twice is told apart by the control
+            # plane (and nobody could claim the interview while the store was down),
+            # an event never sent is lost. Once the control plane has it, its verify
+            # answer says the session is over.
             log.warning(
-                "could not share a finished session",
+                "could not mark a finished session for every replica; reporting it",
                 extra={"session_id": session_id, "error": str(exc)},
             )
+            reporting = True
+        if reporting:
+            self.add(session_id)
+        return reporting
 
     async def anywhere(self, session_id: str) -> bool:
+        """Whether it finished here or on any replica that shares the ownership store."""
         if self.seen_here(session_id):
             return True
         try:
-            with unreachable_as("finished sessions"):
-                found = await self._redis.exists(PREFIX + session_id)
+            found = await self._ownership.is_finished(session_id)
         except StateStoreUnavailable as exc:
             log.warning("finished sessions unreadable", extra={"error": str(exc)})
             return False
         if found:
             self.add(session_id)
-        return bool(found)
+        return found

@@ -20,6 +20,9 @@ CONNECTION_LIMIT`` with ``Retry-After`` (too many peers of one address, or
 of this replica, still connecting: `gateway.limits`), ``503 SHUTTING_DOWN``. A
 refused offer never touches the live session: the peer joins it only
 once its connection is up (`gateway.transports.webrtc.Peer.run`).
+
+An offer for an interview owned by another replica is forwarded to it
+(`gateway.transports.forwarding`): the answer, and the peer, are the owner's.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from gateway.candidate.refusals import Refusal, Refused
 from gateway.http import BadRequest, error_response, json_object, origin_allowed
 from gateway.limits import Limited, client_address
 from gateway.services import services
+from gateway.transports.forwarding import forward_offer, forwarded, owner_elsewhere
 from gateway.transports.peers import PeerConnections
 from gateway.transports.webrtc import MAX_SDP_CHARS, OfferRejected, check_offer
+from zenhire.signing import SIGNATURE_HEADER, target_of
 
 log = logging.getLogger("zenhire.webrtc")
 
@@ -48,7 +53,11 @@ MAX_OFFER_BODY_BYTES = 2 * MAX_SDP_CHARS
 async def webrtc_offer(request: Request) -> Response:
     found = services(request)
     peers: PeerConnections = request.app.state.peers
-    if not origin_allowed(request.headers.get("origin"), found.settings.allowed_origins):
+    # A join forwarded by another replica carries no origin (that replica checked it).
+    signed = SIGNATURE_HEADER.lower() in request.headers
+    if not signed and not origin_allowed(
+        request.headers.get("origin"), found.settings.allowed_origins
+    ):
         return Refusal.ORIGIN_NOT_ALLOWED.response()
     try:
         # Held from the offer's arrival until the peer connects (or fails to): the
@@ -59,11 +68,21 @@ async def webrtc_offer(request: Request) -> Response:
     answer = None
     try:
         body = await json_object(request)
-        verification = check_ticket(found, body.get("ticket"))
+        raw = await request.body()
+        target = target_of(request.scope["raw_path"], request.scope["query_string"])
+        # A replica's signature is checked here; without one, the origin was checked above.
+        from_replica = forwarded(found, request.headers, "POST", target, raw)
+        verification = await check_ticket(found, body.get("ticket"))
         sdp = body.get("sdp")
         if body.get("type") != "offer" or not isinstance(sdp, str):
             raise OfferRejected('Send {"sdp": <offer SDP>, "type": "offer"}.')
         check_offer(sdp)
+        owner = None if from_replica else await owner_elsewhere(found, verification.session_id)
+        if owner is not None:
+            answered = await forward_offer(found, request.app.state.http, owner, raw)
+            if answered is not None:
+                status, answer_body = answered
+                return JSONResponse(answer_body, status_code=status)
         offer = RTCSessionDescription(sdp, "offer")
         answer = await peers.open(found, verification, offer, pending)
     except BadRequest as exc:

@@ -15,6 +15,7 @@ reads and writes the socket:
     probe     before the hello, up to `PROBES_MAX` ``{"type": "probe", "seq"}`` echoed
               back at once: the readiness check's round trip over this path
     hello     the first message, within `HELLO_TIMEOUT_SEC`, names the ticket
+    ├── owned by another replica? piped to it (`gateway.transports.forwarding`)
     ├── admit    channel.admit(): `waiting` events, then `live`
     ├── read     binary → channel.receive_audio, text → channel.receive_text
     └── write    channel events, then queued interviewer audio; then the close
@@ -38,7 +39,9 @@ from gateway.s2s.controlplane import Verification
 from gateway.services import Services, services
 from gateway.session.events import Error, encode
 from gateway.transports.channel import MAX_TEXT_CHARS, CandidateChannel
+from gateway.transports.forwarding import forwarded, owner_elsewhere, proxy_socket
 from gateway.transports.transport import CloseCode
+from zenhire.signing import target_of
 from zenhire.tasks import first_to_finish, while_running
 
 log = logging.getLogger("zenhire.websocket")
@@ -54,10 +57,21 @@ OUTGOING_AUDIO_MAX_FRAMES = 50
 
 async def candidate_socket(websocket: WebSocket) -> None:
     found = services(websocket)
+    target = target_of(websocket.scope["raw_path"], websocket.scope["query_string"])
+    try:
+        from_replica = forwarded(found, websocket.headers, "GET", target, b"")
+    except Refused as refused:
+        await websocket.close(refused.refusal.close_code)
+        return
     origin = websocket.headers.get("origin")
-    if not origin_allowed(origin, found.settings.allowed_origins):
+    if not from_replica and not origin_allowed(origin, found.settings.allowed_origins):
         log.warning("websocket refused: origin not allowed", extra={"origin": origin})
         await websocket.close(Refusal.ORIGIN_NOT_ALLOWED.close_code)
+        return
+    if from_replica:
+        # Counted where the candidate connected: here every forwarded socket would
+        # come from that replica's one address.
+        await _connection(websocket, found, from_replica=True)
         return
     try:
         held = found.limits.websockets.hold(client_address(websocket.scope))
@@ -70,15 +84,15 @@ async def candidate_socket(websocket: WebSocket) -> None:
             await websocket.close(CloseCode.TRY_AGAIN_LATER, limited.code)
         return
     try:
-        await _connection(websocket, found)
+        await _connection(websocket, found, from_replica=False)
     finally:
         held.release()
 
 
-async def _connection(websocket: WebSocket, found: Services) -> None:
+async def _connection(websocket: WebSocket, found: Services, *, from_replica: bool) -> None:
     await websocket.accept()
     try:
-        verification = await _hello(websocket, found)
+        hello, verification = await _hello(websocket, found)
     except Refused as refused:
         refusal = refused.refusal
         await websocket.send_text(encode(Error(refusal.code, refusal.message)))
@@ -86,6 +100,10 @@ async def _connection(websocket: WebSocket, found: Services) -> None:
         return
     except WebSocketDisconnect:
         return
+    if not from_replica:
+        owner = await owner_elsewhere(found, verification.session_id)
+        if owner is not None and await proxy_socket(found, websocket, owner, hello):
+            return
     audio: deque[bytes] = deque(maxlen=OUTGOING_AUDIO_MAX_FRAMES)
     channel = CandidateChannel("websocket", found, verification, audio.append, wake_on_audio=True)
     try:
@@ -101,11 +119,13 @@ async def _connection(websocket: WebSocket, found: Services) -> None:
         await channel.release()
 
 
-async def _hello(websocket: WebSocket, found: Services) -> Verification:
+async def _hello(websocket: WebSocket, found: Services) -> tuple[str, Verification]:
+    """The hello's text and the verification of its ticket."""
     try:
         async with asyncio.timeout(HELLO_TIMEOUT_SEC):
             for _ in range(PROBES_MAX + 1):
-                hello = _message(await websocket.receive_text())
+                message = await websocket.receive_text()
+                hello = _message(message)
                 if _probe_seq(hello) is None:
                     break
                 await websocket.send_text(json.dumps({"type": "probe", "seq": _probe_seq(hello)}))
@@ -115,7 +135,7 @@ async def _hello(websocket: WebSocket, found: Services) -> Verification:
         raise Refused(Refusal.BAD_HELLO) from None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         raise Refused(Refusal.BAD_HELLO)
-    return check_ticket(found, hello.get("ticket"))
+    return message, await check_ticket(found, hello.get("ticket"))
 
 
 def _message(text: str) -> object:

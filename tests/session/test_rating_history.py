@@ -92,6 +92,24 @@ def test_history_keeps_final_captions_within_its_bounds() -> None:
     assert [c.turn_id for c in long.event().captions] == ["l1", "l2", "l3"]
 
 
+def test_a_takeover_restores_the_checkpoints_turns_in_timeline_order() -> None:
+    history = CaptionHistory()
+    history.restore(
+        [
+            {"speaker": "candidate", "text": "I built one.", "start_ms": 4000, "end_ms": 6000},
+            {"speaker": "interviewer", "text": "Tell me about you.", "start_ms": 0, "end_ms": 2000},
+            {"speaker": "interviewer", "text": "  ", "start_ms": 7000, "end_ms": 7100},
+            {"speaker": "nobody", "text": "not a turn", "start_ms": 8000, "end_ms": 9000},
+        ]
+    )
+    event = history.event()
+    assert [(c.speaker, c.text) for c in event.captions] == [
+        ("interviewer", "Tell me about you."),
+        ("candidate", "I built one."),
+    ]
+    assert len({c.turn_id for c in event.captions}) == 2
+
+
 async def test_a_rating_reaches_the_completion_event_and_the_transcript(stack: Stack) -> None:
     """A wrong rating is refused with the window still open; the corrected one is kept."""
     session_id, _, socket = await _live(stack)

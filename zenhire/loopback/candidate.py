@@ -39,6 +39,8 @@ class Candidate:
     close_code: int | None = None
     answer_starts: list[float] = field(default_factory=list)
     socket: ClientConnection | None = field(default=None, repr=False)
+    # When each stretch of interviewer audio began (time.monotonic()).
+    speech_starts: list[float] = field(default_factory=list)
 
     @property
     def ws_url(self) -> str:
@@ -66,6 +68,12 @@ class Candidate:
             )
             assert accepted.status_code == 200, accepted.text
         return response
+
+    _heard_at: float = 0.0
+
+    def heard_after(self, moment: float) -> float | None:
+        """When interviewer audio first began after ``moment`` (time.monotonic()), if it did."""
+        return next((t for t in self.speech_starts if t > moment), None)
 
     def kinds(self, kind: str) -> list[dict[str, Any]]:
         return [event for event in self.events if event["type"] == kind]
@@ -95,7 +103,10 @@ class Candidate:
                 async for message in socket:
                     if isinstance(message, bytes):
                         self.frames_received += 1
-                        last_heard[0] = time.monotonic()
+                        now = time.monotonic()
+                        if not self.speech_starts or now - self._heard_at > QUIET_AFTER_SPEECH_SEC:
+                            self.speech_starts.append(now)
+                        self._heard_at = last_heard[0] = now
                         continue
                     event = json.loads(message)
                     self.events.append(event)

@@ -62,6 +62,8 @@ class Phrases:
     closing: str
     transcription_unavailable: str
     takeover: str
+    # Said first when another replica took the interview over mid-way.
+    reconnected: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ def _parse_language(code: str, data: dict[str, Any]) -> _Language:
                 closing=str(phrases["closing"]),
                 transcription_unavailable=str(phrases["transcription_unavailable"]),
                 takeover=str(phrases["takeover"]),
+                reconnected=str(phrases["reconnected"]),
             ),
             banks=banks,
         )

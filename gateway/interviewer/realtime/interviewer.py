@@ -8,7 +8,10 @@
             └── _hold           one `Relay` per upstream session, in turn:
                                 first connect → greet; handover → fresh session
                                 with the history replayed; a fault → reconnect
-                                (bounded, jittered) and resume
+                                (bounded, jittered) and resume; a takeover (the
+                                context's ``resume``) → the checkpoint's history
+                                replayed, with a short apology
+            └── _note_positions the history, for the checkpoint
 
 The interview ends ``completed`` when the model calls ``end_interview`` and
 its closing words have been heard. When the upstream is gone for good
@@ -40,6 +43,7 @@ from gateway.interviewer import (
     InterviewerSwitch,
     InterviewPlanContext,
     Outcome,
+    Position,
     Takeover,
     TakeoverFactory,
 )
@@ -74,6 +78,8 @@ REALTIME = "realtime"
 LOCAL = "local"
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 ROUND_TRIP_REPORT_SEC = 5.0
+# How often the history is looked at for the checkpoint (it changes once a turn).
+POSITION_INTERVAL_SEC = 0.5
 
 
 class UpstreamReport(Protocol):
@@ -121,7 +127,9 @@ class RealtimeInterviewer:
         self._upstream: Upstream | None = None
 
     async def run(self, conversation: Conversation) -> Outcome:
-        history, state = History(), InterviewState()
+        resume = self.context.resume
+        history = History() if resume is None else History.restored(resume.history)
+        state = InterviewState()
         uplink = Uplink()
         playback = Playback(conversation, history)
         candidate = CandidateSpeech(conversation, uplink, history)
@@ -131,6 +139,7 @@ class RealtimeInterviewer:
             uplink.run(interruptions.tap(conversation.candidate_audio())),
             playback.run(),
             self._report_round_trips(),
+            self._note_positions(conversation, history),
         )
         if isinstance(ended, Outcome):
             return ended
@@ -138,6 +147,14 @@ class RealtimeInterviewer:
             return await self._give_up(conversation, ended.cause)
         takeover = Takeover(tuple(state.asked), sum(1 for e in history.entries if e.role == "user"))
         return await self._hand_over_to_fallback(conversation, self._fallback, takeover, ended)
+
+    async def _note_positions(self, conversation: Conversation, history: History) -> None:
+        noted = -1
+        while True:
+            if len(history.entries) != noted:
+                noted = len(history.entries)
+                conversation.note_position(Position(history=history.as_position()))
+            await asyncio.sleep(POSITION_INTERVAL_SEC)
 
     async def _hold(
         self,
@@ -149,7 +166,8 @@ class RealtimeInterviewer:
         settings = self._settings
         policy = settings.reconnect
         context = {"endpoint": settings.endpoint_label}
-        opening, generation, failures = Opening.GREET, 0, 0
+        opening = Opening.GREET if self.context.resume is None else Opening.RESUMED
+        generation, failures = 0, 0
         while True:
             try:
                 upstream = await connect_with_retry(self._open, policy, context)

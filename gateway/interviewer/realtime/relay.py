@@ -43,6 +43,7 @@ from gateway.interviewer.realtime.brief import (
     ASK_TOOL_DESCRIPTION,
     END_TOOL_DESCRIPTION,
     RESUME_NOTE,
+    RESUMED_NOTE,
     WRAP_UP_NOTE,
     instructions,
 )
@@ -71,6 +72,7 @@ class Opening(enum.Enum):
     GREET = "greet"  # the first session: the model speaks first
     RESUME = "resume"  # after a fault that cut a response: say it again
     QUIET = "quiet"  # handover, or a fault while nothing was owed
+    RESUMED = "resumed"  # another replica's interview, taken over: apologise and go on
 
 
 class RelayEnd(enum.Enum):
@@ -154,6 +156,8 @@ class Relay:
             await upstream.send(event)
         if opening is Opening.RESUME:
             await upstream.send(protocol.text_item("system", RESUME_NOTE))
+        elif opening is Opening.RESUMED:
+            await upstream.send(protocol.text_item("system", RESUMED_NOTE))
         if opening is not Opening.QUIET:
             await self._request_response()
         self._uplink.attach(upstream)
