@@ -8,6 +8,7 @@
     zenhire bench --only turns                     the local interviewer's turn latency
     zenhire bench --only loop-lag                  event-loop lag, 100 interviews, slow disk
     zenhire bench --only segments                  CPU per interview, S3 segments on vs off
+    zenhire bench --only takeover                  takeover after SIGKILL and SIGTERM, slots
     zenhire bench --only chaos --chaos-sec 1800    50 interviews under random faults, memory
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
@@ -32,7 +33,17 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "loop-lag", "segments", "chaos")
+PARTS = (
+    "ramp",
+    "start-latency",
+    "finalize",
+    "soak",
+    "turns",
+    "loop-lag",
+    "segments",
+    "chaos",
+    "takeover",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--neighbours", type=int, default=2, help="loop-lag: fsync-heavy processes on the disk"
     )
     parser.add_argument("--segments-sessions", type=int, default=20)
+    parser.add_argument("--takeover-runs", type=int, default=10, help="takeovers of each kind")
     parser.add_argument("--chaos-sec", type=float, default=1800.0, help="fault soak length")
     parser.add_argument("--chaos-sessions", type=int, default=50, help="fault soak interviews")
     parser.add_argument("--chaos-concurrency", type=int, default=10)
@@ -162,6 +174,10 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
 
         plateau = args.segments_sec or (30.0 if args.quick else 60.0)
         results["extra"]["segments"] = await segments_cost(options, args.segments_sessions, plateau)
+    if "takeover" in parts:
+        from zenhire.bench.takeover import takeover
+
+        results["extra"]["takeover"] = await takeover(args.takeover_runs, args.work_dir)
     if "chaos" in parts:
         from zenhire.bench.chaos import chaos
 

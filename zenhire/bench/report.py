@@ -120,6 +120,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
         if name == "loop_lag":
             lines.extend(loop_lag_table(section))
+        if name == "takeover":
+            from zenhire.bench.takeover import table as takeover_table
+
+            lines.append("**takeover**: the candidate hears the interviewer again after")
+            lines.append("")
+            lines.extend(takeover_table(section))
+            continue
         if name == "chaos":
             from zenhire.bench.chaos import table as chaos_table
 
