@@ -57,6 +57,16 @@ async def _leg(candidate: Candidate, stop: asyncio.Event) -> None:
             stopping.cancel()
 
 
+async def _rejoin(candidate: Candidate, stop: asyncio.Event, since: float) -> None:
+    """Connect again and again, as a page does, until the interview is back or over."""
+    deadline = time.monotonic() + GIVE_UP_SEC
+    while not stop.is_set() and time.monotonic() < deadline:
+        await _leg(candidate, stop)
+        if candidate.kinds("ended") or candidate.heard_after(since) is not None:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def _one(stack: Stack, owner: GatewayProcess, other: GatewayProcess, kill: bool) -> float:
     session_id, token = await stack.create_session()
     candidate = Candidate(owner.url)
@@ -69,7 +79,7 @@ async def _one(stack: Stack, owner: GatewayProcess, other: GatewayProcess, kill:
     owner.kill() if kill else owner.terminate()
     await asyncio.wait_for(first, GIVE_UP_SEC)
     candidate.gateway_url = other.url
-    second = asyncio.create_task(_leg(candidate, stop))
+    second = asyncio.create_task(_rejoin(candidate, stop, signalled))
     heard = await _until(lambda: candidate.heard_after(signalled) is not None)
     stop.set()
     await asyncio.wait_for(second, GIVE_UP_SEC)

@@ -83,6 +83,7 @@ class Candidate:
         # the close handshake behind unread audio frames.
         socket = await websockets.connect(self.ws_url, max_size=1 << 20, max_queue=None)
         await socket.send(json.dumps({"type": "hello", "ticket": self.ticket}))
+        self._heard_at = 0.0  # audio on a new connection starts a new stretch
         return socket
 
     async def interview(self, answers: list[bytes], *, end_after_sec: float | None = None) -> None:
