@@ -268,7 +268,11 @@ async def chaos(
         mean_sec = seconds * concurrency / sessions
         with redis_server(work / "redis") as redis_url:
             async with running_stack(
-                work, max_concurrent=concurrency, max_duration_sec=7200, start_gateway=False
+                work,
+                max_concurrent=concurrency,
+                max_duration_sec=7200,
+                credits=10**9,
+                start_gateway=False,
             ) as stack:
                 soak = Soak(stack, redis_url, work, sessions)
                 stop = asyncio.Event()
