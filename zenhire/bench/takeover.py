@@ -31,6 +31,8 @@ from zenhire.loopback.replicas import GatewayProcess
 from zenhire.loopback.stack import Stack, running_stack
 
 GIVE_UP_SEC = 30.0
+# The defaults of gateway.settings: the figure is the one a deployment gets.
+PRODUCT_OWNERSHIP_ENV = {"ZENHIRE_OWNER_LEASE_SEC": "3", "ZENHIRE_CHECKPOINT_INTERVAL_SEC": "1"}
 SLOT_SAMPLES = 2000
 
 
@@ -134,6 +136,8 @@ async def takeover(runs: int, work_dir: Path | None) -> dict[str, Any]:
                     )
                     for name in "ab"
                 ]
+                for replica in pair:
+                    replica.env = PRODUCT_OWNERSHIP_ENV  # the shipped lease, not the tests'
                 await asyncio.gather(*(replica.start() for replica in pair))
                 try:
                     killed, drained = [], []
