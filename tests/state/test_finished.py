@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from redis.asyncio import Redis
 
 from gateway.state.finished import Bounded, FinishedSessions
 from gateway.state.ownership import Lease
 from gateway.state.redis_ownership import RedisOwnership
-from zenhire.loopback.redis import redis_server
 from zenhire.loopback.servers import free_port
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
 
 
 def test_a_bounded_map_forgets_its_oldest_entries() -> None:

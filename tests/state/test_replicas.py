@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,23 +16,11 @@ from gateway.app import create_app as create_gateway
 from gateway.state.redis_slots import RedisSlots
 from tests.operator import AUTH, OPERATOR_ENV, end_session, live_ids, overview, wait_overview
 from zenhire.loopback.candidate import Candidate
-from zenhire.loopback.redis import flush, redis_server
+from zenhire.loopback.redis import redis_server
 from zenhire.loopback.servers import free_port, serve
 from zenhire.loopback.stack import Stack, gateway_settings, running_stack
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture
-def redis(redis_url: str) -> str:
-    flush(redis_url)
-    return redis_url
 
 
 def _env(redis_url: str, replica_id: str) -> dict[str, str]:

@@ -22,7 +22,6 @@ from gateway.settings import Settings
 from tests.audio_checks import stereo_channels
 from tests.operator import OPERATOR_ENV, live_ids, wait_overview
 from zenhire.loopback.candidate import Candidate
-from zenhire.loopback.redis import flush, redis_server
 from zenhire.loopback.replicas import GatewayProcess
 from zenhire.loopback.s3 import s3_environment, s3_server
 from zenhire.loopback.stack import Stack, running_stack
@@ -31,18 +30,6 @@ pytestmark = pytest.mark.timeout(60)
 
 # The goal is 5 s at p95; a loaded test machine gets some slack.
 TAKEOVER_LIMIT_SEC = 8.0
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture
-def redis(redis_url: str) -> str:
-    flush(redis_url)
-    return redis_url
 
 
 @asynccontextmanager
