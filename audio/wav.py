@@ -179,6 +179,10 @@ class StereoWavWriter:
         if self._frames - self._frames_at_header >= HEADER_REFRESH_FRAMES:
             self._refresh_header()
 
+    def flush(self) -> None:
+        """Hand every sample written so far to the OS, so another reader sees it."""
+        self._file.flush()
+
     def close(self) -> None:
         """Write the final header and close the file; later calls do nothing."""
         if self.closed:

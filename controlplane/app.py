@@ -20,6 +20,10 @@ Routes::
     /api/v1/interview/s2s/events                       POST          gateway (signed)
     /healthz                                           GET           probes
 
+Every request body is bounded (`MAX_BODY_BYTES`) and timed before it is
+read, and S2S requests without fresh signature headers are refused before
+that (`zenhire.bodies.BoundedBodies`, with `controlplane.s2s.screen`).
+
 The lifespan opens the SQLite store, one ``httpx.AsyncClient`` for the
 gateway and one for webhook receivers, and runs the background work in one
 task group: the webhook `Dispatcher`, the `Eraser`, and the sweep of expiry
@@ -36,6 +40,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -46,16 +51,20 @@ from controlplane.erasure import endpoints as erasure
 from controlplane.erasure.eraser import Eraser
 from controlplane.errors import (
     ApiError,
+    PayloadTooLarge,
+    error_response,
     handle_api_error,
     handle_http_exception,
     handle_unexpected,
 )
+from controlplane.payloads import MAX_BODY_BYTES
 from controlplane.resources import Resources
 from controlplane.settings import Settings
 from controlplane.store import Store
 from controlplane.webhooks import endpoints as webhooks
 from controlplane.webhooks.dispatcher import Dispatcher
 from controlplane.webhooks.outbox import Outbox
+from zenhire.bodies import BodyLimits, BoundedBodies
 from zenhire.signing import Direction, NonceCache, Signer
 
 log = logging.getLogger("zenhire.controlplane")
@@ -143,6 +152,16 @@ def create_app(
                     Mount("/s2s", routes=s2s.routes()),
                 ],
             ),
+        ],
+        middleware=[
+            Middleware(
+                BoundedBodies,
+                limits=BodyLimits(
+                    MAX_BODY_BYTES, settings.body_timeout_sec, too_large_code=PayloadTooLarge.code
+                ),
+                refuse=error_response,
+                screen=s2s.screen,
+            )
         ],
         exception_handlers={
             ApiError: handle_api_error,

@@ -8,6 +8,7 @@
         ├── InvalidJson          400 INVALID_JSON
         ├── ValidationFailed     400 VALIDATION_ERROR
         ├── BadRequest           400 BAD_REQUEST         (S2S bodies)
+        ├── BadRange             400 BAD_RANGE           (not one byte range)
         ├── Unauthorized         401 UNAUTHORIZED
         ├── S2SUnauthorized      401 S2S_UNAUTHORIZED
         ├── InsufficientCredits  402 INSUFFICIENT_CREDITS
@@ -23,6 +24,11 @@
         ├── ArtifactDeleted      410 ARTIFACT_DELETED    (erased on request or by retention)
         ├── PayloadTooLarge      413 PAYLOAD_TOO_LARGE
         └── GatewayUnavailable   502 GATEWAY_UNAVAILABLE
+
+Before any endpoint, `zenhire.bodies.BoundedBodies` answers a malformed
+``Content-Length`` with ``400 BAD_REQUEST``, a body that does not arrive in
+time with ``408 BODY_TIMEOUT`` and one past the bound with ``413
+PAYLOAD_TOO_LARGE``.
 
 Every error response, including Starlette's own 404/405 and unexpected
 500s, has the body ``{"error": {"code", "message", "timestamp", "details"}}``.
@@ -139,6 +145,10 @@ class ArtifactDeleted(ApiError):
 
 class PayloadTooLarge(ApiError):
     status_code, code = 413, "PAYLOAD_TOO_LARGE"
+
+
+class BadRange(ApiError):
+    status_code, code = 400, "BAD_RANGE"
 
 
 class GatewayUnavailable(ApiError):

@@ -25,7 +25,7 @@ from controlplane.clock import format_timestamp, utc_now
 from controlplane.errors import ValidationFailed
 from controlplane.lifecycle import current, expire_due, mint
 from controlplane.pagination import decode_cursor, encode_cursor, limit_of
-from controlplane.payloads import PERSONA, SESSION, SESSION_REFUSED, decode, read_body
+from controlplane.payloads import PERSONA, SESSION, SESSION_REFUSED, decode
 from controlplane.records import Persona, Question, SessionStatus
 from controlplane.resources import resources_of
 from controlplane.views import persona_json, session_json
@@ -51,7 +51,7 @@ class Personas(HTTPEndpoint):
 async def create_persona(request: Request) -> Response:
     resources = resources_of(request)
     client = authenticate(request, resources.store)
-    body = decode(await read_body(request), PERSONA)
+    body = decode(await request.body(), PERSONA)
     persona = Persona(
         id=str(uuid.uuid4()),
         client_id=client.id,
@@ -90,7 +90,7 @@ async def create_session(request: Request) -> Response:
     """Mint a candidate link; the raw token appears in this response only."""
     resources = resources_of(request)
     client, key = authenticate_key(request, resources.store)
-    body = decode(await read_body(request), SESSION, refused=SESSION_REFUSED)
+    body = decode(await request.body(), SESSION, refused=SESSION_REFUSED)
     persona = owned_persona(resources.store, client, request.path_params["persona_id"])
     created = mint(
         resources,

@@ -6,8 +6,8 @@ the endpoint answers with: integrator endpoints report ``INVALID_JSON`` and
 docs/s2s.md). Validation is strict: ``candidate_ref: 42`` is an error, not
 ``"42"``. Unknown fields are ignored, except the few a body names as refused
 (`SESSION_REFUSED`: a session's project comes from its key, never the body).
-`read_body` caps what an integrator endpoint reads at `MAX_BODY_BYTES`
-(``413 PAYLOAD_TOO_LARGE`` beyond).
+Every body is at most `MAX_BODY_BYTES` (``413 PAYLOAD_TOO_LARGE`` beyond),
+enforced before it is read by `zenhire.bodies.BoundedBodies` (`controlplane.app`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from starlette.requests import Request
 
-from controlplane.errors import ApiError, InvalidJson, PayloadTooLarge, ValidationFailed
+from controlplane.errors import ApiError, InvalidJson, ValidationFailed
 from controlplane.records import ConsentMode
 
 T = TypeVar("T")
@@ -39,6 +38,7 @@ DEFAULT_TIME_LIMIT_SEC = 120
 MIN_TIME_LIMIT_SEC = 10
 MAX_TIME_LIMIT_SEC = 3600
 MAX_URL_CHARS = 2048
+MAX_RATING_COMMENT_CHARS = 1000
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
@@ -111,6 +111,14 @@ class StartedData(_Body):
     transport: str | None = None
 
 
+class RatingData(_Body):
+    """The candidate's rating of the interview, from the end screen (docs/s2s.md)."""
+
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=MAX_RATING_COMMENT_CHARS)] | None = None
+    rated_at: AwareDatetime | None = None
+
+
 class CompletedData(_Body):
     recording_key: Text
     transcript_key: Text
@@ -118,6 +126,7 @@ class CompletedData(_Body):
     started_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
     consent: dict[str, Any] | None = None
+    rating: RatingData | None = None
 
 
 class ErrorData(_Body):
@@ -133,6 +142,7 @@ class FailedData(_Body):
     recording_key: Text | None = None
     transcript_key: Text | None = None
     consent: dict[str, Any] | None = None
+    rating: RatingData | None = None
 
 
 class _Event(_Body):
@@ -168,21 +178,6 @@ SESSION = TypeAdapter(SessionBody)
 WEBHOOK = TypeAdapter(WebhookBody)
 VERIFY = TypeAdapter(VerifyBody)
 EVENT: TypeAdapter[StartedEvent | CompletedEvent | FailedEvent] = TypeAdapter(Event)
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body; raise `PayloadTooLarge` past ``limit`` bytes, unread."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", {"limit": limit})
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", {"limit": limit})
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def decode(

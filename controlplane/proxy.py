@@ -33,10 +33,12 @@ from controlplane.errors import (
     ArtifactDeleted,
     ArtifactNotFound,
     ArtifactNotReady,
+    BadRange,
     GatewayUnavailable,
 )
 from controlplane.records import Session
 from controlplane.resources import Resources, resources_of
+from zenhire import ranges
 from zenhire.signing import signed_path
 
 ARTIFACTS_PATH = "/s2s/v1/sessions/{session_id}/{artifact}"
@@ -81,11 +83,25 @@ class UpstreamResponse(StreamingResponse):
 async def recording(request: Request) -> Response:
     resources, session = _owned(request)
     query = clip_query(request.query_params)
+    range_header = _checked_range(request.headers.get("Range"))
     _check_ready(session, Artifact.RECORDING)
-    upstream = await _upstream(
-        resources, session.id, Artifact.RECORDING, request.headers.get("Range"), query
-    )
+    upstream = await _upstream(resources, session.id, Artifact.RECORDING, range_header, query)
     return UpstreamResponse(upstream)
+
+
+def _checked_range(header: str | None) -> str | None:
+    """The caller's Range header, once it is one well-formed byte range (else ``400``).
+
+    Only the gateway knows the size, so it alone answers ``416``; a malformed
+    header never leaves this service.
+    """
+    if not header:
+        return None
+    try:
+        ranges.parse(header)
+    except ranges.BadRange as exc:
+        raise BadRange(str(exc)) from exc
+    return header.strip()
 
 
 async def transcript(request: Request) -> Response:

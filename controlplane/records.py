@@ -115,6 +115,15 @@ class SessionError:
 
 
 @dataclass(frozen=True)
+class CandidateRating:
+    """How the candidate rated the interview on its end screen (1-5, an optional comment)."""
+
+    score: int
+    comment: str | None
+    rated_at: str | None
+
+
+@dataclass(frozen=True)
 class Session:
     id: str
     client_id: str
@@ -137,6 +146,7 @@ class Session:
     reinvited_from: str | None = None
     artifacts_deleted_at: str | None = None  # when erasure was requested
     project_id: str | None = None  # the project of the key that started it
+    rating: CandidateRating | None = None
 
     @property
     def artifacts_ready(self) -> bool:

@@ -1,6 +1,8 @@
 """The S2S endpoints the gateway calls (docs/s2s.md): token verify and session events.
 
-Both check the HMAC signature over the raw body before reading it, and answer
+Both refuse a request whose signature headers are missing, malformed or
+stale before its body is read (`screen`, run by `zenhire.bodies.BoundedBodies`),
+then check the HMAC signature over the raw body, and answer
 ``401 S2S_UNAUTHORIZED`` otherwise. Verify is read-only. Events are applied
 in one transaction together with their ``event_id``, the credit reservation
 or settlement (`controlplane.billing`) and the integrator webhooks they fire,
@@ -14,9 +16,11 @@ import dataclasses
 import logging
 from datetime import datetime
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 from controlplane import billing
 from controlplane.clock import format_timestamp, utc_now
@@ -28,6 +32,7 @@ from controlplane.errors import (
     SessionNotFound,
     TokenExpired,
     TokenInvalid,
+    error_response,
 )
 from controlplane.lifecycle import publish, token_expired
 from controlplane.payloads import (
@@ -35,17 +40,28 @@ from controlplane.payloads import (
     VERIFY,
     CompletedEvent,
     FailedEvent,
+    RatingData,
     StartedEvent,
     decode,
 )
-from controlplane.records import Client, EventType, Session, SessionError, SessionStatus
+from controlplane.records import (
+    CandidateRating,
+    Client,
+    EventType,
+    Session,
+    SessionError,
+    SessionStatus,
+)
 from controlplane.resources import Resources, resources_of
 from controlplane.store import Store
 from controlplane.views import question_json
 from controlplane.webhooks.outbox import WebhookEvent
-from zenhire.signing import SignatureError, target_of
+from zenhire.signing import SignatureError, check_headers, target_of
 
 logger = logging.getLogger(__name__)
+
+# Where these routes are mounted (`controlplane.app`).
+S2S_PREFIX = "/api/v1/interview/s2s/"
 
 SessionEvent = StartedEvent | CompletedEvent | FailedEvent
 
@@ -159,6 +175,7 @@ def apply(session: Session, event: SessionEvent) -> Session:
             started_at=session.started_at or _optional(data.started_at),
             completed_at=completed_at,
             ended_at=completed_at,
+            rating=_rating(data.rating) or session.rating,
         )
     failed = event.data
     return dataclasses.replace(
@@ -170,7 +187,14 @@ def apply(session: Session, event: SessionEvent) -> Session:
         duration_sec=failed.duration_sec,
         started_at=session.started_at or _optional(failed.started_at),
         ended_at=format_timestamp(failed.ended_at or event.occurred_at),
+        rating=_rating(failed.rating) or session.rating,
     )
+
+
+def _rating(data: RatingData | None) -> CandidateRating | None:
+    if data is None:
+        return None
+    return CandidateRating(data.score, data.comment, _optional(data.rated_at))
 
 
 def _bill(store: Store, client: Client, before: Session, after: Session) -> Session:
@@ -203,6 +227,21 @@ async def _signed_body(request: Request, resources: Resources) -> bytes:
     except SignatureError as exc:
         raise S2SUnauthorized(f"S2S signature rejected: {exc}.") from exc
     return raw
+
+
+def screen(scope: Scope) -> Response | None:
+    """``401`` for an S2S request without well-formed, fresh signature headers; else None.
+
+    Runs before the body is read: a caller without the headers cannot make
+    this service read (or wait for) a body at all.
+    """
+    if not scope["path"].startswith(S2S_PREFIX):
+        return None
+    try:
+        check_headers(Headers(scope=scope))
+    except SignatureError as exc:
+        return error_response(401, S2SUnauthorized.code, f"S2S signature rejected: {exc}.")
+    return None
 
 
 def _optional(moment: datetime | None) -> str | None:

@@ -49,7 +49,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     credit_reserved INTEGER NOT NULL DEFAULT 0,
     reinvited_from TEXT,
     artifacts_deleted_at TEXT,
-    project_id TEXT
+    project_id TEXT,
+    rating_score INTEGER,
+    rating_comment TEXT,
+    rated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client_id, created_at, id);
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, token_expires_at);
@@ -141,6 +144,9 @@ ADDED_COLUMNS = (
     ("sessions", "reinvited_from", "TEXT"),
     ("sessions", "artifacts_deleted_at", "TEXT"),
     ("sessions", "project_id", "TEXT"),
+    ("sessions", "rating_score", "INTEGER"),
+    ("sessions", "rating_comment", "TEXT"),
+    ("sessions", "rated_at", "TEXT"),
 )
 
 # A client made before `api_keys` existed holds its one key in

@@ -17,6 +17,7 @@
 | ZENHIRE_WEBHOOK_MAX_ATTEMPTS | 40 | retries stop after this many attempts |
 | ZENHIRE_WEBHOOK_SECRET_OVERLAP_SEC | 86400 | after a rotation, the old secret signs too |
 | ZENHIRE_SWEEP_INTERVAL_SEC | 60 | how often expiry and retention are swept |
+| ZENHIRE_BODY_TIMEOUT_SEC | 10 | a request body must arrive within this long (408) |
 
 The retry schedule also paces the gateway deletions of erased artifacts.
 
@@ -37,6 +38,7 @@ from controlplane.webhooks.retry import (
     DEFAULT_MAX_DELAY_SEC,
     RetryPolicy,
 )
+from zenhire.bodies import DEFAULT_TIMEOUT_SEC as DEFAULT_BODY_TIMEOUT_SEC
 from zenhire.environment import Environment, SettingError
 from zenhire.s2s_secret import DEV_S2S_SECRET, read_s2s_secrets
 
@@ -48,7 +50,6 @@ SEVEN_DAYS_SEC = 7 * 24 * 3600
 ONE_DAY_SEC = 24 * 3600
 DEFAULT_WEBHOOK_TIMEOUT_SEC = 10.0
 DEFAULT_SWEEP_INTERVAL_SEC = 60.0
-FLAGS = ("0", "1")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Settings:
     webhook_retry: RetryPolicy = field(default_factory=RetryPolicy)
     webhook_secret_overlap_sec: float = ONE_DAY_SEC
     sweep_interval_sec: float = DEFAULT_SWEEP_INTERVAL_SEC
+    body_timeout_sec: float = DEFAULT_BODY_TIMEOUT_SEC
 
     @property
     def s2s_secret(self) -> str:
@@ -93,8 +95,7 @@ class Settings:
                 gateway_public_url=public_url,
                 gateway_s2s_url=env.url("ZENHIRE_GATEWAY_S2S_URL", public_url),
                 token_ttl_sec=env.integer("ZENHIRE_TOKEN_TTL_SEC", SEVEN_DAYS_SEC, minimum=1),
-                webhooks_allow_private=env.choice("ZENHIRE_WEBHOOKS_ALLOW_PRIVATE", "0", FLAGS)
-                == "1",
+                webhooks_allow_private=env.flag("ZENHIRE_WEBHOOKS_ALLOW_PRIVATE", False),
                 webhook_timeout_sec=_positive(
                     env, "ZENHIRE_WEBHOOK_TIMEOUT_SEC", DEFAULT_WEBHOOK_TIMEOUT_SEC
                 ),
@@ -104,6 +105,9 @@ class Settings:
                 ),
                 sweep_interval_sec=_positive(
                     env, "ZENHIRE_SWEEP_INTERVAL_SEC", DEFAULT_SWEEP_INTERVAL_SEC
+                ),
+                body_timeout_sec=_positive(
+                    env, "ZENHIRE_BODY_TIMEOUT_SEC", DEFAULT_BODY_TIMEOUT_SEC
                 ),
             )
         except SettingError as exc:

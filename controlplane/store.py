@@ -27,6 +27,7 @@ from typing import Any
 
 from controlplane.errors import StoreError
 from controlplane.records import (
+    CandidateRating,
     Client,
     ConsentMode,
     Persona,
@@ -246,11 +247,13 @@ class Store:
     def save_session(self, session: Session) -> None:
         """Write back the columns that events and the lifecycle change."""
         error = session.error
+        rating = session.rating
         self._execute(
             "UPDATE sessions SET status = ?, duration_sec = ?, credit_charged = ?,"
             " recording_key = ?, transcript_key = ?, error_code = ?, error_message = ?,"
             " started_at = ?, completed_at = ?, ended_at = ?, credit_reserved = ?,"
-            " artifacts_deleted_at = ? WHERE id = ?",
+            " artifacts_deleted_at = ?, rating_score = ?, rating_comment = ?, rated_at = ?"
+            " WHERE id = ?",
             (
                 session.status.value,
                 session.duration_sec,
@@ -264,6 +267,9 @@ class Store:
                 session.ended_at,
                 session.credit_reserved,
                 session.artifacts_deleted_at,
+                None if rating is None else rating.score,
+                None if rating is None else rating.comment,
+                None if rating is None else rating.rated_at,
                 session.id,
             ),
         )
@@ -344,4 +350,11 @@ def _session(row: sqlite3.Row) -> Session:
         reinvited_from=row["reinvited_from"],
         artifacts_deleted_at=row["artifacts_deleted_at"],
         project_id=row["project_id"],
+        rating=_rating(row),
     )
+
+
+def _rating(row: sqlite3.Row) -> CandidateRating | None:
+    if row["rating_score"] is None:
+        return None
+    return CandidateRating(row["rating_score"], row["rating_comment"], row["rated_at"])

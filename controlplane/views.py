@@ -4,14 +4,15 @@
 ``GET /sessions`` and of every webhook's ``data``; `persona_json` that of the
 persona endpoints. Both keep the seeds' fields as they are; a persona adds
 ``questions`` only when it has custom ones, a session always adds
-``project_id`` (``null`` when its key had no project).
+``project_id`` (``null`` when its key had no project) and ``candidate_rating``
+(``null`` until the candidate rated the interview on its end screen).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from controlplane.records import Persona, Question, Session
+from controlplane.records import CandidateRating, Persona, Question, Session
 
 
 def persona_json(persona: Persona) -> dict[str, Any]:
@@ -54,4 +55,11 @@ def session_json(session: Session) -> dict[str, Any]:
         "completed_at": session.completed_at,
         "error": None if error is None else {"code": error.code, "message": error.message},
         "project_id": session.project_id,
+        "candidate_rating": rating_json(session.rating),
     }
+
+
+def rating_json(rating: CandidateRating | None) -> dict[str, Any] | None:
+    if rating is None:
+        return None
+    return {"score": rating.score, "comment": rating.comment, "rated_at": rating.rated_at}

@@ -9,6 +9,8 @@
     ├── TicketError              a candidate ticket is missing, forged or expired
     ├── StateStoreUnavailable    the shared state store (Redis) could not be reached
     ├── ArtifactNotFound         no such recording or transcript in the store
+    ├── OutboxFull               the outbox's disk takes no writes and its memory is full
+    ├── ArtifactStoreUnavailable the artifact store (S3) could not be reached or failed
     │   (defined beside the interviewers that raise them:)
     ├── SynthesisError           eSpeak NG could not speak    (interviewer.voice)
     ├── TranscriptionError       PocketSphinx could not run   (interviewer.transcriber)
@@ -67,3 +69,13 @@ class StateStoreUnavailable(GatewayError):
 class ArtifactNotFound(GatewayError):
     code = "ARTIFACT_NOT_FOUND"
     http_status = 404
+
+
+class OutboxFull(GatewayError):
+    code = "OUTBOX_FULL"
+    http_status = 503
+
+
+class ArtifactStoreUnavailable(GatewayError):
+    code = "ARTIFACT_STORE_UNAVAILABLE"
+    http_status = 503

@@ -1,6 +1,7 @@
 """The gateway's HTTP edge, shared by every place that serves HTTP.
 
-JSON object bodies read with a bound (`json_object`), the error envelope
+JSON object bodies (`json_object`; their bounds, `BODY_LIMITS`, are enforced
+before they are read by `zenhire.bodies.BoundedBodies`), the error envelope
 of the seeds (`error_response`), the browser-origin check, and security
 headers on every response (`SecurityHeaders`): a strict
 Content-Security-Policy (no third-party assets, no inline script), no
@@ -17,9 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zenhire.bodies import BodyLimits
 from zenhire.timestamps import now_iso
 
 MAX_JSON_BODY_BYTES = 8 * 1024
+
+
+def body_limits(timeout_sec: float, by_path: dict[str, int]) -> BodyLimits:
+    """Every body `MAX_JSON_BODY_BYTES` at most, except the paths of ``by_path``."""
+    return BodyLimits(MAX_JSON_BODY_BYTES, timeout_sec, by_path, too_large_code="BODY_TOO_LARGE")
 
 
 class BadRequest(Exception):
@@ -45,16 +52,14 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
-async def json_object(request: Request, max_bytes: int = MAX_JSON_BODY_BYTES) -> dict[str, Any]:
-    """The request's JSON object body; raise `BadRequest` for anything else."""
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > max_bytes:
-            raise BadRequest("BODY_TOO_LARGE", "The request body is too large.", 413)
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object body; raise `BadRequest` for anything else.
+
+    Its size was bounded before it arrived here (`body_limits`)."""
+    raw = await request.body()
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise BadRequest("INVALID_JSON", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise BadRequest("INVALID_JSON", "The request body must be a JSON object.")

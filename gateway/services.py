@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from gateway.candidate.tickets import TicketBook
+from gateway.limits import Limits
+from gateway.ops.load import CpuLoad
+from gateway.ops.loop_lag import LoopLag
 from gateway.ops.metrics import Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
@@ -15,6 +18,7 @@ from gateway.s2s.controlplane import ControlPlane
 from gateway.s2s.outbox import Outbox
 from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
+from gateway.transports.ice import IceServers
 from zenhire.signing import NonceCache, Signer
 
 
@@ -31,6 +35,11 @@ class Services:
     metrics: Metrics
     operators: OperatorKeys
     replica: Replica
+    ice: IceServers  # STUN/TURN for each peer connection, TURN credentials minted per use
+    load: CpuLoad  # this process's CPU, for admission and readiness
+    limits: Limits
+    loop_lag: LoopLag
+    replicas: Signer  # signs and verifies joins forwarded between replicas
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -9,6 +9,8 @@
 const SESSION_PATH = "/api/v1/candidate/session";
 const CONSENT_PATH = "/api/v1/candidate/consent";
 const OFFER_PATH = "/api/v1/candidate/webrtc/offer";
+const READINESS_PATH = "/api/v1/candidate/readiness";
+const READINESS_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 15000;
 
 export class ApiError extends Error {
@@ -34,6 +36,11 @@ export function openSession(token) {
 /** Record explicit consent to the text of `version`: `{accepted_at, text_version}`. */
 export function recordConsent(ticket, version) {
   return post(CONSENT_PATH, { ticket, accepted: true, text_version: version });
+}
+
+/** Record the readiness check's results (never audio): `{recorded_at, echo_path}`. */
+export function recordReadiness(ticket, readiness) {
+  return post(READINESS_PATH, { ticket, readiness }, READINESS_TIMEOUT_MS);
 }
 
 /** Send a complete (non-trickle) WebRTC offer: `{sdp, type: "answer"}`. */

@@ -2,15 +2,21 @@
  * The candidate page: link check → consent → microphone check → interview → end.
  *
  * Phases (document.body.dataset.phase): loading, invalid, consent, device,
- * ready, waiting, live, reconnecting, ended, error. Final screens also set
+ * ready, waiting, live, reconnecting, ended, error. On the microphone check
+ * the readiness check runs (readiness.js; body data-readiness: running,
+ * done, skipped; data-echo: low, strong, failed; data-network-transport) and
+ * its results go to the gateway when the interview starts. Missing browser
+ * features set data-browser-missing. After the interview the end screen may
+ * ask for a rating (data-rating: open, sent, skipped, failed). Final screens also set
  * document.body.dataset.endReason (an `ended` reason or an error code).
  * Once connecting, document.body.dataset.transport is `webrtc` or
  * `websocket`, and dataset.transportFallback says why WebRTC was given up.
  */
 
-import { ApiError, openSession, recordConsent } from "./api.js";
+import { ApiError, openSession, recordConsent, recordReadiness } from "./api.js";
 import { AudioEngine } from "./audio.js";
 import { Captions } from "./captions.js";
+import { checkWords } from "./check-messages.js";
 import { Debug } from "./debug.js";
 import { forgetToken, takeToken, watchForNewLink } from "./link.js";
 import { ConnectionState, LiveConnection } from "./live.js";
@@ -23,9 +29,10 @@ import {
   microphoneHelp,
 } from "./messages.js";
 import { listMicrophones, openMicrophone, stopStream } from "./microphone.js";
+import { READINESS_VERSION, STRONG_ECHO_DB, browserSupport, measureEcho, probeNetwork } from "./readiness.js";
 import { TransportChoice, transportMode } from "./transport-choice.js";
 import { View } from "./view.js";
-import { webrtcSupported, webrtcTransports } from "./webrtc-transport.js";
+import { icePolicy, webrtcSupported, webrtcTransports } from "./webrtc-transport.js";
 import { createWebSocketTransport } from "./websocket-transport.js";
 
 // The level above which the microphone check says "we can hear you".
@@ -34,6 +41,8 @@ const METER_ARIA_INTERVAL_MS = 250;
 // Interviewer audio still in the player when the interview ends gets this long to play out.
 const PLAYOUT_TAIL_MS = 1500;
 const TIME_WARNINGS_SEC = [300, 60];
+const RATING_SCORES = [1, 2, 3, 4, 5];
+const RATING_COMMENT_MAX = 1000;
 const LOW_TIME_SEC = 120;
 
 const TALK_STATES = {
@@ -76,6 +85,39 @@ const ui = {
   endConfirm: $("end-confirm"),
   retryButton: $("retry-button"),
   remoteAudio: $("remote-audio"),
+  readiness: $("readiness"),
+  readinessTitle: $("readiness-title"),
+  readinessIntro: $("readiness-intro"),
+  readinessLive: $("readiness-live"),
+  readinessSkip: $("readiness-skip"),
+  readinessSkipped: $("readiness-skipped"),
+  checkBrowser: $("check-browser"),
+  checkBrowserName: $("check-browser-name"),
+  checkBrowserText: $("check-browser-text"),
+  checkNetwork: $("check-network"),
+  checkNetworkName: $("check-network-name"),
+  checkNetworkText: $("check-network-text"),
+  networkAgain: $("network-again"),
+  checkEcho: $("check-echo"),
+  checkEchoName: $("check-echo-name"),
+  checkEchoText: $("check-echo-text"),
+  echoTest: $("echo-test"),
+  headphones: $("headphones"),
+  headphonesTitle: $("headphones-title"),
+  headphonesText: $("headphones-text"),
+  ratingPanel: $("panel-rating"),
+  ratingForm: $("rating-form"),
+  ratingTitle: $("rating-title"),
+  ratingIntro: $("rating-intro"),
+  ratingLegend: $("rating-legend"),
+  ratingScores: $("rating-scores"),
+  ratingCommentLabel: $("rating-comment-label"),
+  ratingComment: $("rating-comment"),
+  ratingLeft: $("rating-left"),
+  ratingError: $("rating-error"),
+  ratingSkip: $("rating-skip"),
+  ratingSend: $("rating-send"),
+  ratingDone: $("rating-done"),
 };
 
 class CandidatePage {
@@ -88,7 +130,11 @@ class CandidatePage {
       mode: transportMode(),
       webrtcSupported: webrtcSupported(),
       factories: {
-        webrtc: webrtcTransports({ iceServers: () => this.iceServers, player: ui.remoteAudio }),
+        webrtc: webrtcTransports({
+          iceServers: () => this.iceServers,
+          player: ui.remoteAudio,
+          policy: icePolicy(),
+        }),
         websocket: createWebSocketTransport,
       },
     });
@@ -106,6 +152,7 @@ class CandidatePage {
     this.warned = new Set();
     this.retryAction = null;
     this.finished = false;
+    this.check = newCheck();
     this.bind();
   }
 
@@ -133,6 +180,15 @@ class CandidatePage {
     ui.retryButton.addEventListener("click", () => {
       if (this.retryAction) this.retryAction();
     });
+    ui.readinessSkip.addEventListener("click", () => this.skipReadiness());
+    ui.networkAgain.addEventListener("click", () => this.checkNetwork());
+    ui.echoTest.addEventListener("click", () => this.checkEcho());
+    ui.ratingForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendRating();
+    });
+    ui.ratingSkip.addEventListener("click", () => this.skipRating());
+    ui.ratingComment.addEventListener("input", () => this.countComment());
   }
 
   // -- 1. the link ----------------------------------------------------------
@@ -243,6 +299,7 @@ class CandidatePage {
   // -- 3. the microphone ------------------------------------------------------
 
   async checkMicrophone(deviceId = null) {
+    if (!this.browserUsable()) return;
     ui.micHelp.hidden = true;
     if (!this.stream) {
       ui.micCheck.hidden = true;
@@ -286,6 +343,13 @@ class CandidatePage {
     ui.micActivate.hidden = this.engine.running;
     ui.startButton.disabled = false;
     ui.startButton.textContent = rejoin ? "Rejoin interview" : "Start interview";
+    if (rejoin) {
+      // The interview already runs with the results of the first check.
+      ui.readiness.hidden = true;
+      ui.readinessSkipped.hidden = true;
+    } else {
+      this.startReadiness();
+    }
     this.view.show({
       phase: "ready",
       icon: "mic",
@@ -299,6 +363,7 @@ class CandidatePage {
 
   microphoneFailed(err) {
     const help = microphoneHelp(err.kind);
+    if (err.kind === "unsupported") help.text = this.words().noMicrophone;
     this.body().dataset.micError = err.browserName || err.kind || "Error";
     ui.micHelpSteps.replaceChildren(
       ...help.steps.map((step) => {
@@ -393,6 +458,7 @@ class CandidatePage {
       return;
     }
     ui.micActivate.hidden = true;
+    await this.sendReadiness();
     this.view.announce("Connecting to your interview…");
     this.engine.onFrame = (frame) => {
       if (this.connection) this.connection.sendAudio(frame);
@@ -414,7 +480,8 @@ class CandidatePage {
         live: (event) => this.live(event),
         event: (event) => this.liveEvent(event),
         audio: (frame) => this.engine.playFrame(frame),
-        ended: (reason) => this.ended(reason),
+        ended: (reason, details) => this.ended(reason, details),
+        rating: (outcome) => this.ratingAnswered(outcome),
         failed: (code) => this.connectionFailed(code),
       },
     });
@@ -497,6 +564,9 @@ class CandidatePage {
       case "caption":
         this.captions.show(event);
         break;
+      case "history":
+        this.captions.restore(event);
+        break;
       case "state":
         if (TALK_STATES[event.state]) this.setTalkState(event.state, TALK_STATES[event.state]);
         break;
@@ -539,11 +609,12 @@ class CandidatePage {
     this.connection.end();
   }
 
-  ended(reason) {
+  ended(reason, { ratingWindowSec = 0 } = {}) {
     const screen = endScreen(reason);
     forgetToken();
-    this.finish();
+    this.finish({ keepConnection: ratingWindowSec > 0 });
     this.showFinal({ ...screen, phase: "ended" }, reason);
+    if (ratingWindowSec > 0) this.offerRating();
   }
 
   connectionFailed(code) {
@@ -572,11 +643,11 @@ class CandidatePage {
   }
 
   /** Release the microphone and stop audio once the interview can't continue. */
-  finish() {
+  finish({ keepConnection = false } = {}) {
     if (this.finished) return;
     this.finished = true;
     this.stopMeter();
-    if (this.connection) this.connection.close();
+    if (this.connection && !keepConnection) this.connection.close();
     if (ui.endDialog.open) ui.endDialog.close();
     stopStream(this.stream);
     this.stream = null;
@@ -598,6 +669,251 @@ class CandidatePage {
     });
   }
 
+  // -- the readiness check -----------------------------------------------------
+
+  words() {
+    return checkWords(this.session ? this.session.language : "en");
+  }
+
+  /** False (with a screen saying which piece is missing) when the interview can't run here. */
+  browserUsable() {
+    const support = browserSupport();
+    this.check.browser = support;
+    const missing = Object.keys(support).filter((key) => !support[key]);
+    if (missing.length) this.body().dataset.browserMissing = missing.join(" ");
+    else delete this.body().dataset.browserMissing;
+    if (support.audio_worklet) return true;
+    const words = this.words();
+    this.showFinal({ phase: "device", icon: "warn", title: words.noWorkletTitle, text: words.noWorklet }, "BROWSER_UNSUPPORTED");
+    return false;
+  }
+
+  startReadiness() {
+    if (this.check.started) return;
+    this.check.started = true;
+    const words = this.words();
+    ui.readiness.lang = ui.readinessSkipped.lang = words.lang;
+    ui.readinessTitle.textContent = words.title;
+    ui.readinessIntro.textContent = words.intro;
+    ui.readinessSkip.textContent = words.skip;
+    ui.checkBrowserName.textContent = words.browser;
+    ui.checkNetworkName.textContent = words.network;
+    ui.checkEchoName.textContent = words.echo;
+    ui.networkAgain.textContent = words.networkAgain;
+    ui.headphonesTitle.textContent = words.headphonesTitle;
+    const browser = this.check.browser;
+    setCheck(ui.checkBrowser, ui.checkBrowserText, browser.webrtc ? "ok" : "warn", browser.webrtc ? words.browserOk : words.noWebrtc);
+    setCheck(ui.checkEcho, ui.checkEchoText, "pending", words.echoIntro);
+    ui.echoTest.textContent = words.echoPlay;
+    ui.readiness.hidden = false;
+    this.body().dataset.readiness = "running";
+    this.checkNetwork();
+  }
+
+  async checkNetwork() {
+    const words = this.words();
+    const round = (this.check.networkRound += 1);
+    ui.networkAgain.hidden = true;
+    setCheck(ui.checkNetwork, ui.checkNetworkText, "running", words.networkChecking);
+    const network = await probeNetwork({ iceServers: this.iceServers, webrtc: this.check.browser.webrtc });
+    if (round !== this.check.networkRound || this.check.skipped) return;
+    this.check.network = network;
+    this.body().dataset.networkTransport = network.transport;
+    const rtt = network.rtt_ms === null ? "" : ` ${words.roundTrip(Math.round(network.rtt_ms))}`;
+    if (network.transport === "webrtc") {
+      setCheck(ui.checkNetwork, ui.checkNetworkText, "ok", words.networkWebrtc + rtt);
+    } else if (network.transport === "websocket") {
+      // Only before the interview starts: a running connection keeps its transport.
+      if (!this.connection && this.transports.prefer("websocket", "no ICE candidates gathered")) {
+        this.transportChosen(this.transports);
+      }
+      setCheck(ui.checkNetwork, ui.checkNetworkText, "ok", words.networkWebsocket + rtt);
+    } else {
+      setCheck(ui.checkNetwork, ui.checkNetworkText, "fail", words.networkNone);
+      ui.networkAgain.hidden = false;
+    }
+    this.readinessSettled();
+    this.say(ui.checkNetworkText.textContent);
+  }
+
+  async checkEcho() {
+    const words = this.words();
+    ui.echoTest.disabled = true;
+    ui.headphones.hidden = true;
+    setCheck(ui.checkEcho, ui.checkEchoText, "running", words.echoPlaying);
+    this.say(words.echoPlaying);
+    await this.engine.resume();
+    let echo;
+    try {
+      echo = await measureEcho(this.engine.context, this.engine.source);
+    } catch (err) {
+      this.debug.note(`echo test failed: ${err && err.message ? err.message : err}`);
+      echo = { status: "failed", level_db: null };
+    }
+    ui.echoTest.disabled = false;
+    ui.echoTest.textContent = words.echoAgain;
+    if (this.check.skipped) return;
+    this.check.echo = echo;
+    const strong = echo.status === "passed" && echo.level_db >= STRONG_ECHO_DB;
+    this.body().dataset.echo = echo.status !== "passed" ? "failed" : strong ? "strong" : "low";
+    if (echo.status !== "passed") {
+      setCheck(ui.checkEcho, ui.checkEchoText, "warn", words.echoFailed);
+    } else if (strong) {
+      setCheck(ui.checkEcho, ui.checkEchoText, "warn", words.echoStrong);
+      ui.headphones.hidden = false;
+      // Set while shown, so the alert is announced.
+      ui.headphonesText.textContent = words.headphones;
+    } else {
+      setCheck(ui.checkEcho, ui.checkEchoText, "ok", words.echoLow);
+    }
+    this.readinessSettled();
+    // The headphone advice is an alert of its own; otherwise say the result.
+    if (!strong) this.say(ui.checkEchoText.textContent);
+  }
+
+  readinessSettled() {
+    if (this.check.network.status !== "skipped" && this.check.echo.status !== "skipped") {
+      this.body().dataset.readiness = "done";
+    }
+  }
+
+  skipReadiness() {
+    this.check.skipped = true;
+    ui.readiness.hidden = true;
+    ui.readinessSkipped.textContent = this.words().skipped;
+    ui.readinessSkipped.hidden = false;
+    this.body().dataset.readiness = "skipped";
+    this.view.announce(ui.readinessSkipped.textContent);
+    ui.startButton.focus();
+  }
+
+  say(text) {
+    ui.readinessLive.textContent = "";
+    setTimeout(() => {
+      ui.readinessLive.textContent = text;
+    }, 50);
+  }
+
+  /** The results as the gateway's `readiness` object (section 6 of the protocol). */
+  readinessResult() {
+    const check = this.check;
+    return {
+      version: READINESS_VERSION,
+      skipped: check.skipped,
+      browser: check.browser,
+      // What finished before a skip is kept; what did not is "skipped".
+      echo: check.echo,
+      network: check.network,
+    };
+  }
+
+  async sendReadiness() {
+    if (!this.check.started || this.check.sent) return;
+    this.check.sent = true;
+    try {
+      await recordReadiness(this.ticket, this.readinessResult());
+      this.body().dataset.readinessSent = "true";
+    } catch (err) {
+      // The interview goes ahead as configured by default; the panel says why.
+      this.debug.note(`readiness not recorded: ${err.code || err}`);
+    }
+  }
+
+  // -- the rating -------------------------------------------------------------
+
+  offerRating() {
+    const words = this.words();
+    ui.ratingPanel.lang = words.lang;
+    ui.ratingTitle.textContent = words.rateTitle;
+    ui.ratingIntro.textContent = words.rateIntro;
+    ui.ratingLegend.textContent = words.rateLegend;
+    ui.ratingCommentLabel.textContent = words.rateComment;
+    ui.ratingSend.textContent = words.rateSend;
+    ui.ratingSkip.textContent = words.rateSkip;
+    ui.ratingScores.replaceChildren(
+      ...RATING_SCORES.map((score) => {
+        const label = document.createElement("label");
+        label.className = "star";
+        const input = document.createElement("input");
+        input.type = "radio";
+        input.name = "rating-score";
+        input.value = String(score);
+        input.dataset.testid = `rating-${score}`;
+        input.addEventListener("change", () => this.ratingProblem(null));
+        const text = document.createElement("span");
+        text.textContent = words.rateScore(score);
+        label.append(input, text);
+        return label;
+      }),
+    );
+    ui.ratingComment.value = "";
+    this.countComment();
+    this.ratingProblem(null);
+    ui.ratingForm.hidden = false;
+    ui.ratingDone.hidden = true;
+    ui.ratingPanel.hidden = false;
+    this.body().dataset.rating = "open";
+  }
+
+  countComment() {
+    ui.ratingLeft.textContent = this.words().rateLeft(RATING_COMMENT_MAX - ui.ratingComment.value.length);
+  }
+
+  ratingProblem(message) {
+    ui.ratingError.textContent = message || "";
+    ui.ratingError.hidden = !message;
+  }
+
+  sendRating() {
+    const chosen = ui.ratingScores.querySelector("input:checked");
+    if (!chosen) {
+      this.ratingProblem(this.words().rateMissing);
+      ui.ratingScores.querySelector("input").focus();
+      return;
+    }
+    const comment = ui.ratingComment.value.trim().slice(0, RATING_COMMENT_MAX);
+    this.submitRating({ score: Number(chosen.value), ...(comment ? { comment } : {}) }, "sent");
+  }
+
+  skipRating() {
+    this.submitRating({ skipped: true }, "skipped");
+  }
+
+  submitRating(rating, kind) {
+    this.ratingKind = kind;
+    ui.ratingSend.disabled = ui.ratingSkip.disabled = true;
+    if (!this.connection || !this.connection.rate(rating)) this.ratingAnswered({ type: "closed" });
+  }
+
+  ratingAnswered(outcome) {
+    const words = this.words();
+    ui.ratingSend.disabled = ui.ratingSkip.disabled = false;
+    if (outcome.type === "error") {
+      this.ratingProblem(outcome.message);
+      return;
+    }
+    if (this.body().dataset.rating !== "open") return;
+    if (outcome.type === "rated") {
+      this.body().dataset.rating = this.ratingKind;
+      if (this.ratingKind === "skipped") {
+        ui.ratingPanel.hidden = true;
+        return;
+      }
+      ui.ratingDone.textContent = words.rateThanks;
+    } else {
+      this.body().dataset.rating = "failed";
+      if (!this.ratingKind) {
+        // The window passed without an answer: nothing to say.
+        ui.ratingPanel.hidden = true;
+        return;
+      }
+      ui.ratingDone.textContent = words.rateFailed;
+    }
+    ui.ratingForm.hidden = true;
+    ui.ratingDone.hidden = false;
+    ui.ratingDone.focus();
+  }
+
   // -- debug ------------------------------------------------------------------
 
   stats() {
@@ -613,6 +929,24 @@ class CandidatePage {
   body() {
     return document.body;
   }
+}
+
+function newCheck() {
+  return {
+    started: false,
+    skipped: false,
+    sent: false,
+    networkRound: 0,
+    browser: browserSupport(),
+    network: { status: "skipped" },
+    echo: { status: "skipped", level_db: null },
+  };
+}
+
+/** One row of the readiness list: its status (pending, running, ok, warn, fail) and text. */
+function setCheck(row, textElement, status, text) {
+  row.dataset.status = status;
+  textElement.textContent = text;
 }
 
 function clock(total) {

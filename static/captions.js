@@ -50,6 +50,29 @@ export class Captions {
     if (stick) this.container.scrollTop = this.container.scrollHeight;
   }
 
+  /**
+   * Show the interview's captions so far (a `history` event after a reload or a
+   * reconnect) without announcing each one again: an empty box is filled in one
+   * go, one that already holds captions only gains the ones it lacks.
+   */
+  restore(history) {
+    const captions = Array.isArray(history.captions) ? history.captions : [];
+    if (captions.length === 0) return;
+    const live = this.container.getAttribute("aria-live");
+    this.container.setAttribute("aria-live", "off");
+    const fresh = this.byTurn.size === 0;
+    for (const caption of captions) {
+      const turnId = String(caption.turn_id || "");
+      if (!turnId || (!fresh && this.byTurn.has(turnId))) continue;
+      this.show({ ...caption, final: true });
+      const entry = this.byTurn.get(turnId);
+      if (entry) entry.element.dataset.history = "true";
+    }
+    this.container.scrollTop = this.container.scrollHeight;
+    // Restored once the additions are in the tree, so later captions are announced again.
+    setTimeout(() => this.container.setAttribute("aria-live", live || "polite"), 0);
+  }
+
   clear() {
     for (const entry of this.byTurn.values()) entry.element.remove();
     this.byTurn.clear();

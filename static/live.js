@@ -13,7 +13,11 @@
  *   transport(choice)        a new transport was created (its kind, a fallback reason)
  *   waiting(event), live(event), event(event)   protocol events (caption, state, timer, error)
  *   audio(ArrayBuffer)       one interviewer frame
- *   ended(reason)            the interview is over (an `ended` reason, or SESSION_FINISHED)
+ *   ended(reason, {ratingWindowSec})   the interview is over (an `ended` reason, or
+ *                            SESSION_FINISHED); with a rating window the connection stays
+ *                            open for `rate()` until the gateway closes it
+ *   rating(outcome)          after `rate()`: `rated`, or the gateway's error event, or
+ *                            `closed` (the connection ended before an answer)
  *   failed(code)             CONNECTION_LOST | SUPERSEDED | CONSENT_REQUIRED | FORBIDDEN
  *
  * `reverify()` resolves to a new ticket, or to null when the page has
@@ -57,6 +61,8 @@ const LIVE_SILENCE_MS = 8000;
 // How long the connection stays open after `ended`, for the last audio to play out.
 const ENDED_LINGER_MS = 1500;
 const WAITING_SILENCE_MIN_MS = 10000;
+// Beyond the gateway's rating window, how long the page waits for its close.
+const RATING_GRACE_SEC = 5;
 
 export class LiveConnection {
   constructor({ transports, ticket, microphone, reverify, handlers }) {
@@ -105,6 +111,15 @@ export class LiveConnection {
     if (this.state === ConnectionState.LIVE && this.transport) this.transport.sendMessage({ type: "end" });
   }
 
+  /**
+   * Send the candidate's rating (`{score, comment}` or `{skipped: true}`) in the
+   * rating window that followed `ended`; false when the connection is gone.
+   */
+  rate(rating) {
+    if (this.state !== ConnectionState.ENDED || !this.transport) return false;
+    return this.transport.sendMessage({ type: "rating", ...rating }) !== false;
+  }
+
   /** After `failed`: verify again and reconnect, with a fresh reconnect window. */
   retry() {
     if (this.state !== ConnectionState.FAILED) return;
@@ -117,6 +132,7 @@ export class LiveConnection {
 
   close() {
     this.stopTimers();
+    clearTimeout(this.ratingTimer);
     window.removeEventListener("online", this.onOnline);
     this.dropTransport();
     if (this.state !== ConnectionState.ENDED) this.state = ConnectionState.FAILED;
@@ -156,6 +172,10 @@ export class LiveConnection {
   }
 
   receive(event) {
+    if (this.state === ConnectionState.ENDED) {
+      this.afterEnd(event);
+      return;
+    }
     this.armWatchdog();
     switch (event.type) {
       case "waiting":
@@ -171,10 +191,21 @@ export class LiveConnection {
         this.armWatchdog();
         this.setState(ConnectionState.LIVE);
         this.handlers.live(event);
+        // This page asks for a rating when the interview ends (section 3).
+        this.transport.sendMessage({ type: "features", rating: true });
         if (this.endRequested) this.transport.sendMessage({ type: "end" });
         break;
       case "ended":
-        this.finish(String(event.reason || "ENDED"));
+        this.finish(String(event.reason || "ENDED"), Number(event.rating_window_sec) || 0);
+        break;
+      case "reconnect":
+        // This server hands the interview on (a deploy, or another server holds it
+        // now): reconnect at once, without backoff; the next server takes it over.
+        this.dropTransport();
+        if (this.dropStartedAt === null) this.dropStartedAt = Date.now();
+        this.setState(ConnectionState.RECONNECTING);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.reconnect(), 0);
         break;
       case "error":
         this.lastError = { code: String(event.code || ""), message: String(event.message || "") };
@@ -187,6 +218,10 @@ export class LiveConnection {
 
   closed({ code, reason, transient = false }) {
     this.lastClose = { code, reason };
+    if (this.state === ConnectionState.ENDED && this.transport) {
+      this.dropTransport();
+      this.handlers.rating({ type: "closed" });
+    }
     if (this.state === ConnectionState.ENDED || this.state === ConnectionState.FAILED) return;
     const errorCode = this.lastError ? this.lastError.code : "";
     switch (code) {
@@ -266,14 +301,32 @@ export class LiveConnection {
     this.connect();
   }
 
-  finish(reason) {
+  finish(reason, ratingWindowSec = 0) {
     this.stopTimers();
     this.setState(ConnectionState.ENDED);
-    // Keep the connection a moment: over WebRTC the interviewer's last words are
-    // still in the browser's jitter buffer, and closing the peer would cut them.
-    this.dropTransport(ENDED_LINGER_MS);
     window.removeEventListener("online", this.onOnline);
-    this.handlers.ended(reason);
+    if (ratingWindowSec > 0) {
+      // The gateway keeps the connection open for the rating and closes it itself;
+      // this is only the page's own bound, should that close never arrive.
+      const transport = this.transport;
+      this.ratingTimer = setTimeout(() => {
+        if (this.transport === transport) this.dropTransport();
+      }, (ratingWindowSec + RATING_GRACE_SEC) * 1000);
+    } else {
+      // Keep the connection a moment: over WebRTC the interviewer's last words are
+      // still in the browser's jitter buffer, and closing the peer would cut them.
+      this.dropTransport(ENDED_LINGER_MS);
+    }
+    this.handlers.ended(reason, { ratingWindowSec });
+  }
+
+  /** Events after `ended`: the answer to a rating. */
+  afterEnd(event) {
+    if (event.type === "rated") {
+      this.handlers.rating({ type: "rated" });
+    } else if (event.type === "error" && String(event.code || "").startsWith("RATING_")) {
+      this.handlers.rating({ type: "error", code: String(event.code), message: String(event.message || "") });
+    }
   }
 
   fail(code) {

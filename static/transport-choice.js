@@ -59,6 +59,15 @@ export class TransportChoice {
     return this.factories[this.kind](callbacks);
   }
 
+  /**
+   * The readiness check found WebRTC can't work on this network: start on
+   * WebSocket (auto mode only), with `reason` for the debug panel.
+   */
+  prefer(kind, reason) {
+    if (this.mode !== TransportMode.AUTO || kind !== TransportKind.WEBSOCKET) return false;
+    return this.fallBack(`readiness check: ${reason}`);
+  }
+
   /** The current transport delivered the gateway's first event. */
   succeeded() {
     this.proven = true;

@@ -8,7 +8,7 @@
  * read the new step. `announce()` speaks a status line without moving focus.
  */
 
-const PANELS = ["consent", "device", "live", "retry"];
+const PANELS = ["consent", "device", "live", "rating", "retry"];
 const ANNOUNCE_DELAY_MS = 50;
 
 export class View {

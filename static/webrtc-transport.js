@@ -21,7 +21,12 @@
  *   4401  offer 401, or a TICKET_INVALID / SESSION_UNKNOWN error event
  *   4403  offer 403, or a CONSENT_REQUIRED error event
  *   4409  offer 409, or a SESSION_FINISHED / SUPERSEDED error event
- *   1013  offer 429 or 503, or a GATEWAY_DRAINING / GATEWAY_DISK_LOW error event: try again later
+ *   1013  offer 429 or 503, or a GATEWAY_DRAINING / GATEWAY_DISK_LOW / GATEWAY_CPU_HIGH
+ *         error event: try again later
+ *
+ * For testers, `?ice=relay` in the page's query makes the peer connection
+ * use relayed (TURN) candidates only (iceTransportPolicy "relay"), which
+ * proves a TURN server carries the media; candidate links carry no query.
  *   1006  the connection died (failed, disconnected, closed, channel closed)
  */
 
@@ -52,6 +57,7 @@ const ERROR_CLOSES = new Map([
   ["SUPERSEDED", CloseCode.SESSION_CLOSED],
   ["GATEWAY_DRAINING", CloseCode.TRY_AGAIN_LATER],
   ["GATEWAY_DISK_LOW", CloseCode.TRY_AGAIN_LATER],
+  ["GATEWAY_CPU_HIGH", CloseCode.TRY_AGAIN_LATER],
 ]);
 // Offer refusals that say nothing against WebRTC; any other one means it can't work here.
 const OFFER_CLOSES = new Map([
@@ -62,6 +68,15 @@ const OFFER_CLOSES = new Map([
   [503, CloseCode.TRY_AGAIN_LATER],
 ]);
 
+const ICE_QUERY_KEY = "ice";
+const IcePolicy = Object.freeze({ ALL: "all", RELAY: "relay" });
+
+/** The ICE transport policy asked for in `search` (a URL query string): "relay" or "all". */
+export function icePolicy(search = window.location.search) {
+  const asked = new URLSearchParams(search).get(ICE_QUERY_KEY);
+  return asked === IcePolicy.RELAY ? IcePolicy.RELAY : IcePolicy.ALL;
+}
+
 export function webrtcSupported() {
   return typeof RTCPeerConnection === "function";
 }
@@ -69,18 +84,20 @@ export function webrtcSupported() {
 /**
  * A transport factory for TransportChoice. `iceServers()` returns the
  * session's current RTCIceServer list; `player` is the <audio> element that
- * plays the interviewer.
+ * plays the interviewer; `policy` is the iceTransportPolicy (`icePolicy()`).
  */
-export function webrtcTransports({ iceServers, player }) {
-  return (callbacks) => new WebRTCTransport(callbacks, { iceServers: iceServers(), player });
+export function webrtcTransports({ iceServers, player, policy = IcePolicy.ALL }) {
+  return (callbacks) =>
+    new WebRTCTransport(callbacks, { iceServers: iceServers(), player, policy });
 }
 
 class WebRTCTransport {
-  constructor({ onOpen, onEvent, onClose }, { iceServers, player }) {
+  constructor({ onOpen, onEvent, onClose }, { iceServers, player, policy }) {
     this.kind = "webrtc";
     this.liveSilenceMs = LIVE_SILENCE_MS;
     this.callbacks = { onOpen, onEvent, onClose };
     this.iceServers = iceServers;
+    this.policy = policy;
     this.player = player;
     this.pc = null;
     this.channel = null;
@@ -133,7 +150,10 @@ class WebRTCTransport {
   // -- internals -------------------------------------------------------------
 
   async negotiate(ticket, microphone) {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.policy,
+    });
     this.pc = pc;
     // Created before the offer: a channel added later would need renegotiation.
     this.channel = pc.createDataChannel(EVENTS_CHANNEL);

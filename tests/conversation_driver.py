@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 
 from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.level import rms_dbfs
-from gateway.interviewer import CandidateFrame, Interviewer, Outcome, PersonaQuestion, Turn
+from gateway.interviewer import (
+    CandidateFrame,
+    Interviewer,
+    InterviewerSwitch,
+    Outcome,
+    PersonaQuestion,
+    Position,
+    Turn,
+)
 from gateway.session.events import CandidateEvent, Caption
 from gateway.session.playout import Playout
 
@@ -122,6 +130,8 @@ class ConversationDriver:
     sent: list[Sent] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     asked: list[tuple[PersonaQuestion, int]] = field(default_factory=list)
+    switches: list[InterviewerSwitch] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
     heard: list[tuple[int, bytes]] = field(default_factory=list)
     queued: list[Queued] = field(default_factory=list)
     stops: list[Stopped] = field(default_factory=list)
@@ -212,6 +222,12 @@ class ConversationDriver:
 
     def ask(self, question: PersonaQuestion, t_ms: int) -> None:
         self.asked.append((question, t_ms))
+
+    def switch_interviewer(self, switch: InterviewerSwitch) -> None:
+        self.switches.append(switch)
+
+    def note_position(self, position: Position) -> None:
+        self.positions.append(position)
 
     # -- for assertions ---------------------------------------------------------
 

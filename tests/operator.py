@@ -8,9 +8,12 @@ from typing import Any
 
 import httpx
 
+from zenhire.loopback import secrets
+
 OPERATOR = "alice"
-OPERATOR_SECRET = "alice-operator-key-0123456789"
-OPERATOR_ENV = {"ZENHIRE_OPERATOR_KEYS": f"{OPERATOR}:{OPERATOR_SECRET},bob:bob-key-0123456789abc"}
+OPERATOR_SECRET = secrets.register("alice-operator-key-0123456789", "operator key")
+BOB_SECRET = secrets.register("bob-key-0123456789abc", "operator key")
+OPERATOR_ENV = {"ZENHIRE_OPERATOR_KEYS": f"{OPERATOR}:{OPERATOR_SECRET},bob:{BOB_SECRET}"}
 AUTH = {"Authorization": f"Bearer {OPERATOR_SECRET}"}
 
 

@@ -114,19 +114,30 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve_gateway(args: argparse.Namespace) -> int:
     from gateway.app import create_app
+    from gateway.listeners import sockets
     from gateway.logs import configure_logging
+    from gateway.ops.drain import DrainingServer
     from gateway.settings import Settings
 
     settings = Settings.from_env(os.environ)
     configure_logging()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
+    proxies = settings.edge.forwarded_allow_ips
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
-        workers=1,
         log_level="warning",
+        # X-Forwarded-For names the client only on a connection from a listed proxy;
+        # from anyone else it is ignored, so a client cannot choose its own address.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=list(proxies),
     )
+    # One server, one process: the public listener and, if set, the internal one.
+    # SIGTERM drains first (gateway.ops.drain): live interviews move to other replicas.
+    server = DrainingServer(
+        config, lambda: app.state.drain() if "drain" in app.state._state else None
+    )
+    server.run(sockets=sockets(settings))
     return 0
 
 

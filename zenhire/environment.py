@@ -58,6 +58,10 @@ class Environment:
             raise SettingError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
         return value
 
+    def flag(self, key: str, default: bool) -> bool:
+        """``1`` or ``0``."""
+        return self.choice(key, "1" if default else "0", ("0", "1")) == "1"
+
     def url(self, key: str, default: str) -> str:
         value = self.text(key, default).rstrip("/")
         if not value.startswith(("http://", "https://")):

@@ -67,6 +67,7 @@ class Direction(enum.Enum):
 
     TO_CONTROL_PLANE = "gateway-to-control-plane"
     TO_GATEWAY = "control-plane-to-gateway"
+    BETWEEN_REPLICAS = "gateway-to-gateway"  # a join forwarded to the interview's owner
 
 
 def derive(secret: bytes, purpose: str) -> bytes:
@@ -155,26 +156,44 @@ class Signer:
         now: float | None = None,
     ) -> None:
         """Raise `SignatureError` unless ``headers`` sign this request, fresh and first."""
-        timestamp = _header(headers, TIMESTAMP_HEADER)
-        nonce = _header(headers, NONCE_HEADER)
-        presented = _SIGNATURE.fullmatch(_header(headers, SIGNATURE_HEADER))
-        if not _TIMESTAMP.fullmatch(timestamp):
-            raise SignatureError("malformed timestamp")
-        if not _NONCE.fullmatch(nonce):
-            raise SignatureError("malformed nonce")
-        if presented is None:
-            raise SignatureError("malformed signature")
         clock = time.time() if now is None else now
-        if abs(clock - int(timestamp)) > MAX_SKEW_SEC:
-            raise SignatureError("timestamp outside the allowed skew")
-        key = next((k for k in self.keys if key_id(k) == presented["kid"]), None)
+        presented = check_headers(headers, now=clock)
+        key = next((k for k in self.keys if key_id(k) == presented.kid), None)
         if key is None:
             raise SignatureError("unknown key id")
-        expected = self.signature(key, timestamp, nonce, method, target, body)
-        if not hmac.compare_digest(expected, presented["sig"]):
+        expected = self.signature(key, presented.timestamp, presented.nonce, method, target, body)
+        if not hmac.compare_digest(expected, presented.sig):
             raise SignatureError("signature mismatch")
         if nonces is not None:
-            nonces.claim(nonce, clock)
+            nonces.claim(presented.nonce, clock)
+
+
+@dataclass(frozen=True)
+class Presented:
+    """The signature headers of a request, well-formed and fresh (not yet checked)."""
+
+    timestamp: str
+    nonce: str
+    kid: str
+    sig: str = field(repr=False)
+
+
+def check_headers(headers: Mapping[str, str], *, now: float | None = None) -> Presented:
+    """The request's signature headers; raise `SignatureError` for a missing, malformed
+    or stale one. Needs no body and no key, so a receiver can refuse before reading."""
+    timestamp = _header(headers, TIMESTAMP_HEADER)
+    nonce = _header(headers, NONCE_HEADER)
+    presented = _SIGNATURE.fullmatch(_header(headers, SIGNATURE_HEADER))
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError("malformed timestamp")
+    if not _NONCE.fullmatch(nonce):
+        raise SignatureError("malformed nonce")
+    if presented is None:
+        raise SignatureError("malformed signature")
+    clock = time.time() if now is None else now
+    if abs(clock - int(timestamp)) > MAX_SKEW_SEC:
+        raise SignatureError("timestamp outside the allowed skew")
+    return Presented(timestamp, nonce, presented["kid"], presented["sig"])
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

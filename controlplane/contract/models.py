@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 SessionStatusName = Literal["initiated", "active", "completed", "failed", "expired"]
 ConsentModeName = Literal["explicit", "integrator"]
@@ -77,6 +77,14 @@ class SessionErrorOut(_Out):
     message: str
 
 
+class CandidateRatingOut(_Out):
+    """The candidate's rating of the interview experience (not of the candidate)."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(max_length=1000)
+    rated_at: str | None
+
+
 class SessionOut(_Out):
     """A session as ``GET /sessions/{id}`` shows it, and as every webhook's ``data``."""
 
@@ -92,6 +100,7 @@ class SessionOut(_Out):
     completed_at: str | None
     error: SessionErrorOut | None
     project_id: str | None
+    candidate_rating: CandidateRatingOut | None
 
 
 class SessionPage(_Out):

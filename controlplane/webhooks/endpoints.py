@@ -24,7 +24,7 @@ from controlplane.access import authenticate
 from controlplane.clock import format_timestamp, utc_now
 from controlplane.errors import DestinationRefused, Forbidden, NotFound, ValidationFailed
 from controlplane.pagination import decode_cursor, encode_cursor, limit_of
-from controlplane.payloads import WEBHOOK, decode, read_body
+from controlplane.payloads import WEBHOOK, decode
 from controlplane.records import Client
 from controlplane.resources import Resources, resources_of
 from controlplane.webhooks import destination, signature
@@ -46,7 +46,7 @@ class Webhooks(HTTPEndpoint):
 async def create_webhook(request: Request) -> Response:
     resources = resources_of(request)
     client = authenticate(request, resources.store)
-    body = decode(await read_body(request), WEBHOOK)
+    body = decode(await request.body(), WEBHOOK)
     allow_private = resources.settings.webhooks_allow_private
     try:
         await destination.check(body.url, allow_private=allow_private, resolve=True)

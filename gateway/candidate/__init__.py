@@ -4,6 +4,7 @@
     GET  /static/...                   its assets
     POST /api/v1/candidate/session     verify a link → ticket (`api`)
     POST /api/v1/candidate/consent     record explicit consent (`api`)
+    POST /api/v1/candidate/readiness   record the page's readiness check (`api`, `readiness`)
 
 `admission` decides who may join a live interview, for every transport;
 `refusals` names every way a join can be refused.

@@ -1,11 +1,15 @@
 """The candidate page's HTTP API: verify a link, record consent.
 
 ``POST /api/v1/candidate/session {"token"}`` verifies the token with the
-control plane and answers with a short-lived ticket, what the page shows
-(role, language, consent) and the ICE servers for its ``RTCPeerConnection``.
-``POST /api/v1/candidate/consent {"ticket", "accepted": true,
-"text_version"}`` records explicit consent. The raw token
-is only ever read from a POST body and never logged.
+control plane (attempts are capped per address and per replica,
+`gateway.limits`: ``429 RATE_LIMITED`` with ``Retry-After``) and answers with
+a short-lived ticket, what the page shows (role, language, consent) and the
+ICE servers for its ``RTCPeerConnection`` (with TURN credentials minted for
+the session, `gateway.transports.ice`). ``POST /api/v1/candidate/consent
+{"ticket", "accepted": true, "text_version"}`` records explicit consent.
+``POST /api/v1/candidate/readiness {"ticket", "readiness"}`` records what the
+page's readiness check found, for the interview about to start. The raw
+token is only ever read from a POST body and never logged.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.candidate.consent import CONSENT_TEXT, CONSENT_VERSION
+from gateway.candidate.readiness import ReadinessInvalid, parse_readiness
 from gateway.candidate.refusals import Refusal
 from gateway.errors import GatewayError, TicketError
 from gateway.http import BadRequest, error_response, json_object
+from gateway.limits import Limited, client_address
 from gateway.logs import token_fingerprint
 from gateway.services import services
 from gateway.session.identity import Consent
+from gateway.session.live import LiveSession
 from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.candidate")
@@ -37,6 +44,7 @@ def routes(static_dir: Path) -> list[BaseRoute]:
         Route("/", index),
         Route("/api/v1/candidate/session", open_session, methods=["POST"]),
         Route("/api/v1/candidate/consent", record_consent, methods=["POST"]),
+        Route("/api/v1/candidate/readiness", record_readiness, methods=["POST"]),
         Mount("/static", StaticFiles(directory=static_dir), name="static"),
     ]
 
@@ -48,6 +56,11 @@ async def index(request: Request) -> Response:
 
 async def open_session(request: Request) -> Response:
     found = services(request)
+    try:
+        # Counted before anything else: each attempt may cost a control plane call.
+        found.limits.verify.spend(client_address(request.scope))
+    except Limited as limited:
+        return limited.response()
     try:
         body = await json_object(request)
         token = body.get("token")
@@ -62,7 +75,7 @@ async def open_session(request: Request) -> Response:
         return error_response(exc.http_status, exc.code, _candidate_message(exc))
     registry = found.registry
     session_id = verification.session_id
-    if verification.finished or registry.is_finished(session_id):
+    if verification.finished or await registry.finished_anywhere(session_id):
         return Refusal.SESSION_FINISHED.response()
     language = verification.persona.language
     if not registry.interviewers.supports_language(language):
@@ -88,7 +101,7 @@ async def open_session(request: Request) -> Response:
                 "language": language,
                 "max_duration_sec": verification.time_budget_sec,
                 "extra_time_pct": verification.extra_time_pct,
-                "live": registry.live(session_id) is not None,
+                "live": _accepting(registry.live(session_id)),
             },
             "consent": {
                 "required": verification.consent_mode == "explicit",
@@ -96,7 +109,7 @@ async def open_session(request: Request) -> Response:
                 "text": CONSENT_TEXT,
                 "version": CONSENT_VERSION,
             },
-            "ice_servers": [server.as_json() for server in found.settings.ice_servers],
+            "ice_servers": [server.as_json() for server in found.ice.for_holder(session_id)],
         }
     )
 
@@ -122,6 +135,41 @@ async def record_consent(request: Request) -> Response:
     consent = found.registry.consent(ticket.session_id)
     assert consent is not None
     return JSONResponse({"accepted_at": consent.accepted_at, "text_version": consent.text_version})
+
+
+async def record_readiness(request: Request) -> Response:
+    found = services(request)
+    try:
+        body = await json_object(request)
+        ticket = found.tickets.check(body.get("ticket"))
+        unknown = sorted(set(body) - {"ticket", "readiness"})
+        if unknown:
+            raise BadRequest("READINESS_INVALID", f"{unknown[0]}: unknown field")
+        readiness = parse_readiness(body.get("readiness"))
+    except BadRequest as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except TicketError:
+        return Refusal.TICKET_INVALID.response()
+    except ReadinessInvalid as exc:
+        return error_response(400, "READINESS_INVALID", str(exc), {"field": exc.field})
+    registry = found.registry
+    session_id = ticket.session_id
+    if registry.verification(session_id) is None:
+        return Refusal.SESSION_UNKNOWN.response()
+    if registry.is_finished(session_id):
+        return Refusal.SESSION_FINISHED.response()
+    if registry.live(session_id) is not None:
+        return error_response(
+            409,
+            "SESSION_LIVE",
+            "The interview has already started; a readiness check can only configure its start.",
+        )
+    registry.record_readiness(session_id, readiness)
+    return JSONResponse({"recorded_at": now_iso(), "echo_path": readiness.echo_path})
+
+
+def _accepting(session: LiveSession | None) -> bool:
+    return session is not None and session.accepting
 
 
 def _candidate_message(exc: GatewayError) -> str:

@@ -63,6 +63,21 @@ class Refusal(enum.Enum):
         503,
         CloseCode.TRY_AGAIN_LATER,
     )
+    CPU_HIGH = _Terms(
+        "GATEWAY_CPU_HIGH",
+        "This server is too busy to start another interview; reconnecting you to another one.",
+        503,
+        CloseCode.TRY_AGAIN_LATER,
+    )
+    SESSION_MOVED = _Terms(
+        "SESSION_MOVED",
+        "The interview continues on another server; reconnecting you to it.",
+        503,
+        CloseCode.TRY_AGAIN_LATER,
+    )
+    REPLICA_FORBIDDEN = _Terms(
+        "REPLICA_FORBIDDEN", "This request is not signed by a replica.", 403, CloseCode.FORBIDDEN
+    )
     TOO_MANY_CONNECTIONS = _Terms(
         "TOO_MANY_CONNECTIONS",
         "Close the interview in your other tabs and try again.",

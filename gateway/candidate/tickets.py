@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from gateway.errors import TicketError
 
 MAX_TICKET_CHARS = 512
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,14 @@ class TicketBook:
             raise TicketError("ticket signature mismatch")
         try:
             claims = json.loads(_unb64(payload))
-            session_id, expires_at = str(claims["sid"]), float(claims["exp"])
+            session_id, expires_at = claims["sid"], claims["exp"]
         except (ValueError, KeyError, TypeError) as exc:
             raise TicketError("malformed ticket") from exc
+        # Even a ticket we signed is read strictly: an id by its pattern, a whole expiry.
+        if not (isinstance(session_id, str) and SESSION_ID.fullmatch(session_id)):
+            raise TicketError("malformed ticket")
+        if type(expires_at) is not int:
+            raise TicketError("malformed ticket")
         if expires_at < self._clock():
             raise TicketError("ticket expired")
         return Ticket(session_id, expires_at)

@@ -6,13 +6,15 @@ its tuning comes from ``ZENHIRE_LOCAL_<FIELD>`` variables, one per field of
 read with the other settings by `gateway.settings.Settings.from_env`.
 ``ZENHIRE_INTERVIEWER=realtime`` relays to an upstream speaking the OpenAI
 Realtime protocol (`gateway.interviewer.realtime`), configured by
-``ZENHIRE_REALTIME_*`` and ``OPENAI_API_KEY`` (read by `gateway.settings`).
+``ZENHIRE_REALTIME_*`` and ``OPENAI_API_KEY`` (read by `gateway.settings`);
+with ``ZENHIRE_INTERVIEWER_FALLBACK=local`` (the default) the embedded
+interviewer holds the rest of an interview whose upstream is gone for good.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from gateway.interviewer import InterviewerFactory
 from gateway.interviewer.local.interviewer import LocalInterviewerFactory, open_models
@@ -20,15 +22,21 @@ from gateway.interviewer.realtime.interviewer import RealtimeInterviewerFactory,
 from gateway.settings import Settings
 
 
-@contextmanager
-def open_interviewers(
+@asynccontextmanager
+async def open_interviewers(
     settings: Settings, report: UpstreamReport | None = None
-) -> Iterator[InterviewerFactory]:
+) -> AsyncIterator[InterviewerFactory]:
     """The configured interviewer for the process's lifetime; an upstream reports
     its health to ``report``. The local one's models (the end-of-turn judge's
-    worker thread, Silero VAD) load here, once, and are released on exit."""
-    if settings.realtime is not None:
-        yield RealtimeInterviewerFactory(settings.realtime, report)
+    worker thread, Silero VAD) load here, once, and are released on exit; a
+    realtime interviewer without the local fallback loads none."""
+    realtime = settings.realtime
+    if realtime is not None and realtime.fallback != "local":
+        yield RealtimeInterviewerFactory(realtime, report, None)
         return
     with open_models(settings.local) as models:
-        yield LocalInterviewerFactory(settings.local, models=models)
+        local = LocalInterviewerFactory(settings.local, models=models)
+        if realtime is None:
+            yield local
+        else:
+            yield RealtimeInterviewerFactory(realtime, report, local)

@@ -190,5 +190,13 @@ async def metrics(request: Request, operator: str) -> Response:
         clients = await replica.state.slots.clients()
     except StateStoreUnavailable:
         clients = []
-    found.metrics.update(replica.live_clients(), clients, found.outbox.backlog(), replica.draining)
+    backlog = await found.outbox.backlog()
+    found.metrics.update(
+        replica.live_clients(),
+        clients,
+        backlog,
+        replica.draining,
+        found.loop_lag,
+        await probes.dependencies(request),
+    )
     return Response(found.metrics.render(), media_type=CONTENT_TYPE)

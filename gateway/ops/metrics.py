@@ -17,6 +17,11 @@ vocabulary), event ``type`` and delivery ``result``. No session ids.
     zenhire_event_delivery_attempts_total{type,result}   result: accepted|rejected|unavailable
     zenhire_outbox_pending_events, zenhire_outbox_oldest_pending_age_seconds
     zenhire_recording_bytes_total, zenhire_replica_draining
+    zenhire_event_loop_lag_seconds                   how late the event loop woke (histogram)
+    zenhire_event_loop_lag_p99_seconds / _max_seconds    the same over the readiness window
+    zenhire_dependency_up{dependency}                control_plane, state_store: 1 reachable
+    zenhire_outbox_held_events                       events the outbox's disk has not taken yet
+    zenhire_recording_segments_pending               sealed, not yet in the artifact store
     process_*                                        CPU, memory, file descriptors
 
 An ``unavailable`` delivery attempt is one that will be retried (or, past
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -40,6 +46,7 @@ from prometheus_client import (
 )
 
 from gateway.errors import ControlPlaneUnavailable
+from gateway.ops.loop_lag import LoopLag
 from gateway.s2s.controlplane import ControlPlane, Delivery, Verification
 from gateway.s2s.outbox import Backlog
 from gateway.state.slots import ClientSlots
@@ -47,10 +54,17 @@ from gateway.state.slots import ClientSlots
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # A frame waits for the next 20 ms tick; more than a few ticks means a backlog.
 RELAY_BUCKETS_SEC = (0.0025, 0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.1, 0.2, 0.5)
+# The loop wakes every 50 ms; past a frame (20 ms) audio waits, past 250 ms it is not ready.
+LOOP_LAG_BUCKETS_SEC = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 ROUND_TRIP_BUCKETS_SEC = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
 # Sessions whose latest upstream round trip is remembered for the console.
 ROUND_TRIPS_KEPT = 4096
 NO_CODE = "none"
+
+
+class SegmentBacklog(Protocol):
+    @property
+    def pending(self) -> int: ...
 
 
 class UpstreamMetrics:
@@ -164,6 +178,42 @@ class Metrics:
         self._draining = Gauge(
             "zenhire_replica_draining", "1 while this replica admits no new interviews.", registry=r
         )
+        self._held = Gauge(
+            "zenhire_outbox_held_events",
+            "S2S events held in memory: the outbox's database takes no writes (disk full).",
+            registry=r,
+        )
+        self._loop_lag = Histogram(
+            "zenhire_event_loop_lag_seconds",
+            "How much later than scheduled the event loop woke up.",
+            buckets=LOOP_LAG_BUCKETS_SEC,
+            registry=r,
+        )
+        self._loop_p99 = Gauge(
+            "zenhire_event_loop_lag_p99_seconds",
+            "p99 over time of the event loop's lag in the readiness window.",
+            registry=r,
+        )
+        self._loop_max = Gauge(
+            "zenhire_event_loop_lag_max_seconds",
+            "Largest event loop lag in the readiness window.",
+            registry=r,
+        )
+        self._up = Gauge(
+            "zenhire_dependency_up",
+            "1 while a shared dependency answers (not part of readiness).",
+            ["dependency"],
+            registry=r,
+        )
+        self._segments_pending = Gauge(
+            "zenhire_recording_segments_pending",
+            "Recording segments sealed but not yet in the artifact store (waiting in the spool).",
+            registry=r,
+        )
+
+    def watch_segments(self, shipper: SegmentBacklog) -> None:
+        """Read the pending-segments gauge from ``shipper`` at each scrape."""
+        self._segments_pending.set_function(lambda: shipper.pending)
 
     # -- SessionMeter ---------------------------------------------------------
 
@@ -185,12 +235,17 @@ class Metrics:
     def delivery(self, type_: str, result: str) -> None:
         self._deliveries.labels(type_, result).inc()
 
+    def loop_lagged(self, lag_sec: float) -> None:
+        self._loop_lag.observe(lag_sec)
+
     def update(
         self,
         live_clients: Iterable[str],
         clients: list[ClientSlots],
         backlog: Backlog,
         draining: bool,
+        loop: LoopLag,
+        dependencies: dict[str, bool],
     ) -> None:
         """Set the gauges from the current state, just before a scrape."""
         for gauge in (self._live, self._used, self._cap, self._waiting):
@@ -204,7 +259,12 @@ class Metrics:
         self._pending.set(backlog.pending)
         self._oldest.set(backlog.oldest_age_sec)
         self._dead.set(backlog.dead)
+        self._held.set(backlog.held)
         self._draining.set(1 if draining else 0)
+        self._loop_p99.set(loop.recent_p99_sec())
+        self._loop_max.set(loop.recent_max_sec())
+        for name, up in dependencies.items():
+            self._up.labels(name).set(1 if up else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -28,7 +28,7 @@ async def overview(found: Services) -> dict[str, Any]:
     replica = found.replica
     state = replica.state
     now = time.time()
-    local = replica.snapshot()
+    local = await replica.snapshot()
     try:
         snapshots = {s.replica_id: s for s in await state.directory.replicas()}
         clients = await state.slots.clients()

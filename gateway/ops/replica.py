@@ -1,6 +1,7 @@
 """This gateway process as one replica among those sharing the state store.
 
-A replica has an id, may be draining (it admits no new interviews; live
+A replica has an id and an internal URL (where other replicas forward
+joins to it), may be draining (it admits no new interviews; live
 ones continue; ``/readyz`` says not ready), publishes its live sessions to
 the directory every `PUBLISH_INTERVAL_SEC`, renews the slot leases of its
 live interviews, and carries out operator commands sent to it by other
@@ -43,8 +44,10 @@ class Replica:
         state: StateStore,
         outbox: Outbox,
         upstream: UpstreamMetrics,
+        internal_url: str = "",
     ) -> None:
         self.replica_id = replica_id
+        self.internal_url = internal_url
         self.draining = False
         self.state = state
         self._registry = registry
@@ -99,8 +102,8 @@ class Replica:
 
     # -- what this replica publishes ------------------------------------------
 
-    def snapshot(self) -> ReplicaSnapshot:
-        backlog = self._outbox.backlog()
+    async def snapshot(self) -> ReplicaSnapshot:
+        backlog = await self._outbox.backlog()
         return ReplicaSnapshot(
             replica_id=self.replica_id,
             draining=self.draining,
@@ -108,6 +111,7 @@ class Replica:
             outbox_pending=backlog.pending,
             outbox_oldest_age_sec=round(backlog.oldest_age_sec, 1),
             sessions=tuple(self._summary(session) for session in self._registry.live_sessions()),
+            internal_url=self.internal_url,
         )
 
     def _summary(self, session: LiveSession) -> LiveSummary:
@@ -155,17 +159,31 @@ class Replica:
 
     async def publish(self) -> None:
         """One round: snapshot, slot leases and newly finished sessions."""
-        await self.state.directory.publish(self.snapshot(), SNAPSHOT_TTL_SEC)
+        await self.state.directory.publish(await self.snapshot(), SNAPSHOT_TTL_SEC)
         holders = [
             (session.identity.client_id, session.session_id)
             for session in self._registry.live_sessions()
         ]
-        await self.state.slots.renew(holders)
+        lost = await self.state.slots.renew(holders)
+        if lost:
+            await self._put_back(lost)
         fresh = self._registry.finished_count - self._published_finished
         if fresh > 0:
             recent = list(self._registry.recent)
             await self.state.directory.add_finished(recent[len(recent) - min(fresh, len(recent)) :])
             self._published_finished += fresh
+
+    async def _put_back(self, lost: list[tuple[str, str]]) -> None:
+        """The state store had lost these live slots (they are back now): say so, and
+        free again any whose interview ended while its renewal was on its way."""
+        log.warning(
+            "state store had lost live slots; put back",
+            extra={"sessions": [session_id for _, session_id in lost]},
+        )
+        live = {session.session_id for session in self._registry.live_sessions()}
+        for client_id, session_id in lost:
+            if session_id not in live:
+                await self.state.slots.release(client_id, session_id)
 
     async def _publish_forever(self) -> None:
         while True:

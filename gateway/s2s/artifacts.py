@@ -1,8 +1,11 @@
 """Where finished recordings and transcripts are kept.
 
 `ArtifactStore` is the seam (a local directory by default; S3 in
-production). Keys look like ``sessions/<session_id>/recording.wav``; each
-store names itself (``kind``: ``local``, ``s3``) in deletion receipts.
+production, `gateway.s2s.s3`). Keys look like
+``sessions/<session_id>/recording.wav``; the recording's segments, while an
+interview runs, live under ``sessions/<session_id>/segments/``
+(`gateway.session.segments`). Each store names itself (``kind``: ``local``,
+``s3``) in deletion receipts.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -20,12 +24,23 @@ from gateway.errors import ArtifactNotFound, GatewayError
 READ_CHUNK_BYTES = 64 * 1024
 
 
+def session_prefix(session_id: str) -> str:
+    """The folder of every key kept for one session (with its trailing slash)."""
+    return f"sessions/{session_id}/"
+
+
 def recording_key(session_id: str) -> str:
     return f"sessions/{session_id}/recording.wav"
 
 
 def transcript_key(session_id: str) -> str:
     return f"sessions/{session_id}/transcript.json"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
 
 
 class ArtifactStore(Protocol):
@@ -38,8 +53,16 @@ class ArtifactStore(Protocol):
         """Store the file at ``source`` under ``key`` (replacing any older one)."""
         ...
 
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (replacing any older one)."""
+        ...
+
     async def size(self, key: str) -> int:
         """Byte size of an artifact; raise `ArtifactNotFound` if absent."""
+        ...
+
+    async def list(self, prefix: str) -> list[StoredObject]:
+        """Every object whose key starts with ``prefix`` (a folder, ending in ``/``)."""
         ...
 
     def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
@@ -74,6 +97,34 @@ class LocalArtifactStore:
             os.replace(partial, target)
 
         await asyncio.to_thread(copy)
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+
+        def write() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(target.suffix + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+
+        await asyncio.to_thread(write)
+
+    async def list(self, prefix: str) -> list[StoredObject]:
+        folder = self._path(prefix)
+
+        def walk() -> list[StoredObject]:
+            if not folder.is_dir():
+                return []
+            return sorted(
+                (
+                    StoredObject(path.relative_to(self._root).as_posix(), path.stat().st_size)
+                    for path in folder.rglob("*")
+                    if path.is_file() and not path.name.endswith(".partial")
+                ),
+                key=lambda found: found.key,
+            )
+
+        return await asyncio.to_thread(walk)
 
     async def size(self, key: str) -> int:
         try:

@@ -37,7 +37,16 @@ MAX_EXTRA_TIME_PCT = 100
 PERCENT = 100
 UNNAMED_QUESTION_PREFIX = "q-"
 
-_QuestionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# Ids end up in paths, Redis keys and log lines: checked by pattern before any use.
+_Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+_QuestionId = _Id
+_Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_Language = Annotated[
+    str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+]
+# A cap and a length any real client could have; beyond them the answer is garbage.
+MAX_CONCURRENT = 1_000_000
+MAX_DURATION_SEC = 24 * 3600
 _QuestionText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
 ]
@@ -53,9 +62,9 @@ class _QuestionBody(BaseModel):
 
 
 class _PersonaBody(BaseModel):
-    id: str
-    role_name: str
-    language: str
+    id: _Id
+    role_name: _Text
+    language: _Language
     questions: (
         Annotated[list[_QuestionBody], Field(min_length=1, max_length=MAX_QUESTIONS)] | None
     ) = None
@@ -82,16 +91,16 @@ class _AccommodationsBody(BaseModel):
 
 
 class _LimitsBody(BaseModel):
-    max_concurrent: int
-    max_duration_sec: int
+    max_concurrent: Annotated[int, Field(ge=1, le=MAX_CONCURRENT)]
+    max_duration_sec: Annotated[int, Field(ge=1, le=MAX_DURATION_SEC)]
 
 
 class _VerifyBody(BaseModel):
-    session_id: str
-    client_id: str
+    session_id: _Id
+    client_id: _Id
     status: SessionStatus
     consent_mode: Literal["explicit", "integrator"]
-    candidate_ref: str | None = None
+    candidate_ref: Annotated[str, StringConstraints(max_length=256)] | None = None
     persona: _PersonaBody
     limits: _LimitsBody
     expires_at: str

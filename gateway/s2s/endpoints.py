@@ -12,6 +12,14 @@ recording's timeline, ``to_ms`` exclusive, each defaulting to the recording's
 edge) and ``channels`` (``both``, the default, or ``candidate``: the left
 channel alone). Bounds past the end are clipped; a malformed value or
 ``to_ms < from_ms`` is ``400 BAD_REQUEST``. Byte ranges apply to the clip.
+
+``Range`` is one byte range (`zenhire.ranges`): ``206``; past the end,
+``416 RANGE_NOT_SATISFIABLE``; anything else, ``400 BAD_RANGE`` before the
+artifact is read.
+Artifacts stream from the store (a local directory or S3, one ranged read
+per request); a store that cannot be reached is ``503
+ARTIFACT_STORE_UNAVAILABLE`` (the control plane retries an erasure, and
+answers a fetch ``502``).
 """
 
 from __future__ import annotations
@@ -26,16 +34,16 @@ from starlette.routing import BaseRoute, Route
 
 from audio.clip import Clip
 from audio.wav import HEADER_BYTES, WavFormatError
-from gateway.errors import ArtifactNotFound
+from gateway.errors import ArtifactNotFound, ArtifactStoreUnavailable
 from gateway.http import error_response
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.services import Services, services
+from zenhire.ranges import BadRange, ByteRange, Unsatisfiable, parse
 from zenhire.signing import SignatureError, target_of
 from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.s2s")
 
-RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 SESSION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 # Up to 9 digits: about 11 days, far past any interview's budget.
 MILLISECONDS = re.compile(r"\d{1,9}")
@@ -46,6 +54,8 @@ WAV = "audio/wav"
 
 class BadClip(ValueError):
     """The clip's query parameters are malformed; the message says which."""
+
+    code = "BAD_REQUEST"
 
 
 def routes() -> list[BaseRoute]:
@@ -79,7 +89,11 @@ async def erase(request: Request) -> Response:
         return error_response(
             409, "SESSION_LIVE", "The interview is still running; erase it once it has ended."
         )
-    erased = await found.registry.erase(session_id)
+    try:
+        erased = await found.registry.erase(session_id)
+    except ArtifactStoreUnavailable:
+        log.exception("the artifact store failed", extra={"session_id": session_id})
+        return _store_unavailable()
     if not erased:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No artifacts are held for this session.")
     log.info("artifacts erased", extra={"session_id": session_id, "items": len(erased)})
@@ -110,17 +124,22 @@ async def _artifact(request: Request, key_of: Callable[[str], str], media_type: 
     session_id = request.path_params["session_id"]
     key = key_of(session_id)
     try:
+        # Before the artifact is touched: a malformed Range costs no read.
+        wanted = _range_of(request)
         size = await found.artifacts.size(key)
         if media_type == WAV and any(name in request.query_params for name in CLIP_PARAMETERS):
-            return await _clip(request, found.artifacts, key, size)
+            return await _clip(request, found.artifacts, key, size, wanted)
     except ArtifactNotFound:
         return error_response(404, "ARTIFACT_NOT_FOUND", "No such artifact.")
-    except BadClip as exc:
-        return error_response(400, "BAD_REQUEST", str(exc))
-    bounds = _requested(request, size)
-    if bounds is None:
+    except ArtifactStoreUnavailable:
+        log.exception("the artifact store failed", extra={"session_id": session_id})
+        return _store_unavailable()
+    except (BadClip, BadRange) as exc:
+        return error_response(400, exc.code, str(exc))
+    try:
+        start, end, status = _bounds(wanted, size)
+    except Unsatisfiable:
         return _unsatisfiable(size)
-    start, end, status = bounds
     return StreamingResponse(
         found.artifacts.read(key, start, end),
         status_code=status,
@@ -129,7 +148,9 @@ async def _artifact(request: Request, key_of: Callable[[str], str], media_type: 
     )
 
 
-async def _clip(request: Request, artifacts: ArtifactStore, key: str, size: int) -> Response:
+async def _clip(
+    request: Request, artifacts: ArtifactStore, key: str, size: int, wanted: ByteRange | None
+) -> Response:
     from_ms, to_ms, keep = _clip_query(request)
     head = b"".join([chunk async for chunk in artifacts.read(key, 0, HEADER_BYTES - 1)])
     try:
@@ -138,10 +159,10 @@ async def _clip(request: Request, artifacts: ArtifactStore, key: str, size: int)
         raise  # our own recording is unreadable: an internal error, not the caller's
     except ValueError as exc:
         raise BadClip(str(exc)) from exc
-    bounds = _requested(request, clip.size)
-    if bounds is None:
+    try:
+        start, end, status = _bounds(wanted, clip.size)
+    except Unsatisfiable:
         return _unsatisfiable(clip.size)
-    start, end, status = bounds
     return StreamingResponse(
         _clip_bytes(artifacts, key, clip, start, end),
         status_code=status,
@@ -182,17 +203,31 @@ async def _clip_bytes(
             yield picked
 
 
-def _requested(request: Request, size: int) -> tuple[int, int, int] | None:
-    """``(start, end, status)`` of the answer, or None for an unsatisfiable range."""
+def _range_of(request: Request) -> ByteRange | None:
+    """The request's byte range, None without one; raise `BadRange` for a malformed one."""
     header = request.headers.get("range")
-    if not header:
+    return parse(header) if header else None
+
+
+def _bounds(wanted: ByteRange | None, size: int) -> tuple[int, int, int]:
+    """``(start, end, status)`` of the answer; raise `Unsatisfiable` past the end."""
+    if wanted is None:
         return 0, size - 1, 200
-    bounds = _range(header, size)
-    return None if bounds is None else (*bounds, 206)
+    return (*wanted.bounds(size), 206)
+
+
+def _store_unavailable() -> Response:
+    return error_response(
+        503, "ARTIFACT_STORE_UNAVAILABLE", "The artifact store is unavailable; retry later."
+    )
 
 
 def _unsatisfiable(size: int) -> Response:
-    return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+    refusal = error_response(
+        416, "RANGE_NOT_SATISFIABLE", "The range lies past the artifact's end."
+    )
+    refusal.headers["Content-Range"] = f"bytes */{size}"
+    return refusal
 
 
 def _range_headers(start: int, end: int, size: int, status: int) -> dict[str, str]:
@@ -200,19 +235,3 @@ def _range_headers(start: int, end: int, size: int, status: int) -> dict[str, st
     if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return headers
-
-
-def _range(header: str, size: int) -> tuple[int, int] | None:
-    """The inclusive byte bounds of a single ``bytes=`` range, or None if unsatisfiable."""
-    match = RANGE.fullmatch(header.strip())
-    if match is None or size == 0:
-        return None
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:
-        suffix = int(last)
-        return (max(0, size - suffix), size - 1) if suffix else None
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    return (start, end) if start <= end else None

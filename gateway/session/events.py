@@ -60,9 +60,37 @@ class Live:
 
 
 @dataclass(frozen=True)
+class HistoryCaption:
+    speaker: Speaker
+    text: str
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class History:
+    """The final captions of the interview so far, oldest first (after a reload or a
+    reconnect); ``truncated`` when older ones were left out to bound the event."""
+
+    captions: tuple[HistoryCaption, ...]
+    truncated: bool
+    type: Literal["history"] = "history"
+
+
+@dataclass(frozen=True)
 class Ended:
+    """The interview is over. With ``rating_window_sec`` > 0 the connection stays open
+    that long for the candidate's rating (``{"type": "rating", ...}``)."""
+
     reason: str
+    rating_window_sec: int = 0
     type: Literal["ended"] = "ended"
+
+
+@dataclass(frozen=True)
+class Rated:
+    """The candidate's rating (or its skip) was recorded; the connection closes."""
+
+    type: Literal["rated"] = "rated"
 
 
 @dataclass(frozen=True)
@@ -72,7 +100,21 @@ class Error:
     type: Literal["error"] = "error"
 
 
-CandidateEvent = Caption | State | Timer | Waiting | Live | Ended | Error
+@dataclass(frozen=True)
+class Reconnect:
+    """Reconnect now, without backoff: this replica is handing the interview on.
+
+    ``reason`` is ``GATEWAY_DRAINING`` (a deploy) or ``SESSION_MOVED`` (another
+    replica holds the interview now); the page reconnects with the same ticket.
+    """
+
+    reason: str
+    type: Literal["reconnect"] = "reconnect"
+
+
+CandidateEvent = (
+    Caption | State | Timer | Waiting | Live | History | Ended | Rated | Error | Reconnect
+)
 
 
 def encode(event: CandidateEvent) -> str:

@@ -9,6 +9,7 @@ it from there instead of looking the session up again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,10 +34,16 @@ class SessionIdentity:
     consent: Consent | None
     transport: str
     started_at: str
+    # What the page's readiness check found (`gateway.candidate.readiness`), if it ran.
+    readiness: Mapping[str, Any] | None = None
 
     @classmethod
     def starting(
-        cls, verification: Verification, consent: Consent | None, transport: str
+        cls,
+        verification: Verification,
+        consent: Consent | None,
+        transport: str,
+        readiness: Mapping[str, Any] | None = None,
     ) -> SessionIdentity:
         """The identity of an interview starting now."""
         return cls(
@@ -48,6 +55,7 @@ class SessionIdentity:
             consent=consent,
             transport=transport,
             started_at=now_iso(),
+            readiness=readiness,
         )
 
     def as_meta(self) -> dict[str, Any]:
@@ -61,6 +69,7 @@ class SessionIdentity:
             "consent": None if self.consent is None else asdict(self.consent),
             "started_at": self.started_at,
             "transport": self.transport,
+            "readiness": None if self.readiness is None else dict(self.readiness),
         }
 
     @classmethod
@@ -72,16 +81,25 @@ class SessionIdentity:
                 session_id=str(meta["session_id"]),
                 client_id=str(meta["client_id"]),
                 candidate_ref=meta["candidate_ref"],
-                persona=_persona(meta["persona"]),
+                persona=persona_from_meta(meta["persona"]),
                 consent_mode=str(meta["consent_mode"]),
                 consent=None if consent is None else Consent(**consent),
                 transport=str(meta["transport"]),
                 started_at=str(meta["started_at"]),
+                readiness=_readiness(meta.get("readiness")),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed session meta: {exc}") from exc
 
 
-def _persona(meta: dict[str, Any]) -> Persona:
+def _readiness(value: object) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError("readiness is not an object")
+    return value
+
+
+def persona_from_meta(meta: dict[str, Any]) -> Persona:
     questions = tuple(PersonaQuestion(**question) for question in meta.get("questions", ()))
     return Persona(str(meta["id"]), str(meta["role_name"]), str(meta["language"]), questions)

@@ -20,6 +20,23 @@ of elapsed audio keeps pace with the recording. The session implements
 `Conversation` for its interviewer. It ends once (`end`), whoever asks first: the interviewer, the
 candidate, the time budget, a candidate gone longer than the grace period,
 an operator or a shutdown.
+
+Once ended, a session whose candidate is still connected on a page that
+shows a rating (``rating_wanted``) and whose ending the candidate can judge
+(`RATED_ENDINGS`) offers a rating: the ``ended``
+event carries ``rating_window_sec`` and the connection stays open until the
+candidate rates or skips (`rate`), leaves, someone ends the session again
+(an operator, a shutdown), or the window passes. Only then is the outcome
+handed on, so the rating reaches the transcript and the terminal event.
+The clock has stopped by then: the window adds nothing to the recording.
+Every (re)attach is told the interview's final captions so far (`captions`).
+
+Across replicas (`gateway.session.keeper`): the session's keeper renews
+its lease and saves its checkpoint beside the other pumps. A session taken
+over from a checkpoint starts its timeline at the takeover's offset
+(``timeline_ms``). It ends here without being reported when it moves on:
+fenced by a newer owner (`SESSION_MOVED`) or handed off by a draining
+replica (`move`, `HANDED_OFF`); the page is then told to ``reconnect``.
 """
 
 from __future__ import annotations
@@ -35,13 +52,33 @@ from dataclasses import dataclass
 from audio.frames import FRAME_BYTES, FRAME_MS, FRAME_SEC, SILENCE
 from audio.level import meter
 from gateway.candidate.refusals import Refusal
-from gateway.interviewer import CandidateFrame, Interviewer, Outcome, PersonaQuestion, Turn
-from gateway.session.archive import RECORDING_FAILED
+from gateway.interviewer import (
+    CandidateFrame,
+    Interviewer,
+    InterviewerSwitch,
+    Outcome,
+    PersonaQuestion,
+    Position,
+    Turn,
+)
+from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED
+from gateway.session.captions import CaptionHistory
 from gateway.session.clock import Clock
-from gateway.session.events import CandidateEvent, Ended, Error, State, Timer
+from gateway.session.events import (
+    CandidateEvent,
+    Caption,
+    Ended,
+    Error,
+    Rated,
+    Reconnect,
+    State,
+    Timer,
+)
 from gateway.session.identity import SessionIdentity
 from gateway.session.inbox import CandidateInbox
+from gateway.session.keeper import SESSION_MOVED, Keeper
 from gateway.session.playout import Playout
+from gateway.session.rating import Rating
 from gateway.session.recording import Recording
 from gateway.session.telemetry import NullMeter, SessionMeter, SessionTelemetry
 from gateway.transports.transport import CloseCode, Transport
@@ -61,11 +98,18 @@ WATCH_INTERVAL_SEC = 0.25
 TIMER_INTERVAL_MS = 1000
 # The console's audio meters show the loudest frame of each channel over this many ticks.
 LEVEL_INTERVAL_TICKS = 5
+# Endings after which the candidate is asked to rate the interview: the ones where
+# the interview ran its course (not a shutdown, an operator or a fault on our side).
+RATED_ENDINGS = frozenset({"completed", "SESSION_TIMEOUT"})
+HANDED_OFF = Outcome("failed", "GATEWAY_DRAINING", "The interview moves to another replica.")
+# Outcomes of a session that goes on elsewhere: nothing is reported from here.
+MOVED_ON = (HANDED_OFF, SESSION_MOVED)
 
 
 class Phase(enum.Enum):
     LIVE = "live"
     ENDING = "ending"
+    RATING = "rating"
     ENDED = "ended"
 
 
@@ -73,6 +117,7 @@ class Phase(enum.Enum):
 class Limits:
     max_duration_sec: int
     reconnect_grace_sec: float
+    rating_window_sec: int = 0
 
 
 class LiveSession:
@@ -85,6 +130,10 @@ class LiveSession:
         on_end: Callable[[LiveSession, Outcome], Awaitable[None]],
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
+        *,
+        keeper: Keeper | None = None,
+        timeline_ms: int = 0,
+        position: Position | None = None,
     ) -> None:
         self.identity = identity
         self.session_id = identity.session_id
@@ -108,8 +157,16 @@ class LiveSession:
         self._heard: deque[bytes] = deque(maxlen=HEARD_MAX_FRAMES)
         self._speaker: asyncio.TimerHandle | None = None
         self._next_spoken = 0.0
-        self._ticks = 0
+        self._ticks = timeline_ms // FRAME_MS
+        self.timeline_start_ms = self._ticks * FRAME_MS
+        self._keeper = keeper
+        self._position = position or Position()
         self._ended = asyncio.Event()
+        self._rating_over = asyncio.Event()
+        self.rating: Rating | None = None
+        self.rated = False  # rated or skipped (``rating`` None) within the window
+        self.rating_wanted = False  # the page said it shows a rating at the end
+        self.captions = CaptionHistory()
         self.frames_in = 0
         self.frames_out = 0
         self.telemetry = SessionTelemetry()
@@ -137,6 +194,22 @@ class LiveSession:
         if self._transport is transport:
             self._transport = None
             self._detached_since = time.monotonic()
+            if self.phase is Phase.RATING:
+                self._rating_over.set()
+
+    @property
+    def accepting(self) -> bool:
+        """Whether a connection may still join: the interview is not over."""
+        return self.phase is Phase.LIVE
+
+    def rate(self, rating: Rating | None) -> bool:
+        """Record the candidate's rating (None: skipped); False outside the rating window."""
+        if self.phase is not Phase.RATING or self._rating_over.is_set():
+            return False
+        self.rating = rating
+        self.rated = True
+        self._rating_over.set()
+        return True
 
     def receive_audio(self, pcm: bytes) -> None:
         if len(pcm) != FRAME_BYTES:
@@ -152,6 +225,8 @@ class LiveSession:
             self.outcome = outcome
             self.phase = Phase.ENDING
             self._ended.set()
+        elif self.phase is Phase.RATING:
+            self._rating_over.set()
 
     async def wait_ended(self) -> None:
         await self._ended.wait()
@@ -164,6 +239,19 @@ class LiveSession:
     @property
     def elapsed_ms(self) -> int:
         return self._ticks * FRAME_MS
+
+    @property
+    def position(self) -> Position:
+        return self._position
+
+    @property
+    def lease_token(self) -> int:
+        """The fencing token this replica holds the interview with (0: no keeper)."""
+        return 0 if self._keeper is None else self._keeper.lease.token
+
+    def move(self) -> None:
+        """Hand the interview to another replica: end here, checkpoint, tell the page."""
+        self.end(HANDED_OFF)
 
     # -- Conversation ---------------------------------------------------------
 
@@ -204,23 +292,39 @@ class LiveSession:
     async def send(self, event: CandidateEvent) -> None:
         if isinstance(event, State):
             self.telemetry.state = str(event.state)
+        elif isinstance(event, Caption):
+            self.captions.note(event)
         if self._transport is not None:
             self._transport.offer_event(event)
 
     def add_turn(self, turn: Turn) -> None:
         self._recording.add_turn(turn)
+        self._checkpoint_soon()
 
     def ask(self, question: PersonaQuestion, t_ms: int) -> None:
         self._recording.ask(question, t_ms)
+        self._checkpoint_soon()
+
+    def note_position(self, position: Position) -> None:
+        self._position = position
+        self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        if self._keeper is not None:
+            self._keeper.checkpoint_soon()
+
+    def switch_interviewer(self, switch: InterviewerSwitch) -> None:
+        self._recording.switch_interviewer(switch)
 
     # -- the unit of work -----------------------------------------------------
 
     async def run(self) -> None:
         """Hold the interview until it ends, then hand the outcome to ``on_end``."""
+        pumps = [self._clock.ticking(self._tick), self._converse(), self._watch()]
+        if self._keeper is not None:
+            pumps.append(self._keeper.run(self))
         try:
-            await first_to_finish(
-                self._clock.ticking(self._tick), self._converse(), self._watch(), self._ended.wait()
-            )
+            await first_to_finish(*pumps, self._ended.wait())
         except* OSError:
             # The spool's disk is full or failing: the interview cannot be kept.
             log.exception("the recording failed")
@@ -229,17 +333,53 @@ class LiveSession:
             log.exception("live session crashed")
             self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
         assert self.outcome is not None
-        self.phase = Phase.ENDED
+        self.phase = Phase.RATING
         if self._speaker is not None:
             self._speaker.cancel()
             self._speaker = None
         self._meter.recorded(self._unmetered_bytes)
         self._unmetered_bytes = 0
+        if self.outcome is HANDED_OFF and not await self._hand_off():
+            self.outcome = GATEWAY_RESTART
+        if self.outcome in MOVED_ON:
+            # It goes on elsewhere: no rating window, the page reconnects at once.
+            self.phase = Phase.ENDED
+            if self._transport is not None:
+                code = self.outcome.code or ""
+                self._transport.offer_event(Reconnect(code))
+                self._transport.close(CloseCode.TRY_AGAIN_LATER, code)
+                self._transport = None
+            await self._on_end(self, self.outcome)
+            return
+        await self._offer_rating(self.outcome)
+        self.phase = Phase.ENDED
         if self._transport is not None:
-            self._transport.offer_event(Ended(self.outcome.code or self.outcome.status))
             self._transport.close(CloseCode.NORMAL, "interview ended")
             self._transport = None
         await self._on_end(self, self.outcome)
+
+    async def _offer_rating(self, outcome: Outcome) -> None:
+        """Tell the page the interview ended; hold the rating window if it has one."""
+        transport = self._transport
+        if transport is None:
+            return
+        reason = outcome.code or outcome.status
+        rated = self.rating_wanted and reason in RATED_ENDINGS
+        window = self._limits.rating_window_sec if rated else 0
+        transport.offer_event(Ended(reason, rating_window_sec=window))
+        if window <= 0:
+            return
+        try:
+            async with asyncio.timeout(window):
+                await self._rating_over.wait()
+        except TimeoutError:
+            return
+        if self._transport is not None and self.rated:
+            self._transport.offer_event(Rated())
+
+    async def _hand_off(self) -> bool:
+        """The final checkpoint and the lease's release, before the page reconnects."""
+        return self._keeper is not None and await self._keeper.hand_off(self)
 
     async def _converse(self) -> None:
         self.end(await self._interviewer.run(self))

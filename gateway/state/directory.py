@@ -58,6 +58,8 @@ class ReplicaSnapshot:
     outbox_pending: int
     outbox_oldest_age_sec: float
     sessions: tuple[LiveSummary, ...]
+    # Where other replicas reach this one (forwarded joins); "" from an older replica.
+    internal_url: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

@@ -74,11 +74,20 @@ end
 return found
 """
 )
-# KEYS: holders. ARGV: lease (ms), session. Extends a lease that still exists.
+# KEYS: holders, clients. ARGV: lease (ms), session, client. Extends the lease,
+# or puts it back if Redis lost it (a restart without persistence, FLUSHALL, a
+# lease that ran out while Redis was unreachable): a live interview keeps its
+# slot, so the cap still counts it. Returns 1 when it had to be put back.
 RENEW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[2])
+local lost = redis.call('ZSCORE', KEYS[1], ARGV[2]) == false
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+if lost then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 1
+end
+return 0
 """
 
 # KEYS: holders, waiters, clients. ARGV: client. Forgets a client with nobody
@@ -134,10 +143,17 @@ class RedisSlots:
         found = await self._client(client_id)
         return Usage(found.used, len(found.waiting))
 
-    async def renew(self, holders: list[tuple[str, str]]) -> None:
+    async def renew(self, holders: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        lost = []
         with unreachable_as("slot store"):
             for client_id, session_id in holders:
-                await self._renew(keys=_keys(client_id)[:1], args=[self._lease_ms, session_id])
+                put_back = await self._renew(
+                    keys=[_keys(client_id)[0], CLIENTS_KEY],
+                    args=[self._lease_ms, session_id, client_id],
+                )
+                if put_back:
+                    lost.append((client_id, session_id))
+        return lost
 
     async def clients(self) -> list[ClientSlots]:
         with unreachable_as("slot store"):

@@ -56,8 +56,9 @@ class SlotStore(Protocol):
 
     async def usage(self, client_id: str) -> Usage: ...
 
-    async def renew(self, holders: list[tuple[str, str]]) -> None:
-        """Extend the leases of these ``(client_id, session_id)`` slots."""
+    async def renew(self, holders: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Extend the leases of these ``(client_id, session_id)`` slots, putting back
+        any the store lost; return those it had lost."""
         ...
 
     async def clients(self) -> list[ClientSlots]:
@@ -117,8 +118,9 @@ class MemorySlots:
         self._expire_waiters(client, self._clock())
         return Usage(len(client.holders), len(client.waiters))
 
-    async def renew(self, holders: list[tuple[str, str]]) -> None:
+    async def renew(self, holders: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Nothing to renew: slots in this process die with it."""
+        return []
 
     async def clients(self) -> list[ClientSlots]:
         now = self._clock()

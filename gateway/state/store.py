@@ -1,4 +1,6 @@
-"""The state shared by gateway replicas: live slots and the live-session directory.
+"""The state shared by gateway replicas: live slots, the live-session directory and
+interview ownership (leases, fencing tokens, checkpoints, and which sessions
+have finished: `gateway.state.finished`).
 
 With ``ZENHIRE_REDIS_URL`` unset both live in this process (one replica);
 with it set, in Redis, shared by every replica that points at the same
@@ -17,7 +19,9 @@ from redis.exceptions import RedisError
 
 from gateway.settings import Settings
 from gateway.state.directory import Directory, MemoryDirectory
+from gateway.state.ownership import MemoryOwnership, Ownership
 from gateway.state.redis_directory import RedisDirectory
+from gateway.state.redis_ownership import RedisOwnership
 from gateway.state.redis_slots import RedisSlots
 from gateway.state.slots import MemorySlots, SlotStore
 
@@ -32,7 +36,9 @@ class StateStore:
     kind: str  # "memory" | "redis"
     slots: SlotStore
     directory: Directory
+    ownership: Ownership
     ping: Callable[[], Awaitable[bool]]
+    redis: Redis | None = None
 
 
 async def _always() -> bool:
@@ -41,9 +47,16 @@ async def _always() -> bool:
 
 @asynccontextmanager
 async def open_state(settings: Settings, waiter_ttl_sec: float) -> AsyncIterator[StateStore]:
-    url = settings.operations.redis_url
+    operations = settings.operations
+    url = operations.redis_url
     if url is None:
-        yield StateStore("memory", MemorySlots(waiter_ttl_sec), MemoryDirectory(), _always)
+        yield StateStore(
+            "memory",
+            MemorySlots(waiter_ttl_sec),
+            MemoryDirectory(),
+            MemoryOwnership(operations.replica_id, operations.internal_url),
+            _always,
+        )
         return
     redis = Redis.from_url(
         url,
@@ -64,7 +77,11 @@ async def open_state(settings: Settings, waiter_ttl_sec: float) -> AsyncIterator
             "redis",
             RedisSlots(redis, waiter_ttl_sec, settings.operations.slot_lease_sec),
             RedisDirectory(redis),
+            RedisOwnership(
+                redis, operations.replica_id, operations.internal_url, operations.owner_lease_sec
+            ),
             ping,
+            redis,
         )
     finally:
         await redis.aclose()

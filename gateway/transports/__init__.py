@@ -17,10 +17,10 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 def routes() -> list[BaseRoute]:
     # Imported when called: the live session imports `transport` from this package,
     # and the transports import the live session.
-    from gateway.transports.signaling import webrtc_offer
+    from gateway.transports.signaling import OFFER_PATH, webrtc_offer
     from gateway.transports.websocket import candidate_socket
 
     return [
         WebSocketRoute("/api/v1/candidate/ws", candidate_socket),
-        Route("/api/v1/candidate/webrtc/offer", webrtc_offer, methods=["POST"]),
+        Route(OFFER_PATH, webrtc_offer, methods=["POST"]),
     ]

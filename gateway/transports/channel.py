@@ -7,12 +7,14 @@ way the candidate connected. It owns everything that is not I/O:
   this far behind is closed with ``POLICY`` rather than let it hold memory;
 - the close request: the first one wins, later ones are ignored, and a
   refusal is always told to the page as an ``error`` event before its close;
-- the candidate's control messages (``end``, ``ping``, anything else);
+- the candidate's control messages (``end``, ``ping``, ``features``, ``rating``,
+  anything else);
 - the per-connection budgets: audio frames and control messages, each a
   token bucket with the same numbers on both transports; what exceeds a
   budget is dropped, and a sender that keeps flooding is closed;
-- admission: joining the live interview (`gateway.candidate.admission`) and
-  leaving it when the connection ends.
+- admission: joining the live interview (`gateway.candidate.admission`),
+  then the captions so far (a reload or reconnect starts with an empty
+  box), and leaving it when the connection ends.
 
 The transport hands audio for the candidate to ``send_audio`` (its own
 bounded queue, or a track that paces itself), writes what `take_events`
@@ -36,6 +38,8 @@ from gateway.s2s.controlplane import Verification
 from gateway.services import Services
 from gateway.session.events import CandidateEvent, Error, encode
 from gateway.session.live import LiveSession
+from gateway.session.rating import RatingInvalid, parse_rating
+from zenhire.timestamps import now_iso
 
 MAX_TEXT_CHARS = 4096
 OUTGOING_EVENTS_MAX = 500
@@ -43,6 +47,7 @@ CANDIDATE_ENDED = Outcome("completed", message="The candidate ended the intervie
 # Complaints: the page is told, the connection stays open.
 FRAME_INVALID = Error("FRAME_INVALID", "Audio frames must be 20 ms of PCM16.")
 UNKNOWN_MESSAGE = Error("BAD_MESSAGE", "Unknown message.")
+RATING_CLOSED = Error("RATING_CLOSED", "The interview is not waiting for a rating.")
 
 
 class Budget:
@@ -182,8 +187,23 @@ class CandidateChannel:
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "end" and self.session is not None:
             self.session.end(CANDIDATE_ENDED)
+        elif kind == "rating" and isinstance(message, dict):
+            self._rate(message)
+        elif kind == "features" and isinstance(message, dict):
+            if message.get("rating") is True and self.session is not None:
+                self.session.rating_wanted = True
         elif kind not in ("ping", "end"):
             self.offer_event(UNKNOWN_MESSAGE)
+
+    def _rate(self, message: dict[str, object]) -> None:
+        """The candidate's rating: recorded within the window, else the page is told why not."""
+        try:
+            rating = parse_rating(message, now_iso())
+        except RatingInvalid as invalid:
+            self.offer_event(Error("RATING_INVALID", str(invalid)))
+            return
+        if self.session is None or not self.session.rate(rating):
+            self.offer_event(RATING_CLOSED)
 
     async def admit(self) -> None:
         """Join the live interview (waiting for a slot), or say why not and close."""
@@ -191,6 +211,9 @@ class CandidateChannel:
             self.session = await join(self._found, self.verification, self)
         except Refused as refused:
             self.refuse(refused.refusal)
+            return
+        if len(self.session.captions):
+            self.offer_event(self.session.captions.event())
 
     async def release(self) -> None:
         """The connection is over: leave the interview, or the waiting room."""

@@ -28,6 +28,7 @@ from aiortc import RTCSessionDescription
 
 from gateway.candidate.refusals import Refusal, Refused
 from gateway.errors import ConfigError
+from gateway.limits import Hold
 from gateway.s2s.controlplane import Verification
 from gateway.services import Services
 from gateway.transports.transport import CloseCode
@@ -74,12 +75,18 @@ class PeerConnections:
         return len(self._running)
 
     async def open(
-        self, found: Services, verification: Verification, offer: RTCSessionDescription
+        self,
+        found: Services,
+        verification: Verification,
+        offer: RTCSessionDescription,
+        pending: Hold,
     ) -> RTCSessionDescription:
         """Answer ``offer`` and start holding the connection.
 
-        Raise `gateway.transports.webrtc.OfferRejected` for an offer aiortc
-        cannot use, and `Refused` past the per-session bound
+        ``pending`` (the peer counted as still connecting, `gateway.limits`)
+        is released once the connection is up or has ended. Raise
+        `gateway.transports.webrtc.OfferRejected` for an offer aiortc cannot
+        use, and `Refused` past the per-session bound
         (``TOO_MANY_CONNECTIONS``) or while the gateway stops
         (``SHUTTING_DOWN``); in each case nothing stays open.
         """
@@ -90,16 +97,22 @@ class PeerConnections:
             raise Refused(Refusal.TOO_MANY_CONNECTIONS)
         # Counted before the first await, so that concurrent offers cannot overrun the bound.
         self._held[session_id] += 1
-        peer = Peer(found, verification, found.settings.ice_servers)
+        peer = Peer(
+            found,
+            verification,
+            found.ice.for_holder(found.settings.operations.replica_id),
+            on_open=pending.release,
+        )
         try:
             answer = await peer.answer(offer)
             if self._closing:
                 raise Refused(Refusal.SHUTTING_DOWN)
         except BaseException:
+            pending.release()
             self._forget(session_id)
             await peer.shut()
             raise
-        self._running[peer] = self._group.create_task(self._hold(peer))
+        self._running[peer] = self._group.create_task(self._hold(peer, pending))
         return answer
 
     async def shutdown(self) -> None:
@@ -117,10 +130,11 @@ class PeerConnections:
             log.warning("webrtc peers cancelled at shutdown", extra={"count": len(late)})
             await asyncio.wait(late)
 
-    async def _hold(self, peer: Peer) -> None:
+    async def _hold(self, peer: Peer, pending: Hold) -> None:
         try:
             await peer.run()
         finally:
+            pending.release()
             self._running.pop(peer, None)
             self._forget(peer.session_id)
 

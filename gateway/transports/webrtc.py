@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import av
 from aiortc import (
@@ -104,7 +105,12 @@ class Peer:
     """One candidate's ``RTCPeerConnection``; its `channel` is the session's `Transport`."""
 
     def __init__(
-        self, found: Services, verification: Verification, ice_servers: tuple[IceServer, ...]
+        self,
+        found: Services,
+        verification: Verification,
+        ice_servers: tuple[IceServer, ...],
+        *,
+        on_open: Callable[[], None] = lambda: None,
     ) -> None:
         servers = [RTCIceServer(list(s.urls), s.username, s.credential) for s in ice_servers]
         # An explicit list, even empty: aiortc's default is a public STUN server.
@@ -119,6 +125,7 @@ class Peer:
         self._drained = asyncio.Event()
         self._last_heard = time.monotonic()
         self._pc.on("datachannel", self._on_datachannel)
+        self._on_open = on_open  # called once the events channel is open (or never will be)
 
     @property
     def session_id(self) -> str:
@@ -185,6 +192,7 @@ class Peer:
         except TimeoutError:
             log.info("webrtc peer did not connect", extra={"state": self._pc.connectionState})
             return
+        self._on_open()
         if self._data is None or self.channel.closing is not None:
             return
         self._last_heard = time.monotonic()

@@ -10,7 +10,12 @@ in real time, and the candidate events of DESIGN.md as text.
 The connection's rules live in its `CandidateChannel`; this module only
 reads and writes the socket:
 
+    held      an open socket counts against its address and the replica
+              (`gateway.limits`): past a cap, an ``error`` and close 1013
+    probe     before the hello, up to `PROBES_MAX` ``{"type": "probe", "seq"}`` echoed
+              back at once: the readiness check's round trip over this path
     hello     the first message, within `HELLO_TIMEOUT_SEC`, names the ticket
+    ├── owned by another replica? piped to it (`gateway.transports.forwarding`)
     ├── admit    channel.admit(): `waiting` events, then `live`
     ├── read     binary → channel.receive_audio, text → channel.receive_text
     └── write    channel events, then queued interviewer audio; then the close
@@ -19,6 +24,7 @@ reads and writes the socket:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import deque
@@ -28,15 +34,22 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from gateway.candidate.admission import check_ticket
 from gateway.candidate.refusals import Refusal, Refused
 from gateway.http import origin_allowed
+from gateway.limits import Limited, client_address
 from gateway.s2s.controlplane import Verification
 from gateway.services import Services, services
 from gateway.session.events import Error, encode
 from gateway.transports.channel import MAX_TEXT_CHARS, CandidateChannel
+from gateway.transports.forwarding import forwarded, owner_elsewhere, proxy_socket
+from gateway.transports.transport import CloseCode
+from zenhire.signing import target_of
 from zenhire.tasks import first_to_finish, while_running
 
 log = logging.getLogger("zenhire.websocket")
 
 HELLO_TIMEOUT_SEC = 10.0
+# The readiness check's round trips on one connection before its hello (or close).
+PROBES_MAX = 5
+MAX_PROBE_SEQ = 1_000_000
 # Interviewer audio waiting to be written to a slow socket: beyond this the
 # oldest frames are dropped (a stalled client must not hold the clock back).
 OUTGOING_AUDIO_MAX_FRAMES = 50
@@ -44,14 +57,42 @@ OUTGOING_AUDIO_MAX_FRAMES = 50
 
 async def candidate_socket(websocket: WebSocket) -> None:
     found = services(websocket)
+    target = target_of(websocket.scope["raw_path"], websocket.scope["query_string"])
+    try:
+        from_replica = forwarded(found, websocket.headers, "GET", target, b"")
+    except Refused as refused:
+        await websocket.close(refused.refusal.close_code)
+        return
     origin = websocket.headers.get("origin")
-    if not origin_allowed(origin, found.settings.allowed_origins):
+    if not from_replica and not origin_allowed(origin, found.settings.allowed_origins):
         log.warning("websocket refused: origin not allowed", extra={"origin": origin})
         await websocket.close(Refusal.ORIGIN_NOT_ALLOWED.close_code)
         return
+    if from_replica:
+        # Counted where the candidate connected: here every forwarded socket would
+        # come from that replica's one address.
+        await _connection(websocket, found, from_replica=True)
+        return
+    try:
+        held = found.limits.websockets.hold(client_address(websocket.scope))
+    except Limited as limited:
+        # Accepted to say why: the page retries a 1013 with backoff. A flood's
+        # sockets may be gone already; nothing is owed to them.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.accept()
+            await websocket.send_text(encode(Error(limited.code, limited.message)))
+            await websocket.close(CloseCode.TRY_AGAIN_LATER, limited.code)
+        return
+    try:
+        await _connection(websocket, found, from_replica=False)
+    finally:
+        held.release()
+
+
+async def _connection(websocket: WebSocket, found: Services, *, from_replica: bool) -> None:
     await websocket.accept()
     try:
-        verification = await _hello(websocket, found)
+        hello, verification = await _hello(websocket, found)
     except Refused as refused:
         refusal = refused.refusal
         await websocket.send_text(encode(Error(refusal.code, refusal.message)))
@@ -59,6 +100,10 @@ async def candidate_socket(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
+    if not from_replica:
+        owner = await owner_elsewhere(found, verification.session_id)
+        if owner is not None and await proxy_socket(found, websocket, owner, hello):
+            return
     audio: deque[bytes] = deque(maxlen=OUTGOING_AUDIO_MAX_FRAMES)
     channel = CandidateChannel("websocket", found, verification, audio.append, wake_on_audio=True)
     try:
@@ -74,21 +119,40 @@ async def candidate_socket(websocket: WebSocket) -> None:
         await channel.release()
 
 
-async def _hello(websocket: WebSocket, found: Services) -> Verification:
+async def _hello(websocket: WebSocket, found: Services) -> tuple[str, Verification]:
+    """The hello's text and the verification of its ticket."""
     try:
         async with asyncio.timeout(HELLO_TIMEOUT_SEC):
-            message = await websocket.receive_text()
+            for _ in range(PROBES_MAX + 1):
+                message = await websocket.receive_text()
+                hello = _message(message)
+                if _probe_seq(hello) is None:
+                    break
+                await websocket.send_text(json.dumps({"type": "probe", "seq": _probe_seq(hello)}))
     except TimeoutError:
         raise Refused(Refusal.HELLO_TIMEOUT) from None
     except (KeyError, RuntimeError):
         raise Refused(Refusal.BAD_HELLO) from None
-    try:
-        hello = json.loads(message) if len(message) <= MAX_TEXT_CHARS else None
-    except json.JSONDecodeError:
-        hello = None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         raise Refused(Refusal.BAD_HELLO)
-    return check_ticket(found, hello.get("ticket"))
+    return message, await check_ticket(found, hello.get("ticket"))
+
+
+def _message(text: str) -> object:
+    try:
+        return json.loads(text) if len(text) <= MAX_TEXT_CHARS else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _probe_seq(message: object) -> int | None:
+    """The sequence number of a well-formed probe, else None."""
+    if not isinstance(message, dict) or message.get("type") != "probe":
+        return None
+    seq = message.get("seq")
+    if type(seq) is not int or not 0 <= seq <= MAX_PROBE_SEQ:
+        return None
+    return seq
 
 
 async def _write(websocket: WebSocket, channel: CandidateChannel, audio: deque[bytes]) -> None:

@@ -135,6 +135,11 @@ os._exit(0)  # a crash: no close(), Python's write buffer is lost
 """
 
 
+@pytest.mark.fault(
+    "torn WAV write",
+    injected="a recording whose header and tail were cut by a crash",
+    happened="`repair` restores every frame that landed",
+)
 def test_repair_recovers_crashed_recording(tmp_path: Path) -> None:
     """A crashed recording plays; after a torn write, ``repair`` restores all that landed."""
     path = tmp_path / "rec.wav"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zenhire.bench import lifecycle, report
+from zenhire.bench import lifecycle, report, segments
 from zenhire.bench.command import LATENCY_LIMIT_MS
 from zenhire.bench.markers import CANDIDATE_MAGIC, Fingerprints, mark, read_mark
 from zenhire.bench.run import Options, run
@@ -87,6 +87,19 @@ async def test_start_latency_and_finalize_are_timed(tmp_path: Path) -> None:
     assert finished["recording_minutes"] == 1
     assert finished["recording_mb"] > 5
     assert 0 < finished["max_sec"] < 30
+
+
+async def test_segments_cost_is_measured_against_the_same_run_baseline(tmp_path: Path) -> None:
+    found = await segments.segments_cost(small(tmp_path), sessions=1, seconds=2.0, ship_samples=3)
+
+    for variant in segments.VARIANTS:
+        assert found[variant]["sessions"] == found[variant]["started"] == 1
+        assert found[variant]["cpu_per_session_pct"] >= 0
+    assert "added_cpu_per_session_pct" in found
+    assert found["shipping"]["segments"] == 3
+    assert found["shipping"]["cpu_ms_per_segment"] > 0
+    table = "\n".join(segments.table(found))
+    assert "| S3, 10 s segments | 1 |" in table
 
 
 def test_marks_survive_a_lossless_hop_and_carry_sender_and_index() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -64,6 +64,11 @@ def stall() -> None:
     time.sleep(0.2)
 
 
+@pytest.mark.fault(
+    "event loop stall",
+    injected="the 20 ms clock blocked for several ticks",
+    happened="it catches up on the missed ticks",
+)
 async def test_the_clock_catches_up_on_ticks_missed_in_a_stall() -> None:
     clock = Clock()
     count = [0]
@@ -80,6 +85,11 @@ async def test_the_clock_catches_up_on_ticks_missed_in_a_stall() -> None:
     assert count[0] >= 14
 
 
+@pytest.mark.fault(
+    "one session's tick raises",
+    injected="an exception in one subscriber of the shared clock",
+    happened="only that subscription ends",
+)
 async def test_a_failing_tick_ends_only_its_own_subscription() -> None:
     clock = Clock()
     healthy = [0]
@@ -182,13 +192,13 @@ async def ended(session: LiveSession, outcome: Outcome) -> None:
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[LiveSession]:
+async def session(tmp_path: Path) -> AsyncIterator[LiveSession]:
     identity = SessionIdentity(
         "s", "c", None, Persona("p", "Engineer", "en"), "integrator", None, "websocket", ""
     )
     recording = Recording(tmp_path / "spool", identity.as_meta())
     yield LiveSession(identity, Listening(), recording, Limits(60, 5.0), ended, clock=Clock())
-    recording.close({})
+    await recording.close({})
 
 
 async def test_a_candidate_frame_reaches_the_interviewer_on_arrival(session: LiveSession) -> None:

@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from controlplane import create_app, create_client
 from tests.controlplane.harness import make_settings
+from tests.reliability import count_example
 from zenhire.loopback.servers import serve
 
 Case = schemathesis.Case[Any]
@@ -81,6 +82,7 @@ def fuzz(base_url: str, api_key: str) -> tuple[int, int]:
         def call(case: Case) -> None:
             nonlocal stateless
             stateless += 1
+            count_example("integrator API requests (schemathesis)")
             case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
 
         call()
@@ -94,6 +96,7 @@ def fuzz(base_url: str, api_key: str) -> tuple[int, int]:
         def validate_response(self, response: Any, case: Case, **kwargs: Any) -> None:
             nonlocal stateful
             stateful += 1
+            count_example("integrator API requests (schemathesis)")
             case.validate_response(response, checks=CHECKS)
 
     Workflow.run(settings=fuzz_settings(STATEFUL_SCENARIOS, stateful_step_count=STEPS_PER_SCENARIO))

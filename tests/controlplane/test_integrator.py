@@ -68,6 +68,7 @@ async def test_quickstart_creates_a_persona_and_a_session(platform: Platform) ->
         "completed_at": None,
         "error": None,
         "project_id": None,
+        "candidate_rating": None,
     }
 
 
@@ -81,6 +82,9 @@ async def test_secrets_are_stored_only_as_sha256(platform: Platform) -> None:
 
 
 @pytest.mark.parametrize("key", [None, "zh_api_unknown"])
+@pytest.mark.attack(
+    "missing or unknown API key", injected="no X-API-Key, a made-up key", happened="401"
+)
 async def test_missing_or_unknown_api_key_is_401(platform: Platform, key: str | None) -> None:
     headers = {} if key is None else {"X-API-Key": key}
     response = await platform.http.get(f"{API}/personas", headers=headers)
@@ -128,6 +132,11 @@ async def test_unknown_ids_are_404(platform: Platform) -> None:
         (b'["explicit"]', "VALIDATION_ERROR"),
     ],
 )
+@pytest.mark.attack(
+    "malformed integrator bodies",
+    injected="wrong types, unknown fields, bad consent_mode",
+    happened="400 with the field named",
+)
 async def test_invalid_session_body_is_400(platform: Platform, body: bytes, code: str) -> None:
     persona_id = await platform.persona()
     response = await platform.call("POST", f"/personas/{persona_id}/sessions", content=body)
@@ -173,6 +182,11 @@ async def test_artifacts_are_not_ready_before_completion(platform: Platform) -> 
         assert error["details"] == {"status": "active"}
 
 
+@pytest.mark.fault(
+    "gateway down behind the control plane",
+    injected="artifact proxy to a gateway that is not there",
+    happened="502 with the error envelope",
+)
 async def test_unreachable_gateway_is_502(platform: Platform) -> None:
     session_id, _ = await platform.start(await platform.persona())
     assert (await platform.event(session_id, "session.completed", completed())).status_code == 200

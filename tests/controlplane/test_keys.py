@@ -115,6 +115,9 @@ async def test_a_reinvited_session_keeps_its_project(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", ["p-1", None, 42, {"id": "p-1"}])
+@pytest.mark.attack(
+    "project id smuggled in a body", injected="project_id set by the caller", happened="400"
+)
 async def test_a_project_id_in_the_body_is_refused(tmp_path: Path, value: object) -> None:
     async with running_platform(tmp_path) as platform:
         persona_id = await platform.persona()
@@ -138,6 +141,11 @@ async def test_keys_of_one_client_see_each_others_sessions(tmp_path: Path) -> No
         assert [s["id"] for s in listed["data"]] == [session_id]
 
 
+@pytest.mark.attack(
+    "cross-tenant access",
+    injected="client B's key on client A's session",
+    happened="403/404, nothing shown",
+)
 async def test_a_second_clients_key_is_refused(tmp_path: Path) -> None:
     async with running_platform(tmp_path, client={"project": "Hiring"}) as platform:
         session_id, _ = await platform.start()
@@ -149,6 +157,9 @@ async def test_a_second_clients_key_is_refused(tmp_path: Path) -> None:
         assert listed["data"] == []
 
 
+@pytest.mark.attack(
+    "revoked API key", injected="a key used after revoke-key", happened="401 from the next request"
+)
 async def test_a_revoked_key_is_refused_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,6 +56,9 @@ async def test_verify_unknown_token_is_404(platform: Platform) -> None:
     assert_error(response, 404, "TOKEN_INVALID")
 
 
+@pytest.mark.attack(
+    "malformed verify body", injected="S2S verify bodies that are not the contract", happened="400"
+)
 async def test_verify_malformed_body_is_400(platform: Platform) -> None:
     assert_error(await platform.s2s(VERIFY, {"token": 5}), 400, "BAD_REQUEST")
 
@@ -79,6 +82,11 @@ async def test_expired_token_is_410_unless_the_session_started(tmp_path: Path) -
     ("secret", "skew_sec"),
     [("wrong-secret", 0), (SECRET, -400), (SECRET, 400)],
     ids=["bad-signature", "stale", "future"],
+)
+@pytest.mark.attack(
+    "forged S2S signature",
+    injected="wrong key, stale timestamp, replayed nonce, tampered body",
+    happened="401, nothing changes",
 )
 async def test_s2s_rejects_bad_signatures_without_side_effects(
     platform: Platform, secret: str, skew_sec: int
@@ -135,6 +143,9 @@ async def test_completed_event_charges_five_credits_per_started_minute(
     assert platform.balance() == 1000 - 65
 
 
+@pytest.mark.attack(
+    "replayed S2S event", injected="the same event_id twice", happened="acknowledged, charged once"
+)
 async def test_duplicate_event_is_acknowledged_and_not_charged_twice(
     platform: Platform,
 ) -> None:
@@ -183,6 +194,11 @@ async def test_event_for_an_unknown_session_is_404(platform: Platform) -> None:
         ("session.completed", {**completed(), "duration_sec": "742"}),
         ("session.failed", {"error": "SESSION_TIMEOUT"}),
     ],
+)
+@pytest.mark.attack(
+    "malformed S2S event",
+    injected="events missing fields or of unknown type",
+    happened="400, nothing charged",
 )
 async def test_malformed_event_is_400(platform: Platform, type_: str, data: dict[str, Any]) -> None:
     session_id, _ = await platform.start(await platform.persona())

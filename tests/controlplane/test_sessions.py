@@ -70,6 +70,7 @@ async def test_list_filters_by_persona_status_and_candidate(tmp_path: Path) -> N
         {"cursor": "x" * 600},
     ],
 )
+@pytest.mark.attack("bad list queries", injected="bad limits, cursors, filters", happened="400")
 async def test_bad_list_queries_are_400(tmp_path: Path, query: dict[str, str]) -> None:
     async with running_platform(tmp_path) as platform:
         response = await platform.call("GET", "/sessions", params=query)

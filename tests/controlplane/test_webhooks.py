@@ -81,6 +81,11 @@ async def test_a_webhook_gets_only_its_events(tmp_path: Path) -> None:
     await receiver.stop()
 
 
+@pytest.mark.fault(
+    "webhook receiver down",
+    injected="the integrator's receiver down, then the control plane restarted",
+    happened="each webhook arrives once, in order",
+)
 async def test_a_receiver_down_for_a_while_gets_each_event_once_in_order(
     tmp_path: Path,
 ) -> None:
@@ -212,6 +217,11 @@ async def test_deliveries_are_cursor_paginated(tmp_path: Path) -> None:
         "http://0.0.0.0/hooks",
     ],
 )
+@pytest.mark.attack(
+    "webhook to a private address (SSRF)",
+    injected="loopback, link-local and private webhook URLs",
+    happened="refused",
+)
 async def test_private_destinations_are_refused_by_default(tmp_path: Path, url: str) -> None:
     async with running_platform(tmp_path, ZENHIRE_WEBHOOKS_ALLOW_PRIVATE="0") as platform:
         response = await platform.call("POST", "/webhooks", json={"url": url})
@@ -238,12 +248,16 @@ async def test_private_destinations_are_refused_by_default(tmp_path: Path, url: 
         (b'{"url": "https://93.184.216.34/h", "description": 5}', "VALIDATION_ERROR"),
     ],
 )
+@pytest.mark.attack(
+    "bad webhook registrations", injected="bad URLs and event names", happened="400"
+)
 async def test_bad_webhook_bodies_are_400(tmp_path: Path, body: bytes, code: str) -> None:
     async with running_platform(tmp_path, ZENHIRE_WEBHOOKS_ALLOW_PRIVATE="0") as platform:
         response = await platform.call("POST", "/webhooks", content=body)
         assert_error(response, 400, code)
 
 
+@pytest.mark.attack("oversized integrator body", injected="a body past 64 KB", happened="413")
 async def test_oversized_body_is_413(tmp_path: Path) -> None:
     async with running_platform(tmp_path) as platform:
         body = b'{"url": "http://127.0.0.1/h", "description": "' + b"x" * 70_000 + b'"}'

@@ -208,6 +208,12 @@ async def test_browser_reload_resumes_the_interview_over_webrtc(tmp_path: Path) 
         assert problems == []
 
 
+@pytest.mark.fault(
+    "browser frozen",
+    injected="Chromium page frozen past the ping timeout",
+    happened="the page renegotiates and the interview continues",
+    lost="the frozen stretch",
+)
 async def test_browser_reconnects_a_dead_peer_over_webrtc(tmp_path: Path) -> None:
     """A page frozen past the gateway's ping timeout renegotiates and continues the session."""
     async with running_stack(tmp_path) as stack, chromium(_mic_file(tmp_path)) as browser:

@@ -286,6 +286,12 @@ async def test_interviewer_wraps_up_when_time_runs_short() -> None:
     assert "last question" in driver.turns[-1].text
 
 
+@pytest.mark.fault(
+    "local voice broken",
+    injected="the speech synthesizer fails",
+    happened="the interview fails UPSTREAM_UNAVAILABLE, artifacts stored",
+    lost="nothing recorded",
+)
 async def test_broken_synthesizer_fails_the_interview_as_upstream_unavailable() -> None:
     factory = LocalInterviewerFactory(QUICK, synthesizer="/nonexistent/espeak-ng")
     context = InterviewPlanContext("s-1", Persona("p-1", "Engineer", "en"), 1800, WRAP_UP_SEC)

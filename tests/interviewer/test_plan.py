@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 from audio.frames import SAMPLE_BYTES
-from gateway.interviewer import InterviewPlanContext, Persona
+from gateway.interviewer import InterviewPlanContext, Persona, PersonaQuestion, Takeover
 from gateway.interviewer.local.interviewer import LocalInterviewerFactory, LocalInterviewerSettings
 from gateway.interviewer.local.plan import FAMILIES, LANGUAGES, QuestionCatalog
 from gateway.interviewer.local.voice import SynthesisError, Voice, split_sentences
@@ -145,3 +145,24 @@ async def test_missing_synthesizer_is_a_synthesis_error() -> None:
         async with aclosing(voice.stream("Hello.")) as chunks:
             async for _ in chunks:
                 pass
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_taken_over_plan_apologises_and_skips_what_was_answered(
+    catalog: QuestionCatalog, language: str
+) -> None:
+    plan = catalog.plan(persona("Backend Engineer", language), max_questions=4)
+    rest = plan.taken_over(Takeover(asked_question_ids=(), answers=1))
+    assert rest.greeting == plan.phrases.takeover and rest.greeting
+    assert rest.questions == plan.questions[1:]
+
+
+def test_a_taken_over_plan_of_custom_questions_skips_those_asked(
+    catalog: QuestionCatalog,
+) -> None:
+    custom = tuple(
+        PersonaQuestion(f"custom-{i}", f"Question {i}?", "general", 60) for i in (1, 2, 3)
+    )
+    plan = catalog.plan(Persona("p-1", "Engineer", "en", custom), max_questions=4)
+    rest = plan.taken_over(Takeover(asked_question_ids=("custom-1", "custom-2"), answers=1))
+    assert [q.id for q in rest.questions] == ["custom-3"]

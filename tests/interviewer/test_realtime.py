@@ -277,11 +277,20 @@ async def test_upstream_fault_reconnects_and_restores_the_conversation(
     assert not candidate.kinds("error")
 
 
-async def test_upstream_gone_for_good_fails_with_upstream_unavailable(
+@pytest.mark.fault(
+    "realtime upstream refusing",
+    injected="the upstream refuses every reconnect",
+    happened="with ZENHIRE_INTERVIEWER_FALLBACK=none: UPSTREAM_UNAVAILABLE, with its recording",
+    lost="nothing recorded",
+)
+async def test_upstream_gone_for_good_fails_with_upstream_unavailable_without_a_fallback(
     tmp_path: Path, answer: bytes
 ) -> None:
     behaviour = cues(questions=2, faults={2: "drop"}, refuse_from=2)
-    async with realtime_stack(tmp_path, behaviour) as (stack, fake):
+    async with realtime_stack(tmp_path, behaviour, ZENHIRE_INTERVIEWER_FALLBACK="none") as (
+        stack,
+        fake,
+    ):
         session_id, candidate = await interview(stack, [answer, answer])
         session = await stack.wait_for_status(session_id, "failed")
         transcript = await turns(stack, session_id, completed=False)
@@ -312,6 +321,11 @@ async def test_wrap_up_closes_the_interview_before_the_time_budget(tmp_path: Pat
     assert session["duration_sec"] < 12
 
 
+@pytest.mark.attack(
+    "upstream key in logs",
+    injected="an interview over the realtime upstream with a known key",
+    happened="the key is in no log line",
+)
 async def test_api_key_never_reaches_a_log_line(
     tmp_path: Path, answer: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:

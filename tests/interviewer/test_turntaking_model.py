@@ -202,6 +202,11 @@ class BrokenJudge:
         return verdict
 
 
+@pytest.mark.fault(
+    "end-of-turn model failing",
+    injected="the turn model raises on every call",
+    happened="the silence timer decides the turn",
+)
 def test_failing_model_falls_back_to_the_silence_timer(caplog: pytest.LogCaptureFixture) -> None:
     text, voice = FINISHED[0]
     with caplog.at_level(logging.WARNING, logger="zenhire.interviewer"):

@@ -40,6 +40,11 @@ async def test_console_and_api_do_not_exist_without_an_operator_key(tmp_path: Pa
         assert api.json()["error"]["code"] == "OPERATOR_CONSOLE_DISABLED"
 
 
+@pytest.mark.attack(
+    "operator API without a key",
+    injected="no key, a wrong key, a candidate ticket",
+    happened="401/403",
+)
 async def test_operator_api_needs_an_operator_key_and_refuses_candidate_tickets(
     tmp_path: Path,
 ) -> None:
@@ -104,6 +109,11 @@ async def test_operator_ends_a_live_interview(
     assert all(OPERATOR_SECRET not in str(r.__dict__) for r in caplog.records)
 
 
+@pytest.mark.fault(
+    "replica draining",
+    injected="an operator drains a replica with a live interview",
+    happened="the live one goes on; new ones get GATEWAY_DRAINING",
+)
 async def test_draining_replica_keeps_live_interviews_and_refuses_new_ones(
     tmp_path: Path,
 ) -> None:

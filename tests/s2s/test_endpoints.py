@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.recorded import SAMPLES_PER_MS, finish_session, noise
 from zenhire.loopback.stack import Stack, running_stack
@@ -51,6 +52,11 @@ async def test_without_a_query_the_whole_recording_is_served(tmp_path: Path) -> 
         assert clip.content == whole.content, "a clip of everything is the recording"
 
 
+@pytest.mark.attack(
+    "bad clip queries",
+    injected="non-numeric, inverted and huge clip bounds",
+    happened="400 at the control plane and the gateway",
+)
 async def test_bad_clip_queries_are_400_at_the_gateway_too(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack:
         session_id = await finish_session(stack, tmp_path, noise(1), DOCUMENT)

@@ -103,6 +103,11 @@ async def test_bad_deletes_are_refused(
     assert _code(await _delete(stack, path, secret)) == expected
 
 
+@pytest.mark.attack(
+    "unsigned S2S delete",
+    injected="erasure without or with a stale signature",
+    happened="401, nothing deleted",
+)
 async def test_an_unsigned_or_stale_delete_is_refused(stack: Stack) -> None:
     path = _path("abc")
     bare = await stack.http.delete(stack.gateway_url + path)

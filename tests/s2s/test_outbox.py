@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from controlplane.app import create_app as create_controlplane
 from tests.operator import AUTH, OPERATOR_ENV
 from zenhire.loopback.candidate import Candidate
@@ -66,6 +68,11 @@ async def _dead_letter_gauge(stack: Stack) -> float:
     return float(line.split()[1])
 
 
+@pytest.mark.fault(
+    "control plane down past every retry",
+    injected="control plane unreachable for longer than the outbox's age bound",
+    happened="a dead letter (a metric, `outbox list`); `outbox redrive` delivers it",
+)
 async def test_an_event_past_its_age_becomes_a_dead_letter_and_is_redriven(
     tmp_path: Path,
 ) -> None:
@@ -86,6 +93,11 @@ async def test_an_event_past_its_age_becomes_a_dead_letter_and_is_redriven(
         assert await _dead_letter_gauge(stack) == 0
 
 
+@pytest.mark.fault(
+    "control plane answering 401",
+    injected="control plane with another S2S secret (a half-rotated secret, a skewed clock)",
+    happened="the event is retried, and delivered once the secrets agree",
+)
 async def test_a_control_plane_refusing_the_signature_is_retried_not_dropped(
     tmp_path: Path,
 ) -> None:

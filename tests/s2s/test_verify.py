@@ -97,7 +97,26 @@ async def test_odd_budgets_round_up_to_a_second() -> None:
         _with(accommodations={"extra_time_pct": "50"}),
         _with(accommodations={"extra_time_pct": 12.5}),
         _with(accommodations=[50]),
+        # Ids reach paths, Redis keys and logs: a pattern, checked before any use.
+        _with(session_id="../../spool/other"),
+        _with(session_id="s" * 65),
+        _with(session_id=""),
+        _with(client_id="acme}:holders"),
+        _with(client_id="a b"),
+        _with({"id": "p/1"}),
+        _with({"language": "en; DROP"}),
+        _with({"role_name": ""}),
+        _with({"role_name": "r" * 201}),
+        _with(candidate_ref="c" * 257),
+        _with(limits={"max_concurrent": 0, "max_duration_sec": 1800}),
+        _with(limits={"max_concurrent": 2, "max_duration_sec": 0}),
+        _with(limits={"max_concurrent": 2, "max_duration_sec": 10**12}),
     ],
+)
+@pytest.mark.attack(
+    "hostile verify answer",
+    injected="ids with slashes or braces, huge limits, bad questions from the control plane",
+    happened="refused before any path or key sees them",
 )
 async def test_malformed_additions_are_the_control_planes_error(body: dict[str, Any]) -> None:
     with pytest.raises(ControlPlaneError):

@@ -12,6 +12,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import running_stack
@@ -41,6 +43,12 @@ def fill(volume: Path, leave_bytes: int) -> Path:
     return filler
 
 
+@pytest.mark.fault(
+    "disk full during recording",
+    injected="the spool's tmpfs volume filled mid-interview",
+    happened="the interview ends RECORDING_FAILED, its slot is freed, the next interview runs",
+    lost="audio after the disk filled",
+)
 async def test_a_disk_that_fills_mid_interview_fails_it_with_recording_failed(
     tmp_path: Path,
 ) -> None:
@@ -64,6 +72,11 @@ async def test_a_disk_that_fills_mid_interview_fails_it_with_recording_failed(
             await stack.wait_for_status(second_id, "completed")
 
 
+@pytest.mark.fault(
+    "disk low before an interview",
+    injected="the spool volume filled below ZENHIRE_MIN_FREE_DISK_MB",
+    happened="GATEWAY_DISK_LOW (close 1013), /readyz 503 until space returns",
+)
 async def test_a_replica_low_on_disk_starts_no_interview_and_is_not_ready(
     tmp_path: Path,
 ) -> None:
@@ -81,3 +94,33 @@ async def test_a_replica_low_on_disk_starts_no_interview_and_is_not_ready(
                 assert socket.close_code == 1013
             filler.unlink()
             assert (await stack.http.get(f"{stack.gateway_url}/readyz")).json()["checks"]["disk"]
+
+
+@pytest.mark.fault(
+    "disk full during finalization",
+    injected="spool, artifacts and outbox on one tmpfs filled to 0 bytes free",
+    happened="failed/RECORDING_FAILED reaches the control plane (held in memory); next one runs",
+    lost="the recording",
+)
+async def test_with_the_whole_data_dir_full_the_terminal_event_still_reaches_the_control_plane(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spool, artifacts and the outbox's SQLite file on one volume, filled to the brim."""
+    with small_volume(tmp_path / "gateway") as volume:
+        env = {"ZENHIRE_MIN_FREE_DISK_MB": "1"}
+        async with running_stack(tmp_path, max_concurrent=1, gateway_env=env) as stack:
+            session_id, candidate = await stack.open_candidate(Candidate)
+            answer = synthesize("I would start by measuring where the time goes.")
+            async with asyncio.TaskGroup() as group:
+                group.create_task(candidate.interview([answer] * 3))
+                await stack.wait_for_status(session_id, "active")
+                filler = fill(volume, leave_bytes=0)
+            session = await stack.wait_for_status(session_id, "failed", timeout_sec=30)
+            assert session["error"]["code"] == "RECORDING_FAILED"
+            assert any("takes no writes" in r.getMessage() for r in caplog.records)
+            filler.unlink()
+            # Space is back: the outbox saves and delivers the next interview's events.
+            second_id, second = await stack.open_candidate(Candidate)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(second.interview([], end_after_sec=1.0))
+            await stack.wait_for_status(second_id, "completed")

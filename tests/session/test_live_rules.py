@@ -131,6 +131,11 @@ async def test_reload_within_grace_resumes_the_same_session(tmp_path: Path) -> N
         assert session["duration_sec"] == pytest.approx(4, abs=1)
 
 
+@pytest.mark.fault(
+    "candidate vanishes",
+    injected="the candidate's connection drops and never returns",
+    happened="after the grace period the interview ends CANDIDATE_LEFT with its artifacts",
+)
 async def test_candidate_gone_past_grace_fails_with_candidate_left(tmp_path: Path) -> None:
     async with running_stack(tmp_path, gateway_env={"ZENHIRE_RECONNECT_GRACE_SEC": "1"}) as stack:
         session_id, token = await stack.create_session()
@@ -176,6 +181,11 @@ async def test_second_connection_supersedes_the_first(tmp_path: Path) -> None:
         await second.close()
 
 
+@pytest.mark.fault(
+    "gateway stopped (SIGTERM)",
+    injected="a graceful stop with live interviews",
+    happened="each ends GATEWAY_RESTART with its artifacts and event",
+)
 async def test_gateway_shutdown_fails_live_sessions_and_keeps_artifacts(tmp_path: Path) -> None:
     async with running_stack(tmp_path, start_gateway=False) as stack:
         session_id, token = await stack.create_session()
@@ -203,6 +213,11 @@ async def _gateway_recording(stack: Stack, session_id: str) -> bytes:
     return response.content
 
 
+@pytest.mark.fault(
+    "control plane down",
+    injected="control plane stopped while interviews end, then restarted",
+    happened="events wait in the outbox and arrive once, in order",
+)
 async def test_events_reach_a_control_plane_that_was_down(tmp_path: Path) -> None:
     """Events wait in the outbox while the control plane is down and arrive once."""
     async with running_stack(tmp_path) as stack:

@@ -83,10 +83,16 @@ async def test_local_interviewer_asks_custom_questions_in_order(tmp_path: Path) 
         previous_end = response_["end_ms"]
 
 
-def test_a_crashed_spool_keeps_its_responses(tmp_path: Path) -> None:
+@pytest.mark.fault(
+    "crash before the transcript",
+    injected="a spool left before the transcript was assembled",
+    happened="recovery still files the answers",
+)
+async def test_a_crashed_spool_keeps_its_responses(tmp_path: Path) -> None:
     """A crash before the transcript was assembled: recovery still files the answers."""
     folder = tmp_path / "spool" / "s-1"
     meta = {"session_id": "s-1", "started_at": "2026-06-01T10:00:00.000Z"}
+    # Without a writer thread every line is written when the call returns.
     recording = Recording(folder, meta)
     first = PersonaQuestion("custom-a", "Why us?", "motivation", 30)
     second = PersonaQuestion("custom-b", "Hardest bug?", "technical", 45)
@@ -101,7 +107,7 @@ def test_a_crashed_spool_keeps_its_responses(tmp_path: Path) -> None:
         torn.write('{"question_id": "custom-c", "question')
     recover(folder)
     document = json.loads((folder / "transcript.json").read_text())
-    recording.close({})
+    await recording.close({})
     assert document["ended_by"] == "GATEWAY_RESTART"
     assert [
         (r["question_id"], r["transcript"], r["start_ms"], r["end_ms"], r["duration_seconds"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,23 +16,11 @@ from gateway.app import create_app as create_gateway
 from gateway.state.redis_slots import RedisSlots
 from tests.operator import AUTH, OPERATOR_ENV, end_session, live_ids, overview, wait_overview
 from zenhire.loopback.candidate import Candidate
-from zenhire.loopback.redis import flush, redis_server
+from zenhire.loopback.redis import redis_server
 from zenhire.loopback.servers import free_port, serve
 from zenhire.loopback.stack import Stack, gateway_settings, running_stack
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture
-def redis(redis_url: str) -> str:
-    flush(redis_url)
-    return redis_url
 
 
 def _env(redis_url: str, replica_id: str) -> dict[str, str]:
@@ -99,6 +89,11 @@ async def test_a_session_on_one_replica_shows_on_the_other_and_the_cap_is_shared
         assert {item["session_id"] for item in found["recent"]} >= {first_id}
 
 
+@pytest.mark.fault(
+    "replica dies holding slots",
+    injected="slot holder stops renewing",
+    happened="its slots free themselves when the lease runs out",
+)
 async def test_a_dead_replicas_slot_lease_runs_out(redis: str) -> None:
     """A holder nobody renews loses its slot; a renewed one keeps it."""
     async with Redis.from_url(redis, decode_responses=True) as client:
@@ -115,6 +110,11 @@ async def test_a_dead_replicas_slot_lease_runs_out(redis: str) -> None:
         assert (usage.used, usage.cap, [w.session_id for w in usage.waiting]) == (2, 2, ["fourth"])
 
 
+@pytest.mark.fault(
+    "racing joins",
+    injected="five hellos of one session at once (slot acquisition awaits Redis)",
+    happened="one interview; the others attach",
+)
 async def test_connections_racing_to_start_one_session_start_it_once(
     tmp_path: Path, redis: str
 ) -> None:
@@ -141,6 +141,11 @@ async def test_connections_racing_to_start_one_session_start_it_once(
                 await socket.close()
 
 
+@pytest.mark.fault(
+    "malformed state in Redis",
+    injected="garbage commands, snapshots and endings written into Redis",
+    happened="each is skipped; the interview goes on",
+)
 async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redis: str) -> None:
     """Malformed commands, snapshots and endings in Redis are skipped; the interview goes on."""
     async with running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack:
@@ -163,3 +168,133 @@ async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redi
             assert ended.status_code == 202
         session = await stack.wait_for_status(session_id, "failed")
         assert session["error"]["code"] == "ENDED_BY_OPERATOR"
+
+
+@pytest.mark.fault(
+    "Redis flushed",
+    injected="FLUSHALL between renewals (unit)",
+    happened="renew puts the lease back and reports it",
+)
+async def test_a_lost_lease_is_put_back_on_renewal(redis: str) -> None:
+    async with Redis.from_url(redis, decode_responses=True) as client:
+        slots = RedisSlots(client, waiter_ttl_sec=5.0, lease_sec=10.0)
+        assert (await slots.acquire("acme", "live", cap=1)).admitted
+        assert await slots.renew([("acme", "live")]) == []
+        await client.flushall()
+        assert await slots.renew([("acme", "live")]) == [("acme", "live")]
+        assert not (await slots.acquire("acme", "next", cap=1)).admitted
+        (usage,) = await slots.clients()
+        assert usage.used == 1
+
+
+@pytest.mark.fault(
+    "Redis flushed",
+    injected="FLUSHALL mid-interview",
+    happened="the live holder is put back on its next renewal (logged); the cap still holds",
+)
+async def test_redis_losing_its_data_does_not_lift_the_cap(
+    tmp_path: Path, redis: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FLUSHALL mid-interview: the live holder re-registers on its next renewal, so a
+    second candidate of a client capped at one still waits."""
+    async with running_stack(
+        tmp_path, max_concurrent=1, gateway_env=_env(redis, "replica-a")
+    ) as stack:
+        first_id, first = await stack.open_candidate(Candidate)
+        second_id, second = await stack.open_candidate(Candidate)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(first.interview([]))
+            await wait_overview(stack.http, stack.gateway_url, lambda o: first_id in live_ids(o))
+            async with Redis.from_url(redis) as client:
+                await client.flushall()
+            await asyncio.sleep(1.5)  # one renewal round puts the holder back
+            group.create_task(second.interview([]))
+            await wait_overview(
+                stack.http, stack.gateway_url, lambda o: o["totals"]["waiting"] == 1
+            )
+            assert not second.kinds("live"), "the cap still counts the live interview"
+            assert (await end_session(stack.http, stack.gateway_url, first_id)).status_code == 202
+            await wait_overview(stack.http, stack.gateway_url, lambda o: second_id in live_ids(o))
+            assert (await end_session(stack.http, stack.gateway_url, second_id)).status_code == 202
+        assert any("lost live slots" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.fault(
+    "racing replicas",
+    injected="an old ticket replayed on a second replica after the interview ended on the first",
+    happened="SESSION_FINISHED; no second copy",
+)
+async def test_a_finished_interview_does_not_start_again_on_another_replica(
+    tmp_path: Path, redis: str
+) -> None:
+    """Replica B verified the link while A ran the interview; once A has finished it,
+    B's old ticket cannot start a second copy (B never saw it end)."""
+    async with (
+        running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack,
+        _second_replica(stack, tmp_path, redis) as replica_b,
+    ):
+        _, token = await stack.create_session()
+        on_a = Candidate(stack.gateway_url)
+        await on_a.open(stack.http, token)
+        on_b = Candidate(replica_b)
+        assert (await on_b.open(stack.http, token)).status_code == 200
+        await on_a.interview([], end_after_sec=0.5)
+        assert on_a.kinds("ended")
+        async with await on_b.connect() as socket:
+            async for message in socket:
+                if isinstance(message, str):
+                    event = json.loads(message)
+                    assert event["type"] != "live", "a second copy started"
+                    if event["type"] == "error":
+                        assert event["code"] == "SESSION_FINISHED"
+                        break
+        document = await overview(stack.http, replica_b)
+        assert not [s for s in document["sessions"] if s["replica_id"] == "replica-b"]
+
+
+@pytest.mark.fault(
+    "Redis stopped",
+    injected="redis-server stopped mid-interview for a few seconds",
+    happened="the interview goes on; the replica stays ready (shared dependencies are metrics)",
+)
+@pytest.mark.fault(
+    "Redis restarted empty",
+    injected="redis-server back on the same port without its data",
+    happened="the live holder is put back on its next renewal; the cap still holds",
+)
+async def test_redis_stopped_then_back_empty_ends_no_interview_and_keeps_the_cap(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    with contextlib.ExitStack() as outage:
+        url = outage.enter_context(redis_server(tmp_path / "redis-1", port))
+        async with running_stack(
+            tmp_path, max_concurrent=1, gateway_env=_env(url, "replica-a")
+        ) as stack:
+            first_id, first = await stack.open_candidate(Candidate)
+            second_id, second = await stack.open_candidate(Candidate)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(first.interview([]))
+                await wait_overview(
+                    stack.http, stack.gateway_url, lambda o: first_id in live_ids(o)
+                )
+                outage.close()  # Redis goes away
+                await asyncio.sleep(3.0)
+                ready = await stack.http.get(f"{stack.gateway_url}/readyz")
+                assert ready.status_code == 200, ready.text
+                assert not first.kinds("ended"), "the interview went on without Redis"
+                with redis_server(tmp_path / "redis-2", port):  # back, and empty
+                    await asyncio.sleep(2.5)  # a renewal round puts the holder back
+                    group.create_task(second.interview([]))
+                    await wait_overview(
+                        stack.http, stack.gateway_url, lambda o: o["totals"]["waiting"] == 1
+                    )
+                    assert not second.kinds("live"), "the cap still counts the live interview"
+                    ended = await end_session(stack.http, stack.gateway_url, first_id)
+                    assert ended.status_code == 202
+                    await wait_overview(
+                        stack.http, stack.gateway_url, lambda o: second_id in live_ids(o)
+                    )
+                    ended = await end_session(stack.http, stack.gateway_url, second_id)
+                    assert ended.status_code == 202
+    assert first.kinds("ended")[-1]["reason"] == "ENDED_BY_OPERATOR"

@@ -84,6 +84,11 @@ async def test_interview_over_webrtc_completes(tmp_path: Path) -> None:
         }
 
 
+@pytest.mark.attack(
+    "garbage SDP",
+    injected="offers that are not SDP, have no audio, or are oversized",
+    happened="4xx; the live session goes on",
+)
 async def test_bad_offers_are_refused_and_the_live_session_goes_on(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack:
         session_id, candidate = await stack.open_candidate(WebRTCCandidate)
@@ -132,6 +137,12 @@ async def test_offer_needs_consent_and_the_page_gets_ice_servers(tmp_path: Path)
         assert response.json()["error"]["code"] == "CONSENT_REQUIRED"
 
 
+@pytest.mark.fault(
+    "WebRTC peer goes silent",
+    injected="a peer that stops its pings",
+    happened="the peer is dropped, a new offer resumes, the recording keeps the gap",
+    lost="the silent stretch",
+)
 async def test_silent_peer_is_dropped_and_a_new_offer_resumes(tmp_path: Path) -> None:
     """No pings ⇒ the peer is lost; a new offer resumes, and the recording keeps the gap."""
     async with running_stack(tmp_path) as stack:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.reliability import count_example
 from zenhire.signing import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -68,6 +69,11 @@ def test_a_previous_secret_verifies_during_a_rotation_and_the_new_one_signs() ->
 
 
 @pytest.mark.parametrize("skew_sec", [-301, 301])
+@pytest.mark.fault(
+    "clock skew",
+    injected="S2S timestamps outside the allowed skew",
+    happened="refused as a signature error (the sender retries)",
+)
 def test_a_timestamp_outside_the_skew_is_refused(skew_sec: int) -> None:
     headers = TO_GATEWAY.headers("GET", "/a", b"", now=time.time() + skew_sec)
     with pytest.raises(SignatureError, match="skew"):
@@ -87,6 +93,11 @@ def test_a_timestamp_outside_the_skew_is_refused(skew_sec: int) -> None:
         (SIGNATURE_HEADER, "v2 kid=zzzzzzzz sig=" + "0" * 64, "signature"),
         (SIGNATURE_HEADER, "", "missing"),
     ],
+)
+@pytest.mark.attack(
+    "malformed signature headers",
+    injected="missing, duplicated or malformed signature headers",
+    happened="refused naming the header",
 )
 def test_malformed_headers_are_refused_by_name(name: str, value: str, reason: str) -> None:
     headers = {**TO_GATEWAY.headers("GET", "/a", b""), name: value}
@@ -113,6 +124,7 @@ def test_verify_only_ever_refuses_with_a_signature_error(
     headers: dict[str, str], method: str, target: str, body: bytes
 ) -> None:
     """Whatever the headers hold, forged headers are refused, and only with `SignatureError`."""
+    count_example("S2S signature headers")
     with pytest.raises(SignatureError):
         TO_GATEWAY.verify(headers, method, target, body, nonces=NonceCache())
 

@@ -7,6 +7,10 @@
     zenhire bench --only soak --soak-sec 600       memory over a long interview
     zenhire bench --only turns                     the local interviewer's turn latency
     zenhire bench --only conversation              its turn-taking over a 44-answer corpus
+    zenhire bench --only loop-lag                  event-loop lag, 100 interviews, slow disk
+    zenhire bench --only segments                  CPU per interview, S3 segments on vs off
+    zenhire bench --only takeover                  takeover after SIGKILL and SIGTERM, slots
+    zenhire bench --only chaos --chaos-sec 1800    50 interviews under random faults, memory
 
 The gateway runs on core 0 (``taskset``), everything else on core 1; take
 numbers when the machine is otherwise quiet (the load average is recorded).
@@ -30,7 +34,18 @@ FULL_BASELINE = {"websocket": 50, "webrtc": 20}
 QUICK_BASELINE = {"websocket": 20, "webrtc": 10}
 # p99 of the added relay latency a step may reach and still pass.
 LATENCY_LIMIT_MS = {"websocket": 10.0, "webrtc": 10.0}
-PARTS = ("ramp", "start-latency", "finalize", "soak", "turns", "conversation")
+PARTS = (
+    "ramp",
+    "start-latency",
+    "finalize",
+    "soak",
+    "turns",
+    "conversation",
+    "loop-lag",
+    "segments",
+    "chaos",
+    "takeover",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +82,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soak-sec", type=float, default=600.0)
     parser.add_argument("--soak-sessions", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=20, help="start-latency samples")
+    parser.add_argument("--lag-sessions", type=int, default=100, help="loop-lag interviews")
+    parser.add_argument("--lag-plateau-sec", type=float, default=None, help="default 30 (10)")
+    parser.add_argument(
+        "--neighbours", type=int, default=2, help="loop-lag: fsync-heavy processes on the disk"
+    )
+    parser.add_argument("--segments-sessions", type=int, default=20)
+    parser.add_argument("--takeover-runs", type=int, default=10, help="takeovers of each kind")
+    parser.add_argument("--chaos-sec", type=float, default=1800.0, help="fault soak length")
+    parser.add_argument("--chaos-sessions", type=int, default=50, help="fault soak interviews")
+    parser.add_argument("--chaos-concurrency", type=int, default=10)
+    parser.add_argument("--chaos-every", type=float, default=20.0, help="mean sec between faults")
+    parser.add_argument(
+        "--segments-sec", type=float, default=None, help="plateau of each segments variant"
+    )
 
 
 def _steps(raw: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -137,6 +166,34 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
         from zenhire.bench.conversation import conversation
 
         results["extra"]["conversation"] = await conversation(options, args.quick)
+    if "loop-lag" in parts:
+        from zenhire.bench.loop_lag import loop_lag
+
+        results["extra"]["loop_lag"] = await loop_lag(
+            options,
+            args.lag_sessions,
+            args.lag_plateau_sec or (10.0 if args.quick else 30.0),
+            args.neighbours,
+        )
+    if "segments" in parts:
+        from zenhire.bench.segments import segments_cost
+
+        plateau = args.segments_sec or (30.0 if args.quick else 60.0)
+        results["extra"]["segments"] = await segments_cost(options, args.segments_sessions, plateau)
+    if "takeover" in parts:
+        from zenhire.bench.takeover import takeover
+
+        results["extra"]["takeover"] = await takeover(args.takeover_runs, args.work_dir)
+    if "chaos" in parts:
+        from zenhire.bench.chaos import chaos
+
+        results["extra"]["chaos"] = await chaos(
+            args.chaos_sec,
+            args.chaos_sessions,
+            args.chaos_concurrency,
+            args.chaos_every,
+            args.work_dir,
+        )
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(
             options, args.soak_sessions, 60.0 if args.quick else args.soak_sec

@@ -123,8 +123,52 @@ def markdown(results: dict[str, Any]) -> str:
 
             lines.append(conversation_table(section))
             continue
+        if name == "loop_lag":
+            lines.extend(loop_lag_table(section))
+        if name == "takeover":
+            from zenhire.bench.takeover import table as takeover_table
+
+            lines.append("**takeover**: the candidate hears the interviewer again after")
+            lines.append("")
+            lines.extend(takeover_table(section))
+            continue
+        if name == "chaos":
+            from zenhire.bench.chaos import table as chaos_table
+
+            lines.append("**chaos**: interviews under random faults")
+            lines.append("")
+            lines.extend(chaos_table(section))
+            continue
+        if name == "segments":
+            from zenhire.bench.segments import table
+
+            lines.append("**segments**: CPU per live interview, S3 segments on vs off")
+            lines.append("")
+            lines.extend(table(section))
+            continue
         lines.append(f"**{name}**: {json.dumps(section)}")
     return "\n".join(lines) + "\n"
+
+
+def loop_lag_table(section: dict[str, Any]) -> list[str]:
+    """The loop-lag runs (`zenhire.bench.loop_lag`), one row per disk path."""
+    lines = [
+        f"event-loop lag, {section['sessions']} live WebSocket interviews, "
+        f"{section['neighbours']} fsync-heavy neighbours, {section['plateau_sec']} s plateau:",
+        "",
+        "| disk I/O | live | lag p99 over time ms | lag max ms | p99 of samples ms (≤) "
+        "| /readyz not ready | neighbour fsync ms p50/p99 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in section["runs"]:
+        fsync = ", ".join(f"{n['fsync_ms_p50']}/{n['fsync_ms_p99']}" for n in run["neighbour"])
+        lines.append(
+            f"| {run['disk_io']} | {run['live']} | {run['lag_p99_over_time_ms']} "
+            f"| {run['lag_max_ms']} | {_cell(run['lag_p99_samples_ms_at_most'])} "
+            f"| {run['not_ready_polls']}/{run['ready_polls']} | {fsync or '-'} |"
+        )
+    lines.append("")
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:

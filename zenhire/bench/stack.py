@@ -68,6 +68,9 @@ class Rig:
             ),
             "ZENHIRE_INTERVIEWER": "realtime",
             "ZENHIRE_REALTIME_URL": self.upstream_url,
+            # Candidates speak over the interviewer all the time (the worst case);
+            # the interviewer must not stop for them.
+            "ZENHIRE_REALTIME_BARGE_IN": "false",
             "OPENAI_API_KEY": API_KEY,
             **extra,
         }

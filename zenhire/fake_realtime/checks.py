@@ -7,6 +7,23 @@ from typing import Any
 from zenhire.fake_realtime.pcm import PCM_FORMAT
 from zenhire.fake_realtime.script import END_TOOL
 
+TURN_DETECTIONS = ("server_vad", "semantic_vad")
+EAGERNESS = ("low", "medium", "high", "auto")
+NOISE = ("near_field", "far_field")
+
+
+def turn_detection_problems(detection: object) -> list[str]:
+    """What is wrong with ``audio.input.turn_detection`` (server or semantic VAD)."""
+    if not isinstance(detection, dict) or detection.get("type") not in TURN_DETECTIONS:
+        return ["audio.input.turn_detection must be server_vad or semantic_vad"]
+    problems = []
+    if detection["type"] == "semantic_vad" and detection.get("eagerness", "auto") not in EAGERNESS:
+        problems.append("turn_detection.eagerness must be low, medium, high or auto")
+    for flag in ("create_response", "interrupt_response"):
+        if not isinstance(detection.get(flag, True), bool):
+            problems.append(f"turn_detection.{flag} must be a boolean")
+    return problems
+
 
 def session_problems(session: dict[str, Any]) -> list[str]:
     """What is wrong with a GA ``session.update`` for a voice interview."""
@@ -17,8 +34,10 @@ def session_problems(session: dict[str, Any]) -> list[str]:
         problems.append("session.type must be 'realtime'")
     if audio_in.get("format") != PCM_FORMAT or audio_out.get("format") != PCM_FORMAT:
         problems.append("audio.input/output.format must be audio/pcm at 24000 Hz")
-    if (audio_in.get("turn_detection") or {}).get("type") != "server_vad":
-        problems.append("audio.input.turn_detection must be server_vad")
+    problems.extend(turn_detection_problems(audio_in.get("turn_detection")))
+    noise = audio_in.get("noise_reduction")
+    if noise is not None and (not isinstance(noise, dict) or noise.get("type") not in NOISE):
+        problems.append("audio.input.noise_reduction must be null or near_field/far_field")
     if not (audio_in.get("transcription") or {}).get("model"):
         problems.append("audio.input.transcription must name a model")
     if not audio_out.get("voice"):

@@ -23,6 +23,8 @@ class Connection:
     appended_samples: int = 0
     items_created: list[dict[str, Any]] = field(default_factory=list)
     truncates: list[dict[str, Any]] = field(default_factory=list)
+    cancels: int = 0
+    deleted: list[str] = field(default_factory=list)
     function_outputs: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     restore_missing: list[str] | None = None

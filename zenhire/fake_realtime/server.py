@@ -9,13 +9,17 @@ module, so the two check each other. Per connection it:
 
 - checks what it receives and records every violation: the ``Authorization:
   Bearer`` header (401 otherwise), the ``model`` query, the GA
-  ``session.update`` shape (PCM 24 kHz in and out, server VAD, transcription,
-  the ``end_interview`` tool) before any audio, base64 PCM16 of whole samples;
-- hears the candidate by energy (a threshold on 20 ms windows), sends
+  ``session.update`` shape (PCM 24 kHz in and out, server or semantic VAD,
+  noise reduction, transcription, the ``end_interview`` tool) before any
+  audio, base64 PCM16 of whole samples;
+- hears the candidate by energy (a threshold on 20 ms windows; semantic VAD
+  waits longer after a pause the lower its eagerness), sends
   ``input_audio_buffer.speech_started``/``speech_stopped`` at the audio
   positions, commits a user item, "transcribes" it with a placeholder and
-  answers (server VAD's ``create_response``); speech during a response
-  cancels it (``interrupt_response``);
+  answers (``create_response``); speech during a response cancels it only
+  with ``interrupt_response`` on; ``response.cancel`` cancels it (an error
+  when none is active), ``conversation.item.truncate`` and
+  ``conversation.item.delete`` edit the conversation;
 - answers with real speech (eSpeak NG through the gateway's `Voice`, 24 kHz),
   streamed as ``delta_ms`` audio deltas at ``pace`` times real time with the
   transcript alongside; after ``questions`` answers (or a system note asking

@@ -25,15 +25,20 @@ from zenhire.fake_realtime.script import ASK_TOOL, placeholder_transcript
 from zenhire.fake_realtime.vad import SpeechStarted, SpeechStopped, VoiceDetector
 
 SESSION_EXPIRED = "Your session hit the maximum duration of 60 minutes."
+# Semantic VAD waits longer for more after a pause the lower its eagerness;
+# here that is the server VAD's silence scaled by this factor.
+EAGERNESS_SILENCE = {"low": 2.0, "medium": 1.0, "auto": 1.0, "high": 0.5}
 
 
 class FakeSession:
     """Serves one connection until it closes or `Cues.max_session_sec` ends it.
 
     It checks every client event into ``record``, hears the candidate through a
-    `VoiceDetector` (server VAD) and runs at most one `Responder` response at a
-    time, which the candidate's speech interrupts. A subclass may replace
-    `_session_update`, `_append` (what it hears) and `_stream` (what it says).
+    `VoiceDetector` (server VAD, or semantic VAD whose patience follows its
+    eagerness) and runs at most one `Responder` response at a time, which the
+    candidate's speech interrupts unless ``interrupt_response`` is off, and
+    which ``response.cancel`` stops. A subclass may replace `_session_update`,
+    `_append` (what it hears) and `_stream` (what it says).
     """
 
     def __init__(self, host: Host, socket: ServerConnection, record: Connection) -> None:
@@ -48,6 +53,8 @@ class FakeSession:
         self._responder = Responder(host, self._outbox, self._conversation)
         self._detector = VoiceDetector(cues.vad_threshold, cues.vad_start_ms, cues.vad_silence_ms)
         self._speech_item: str | None = None
+        self._interrupt_response = True
+        self._create_response = True
         self._response: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
 
@@ -89,6 +96,10 @@ class FakeSession:
             await self._truncate(event)
         elif kind == "response.create":
             await self._response_create()
+        elif kind == "response.cancel":
+            await self._response_cancel()
+        elif kind == "conversation.item.delete":
+            await self._item_delete(str(event.get("item_id")))
         else:
             self._record.violations.append(f"unknown client event {kind!r}")
             await self._error("invalid_request_error", "unknown_event", f"Unknown {kind!r}")
@@ -100,6 +111,13 @@ class FakeSession:
             await self._error("invalid_request_error", "invalid_value", "; ".join(problems))
             return
         self._record.session = session
+        detection = session["audio"]["input"]["turn_detection"]
+        self._interrupt_response = detection.get("interrupt_response", True)
+        self._create_response = detection.get("create_response", True)
+        factor = 1.0
+        if detection["type"] == "semantic_vad":
+            factor = EAGERNESS_SILENCE[detection.get("eagerness", "auto")]
+        self._detector.silence_ms = round(self._cues.vad_silence_ms * factor)
         self._conversation.question_ids = question_ids(session, ASK_TOOL)
         await self._send({"type": "session.updated", "session": session})
 
@@ -128,9 +146,40 @@ class FakeSession:
                 "item_id": self._speech_item,
             }
         )
-        if self._response is not None and not self._response.done():
-            self._response.cancel()  # interrupt_response: the response stops here
-            await asyncio.wait([self._response])
+        if self._interrupt_response:
+            await self._stop_response()
+
+    async def _stop_response(self) -> bool:
+        """Cancel the response in progress (it ends ``cancelled``); False if there is none."""
+        if self._response is None or self._response.done():
+            return False
+        self._response.cancel()
+        await asyncio.wait([self._response])
+        return True
+
+    async def _response_cancel(self) -> None:
+        self._record.cancels += 1
+        if not await self._stop_response():
+            await self._error(
+                "invalid_request_error",
+                "response_cancel_not_active",
+                "Cancellation failed: no active response found.",
+            )
+
+    async def _item_delete(self, item_id: str) -> None:
+        items = self._conversation.items
+        found = [item for item in items if item.get("id") == item_id]
+        if not found:
+            self._record.violations.append(f"deleted unknown item {item_id!r}")
+            await self._error("invalid_request_error", "item_not_found", f"No item {item_id!r}")
+            return
+        items.remove(found[0])
+        for part in found[0].get("content") or []:
+            said = part.get("transcript") if isinstance(part, dict) else None
+            if said in self._host.said:
+                self._host.said.remove(said)
+        self._record.deleted.append(item_id)
+        await self._send({"type": "conversation.item.deleted", "item_id": item_id})
 
     async def _speech_stopped(self, turn: SpeechStopped) -> None:
         """Commit the speech as a user item, "transcribe" it and answer (server VAD's
@@ -182,7 +231,8 @@ class FakeSession:
         )
         item["content"][0]["transcript"] = transcript
         self._host.said.append(transcript)
-        await self._response_create()
+        if self._create_response:
+            await self._response_create()
 
     async def _item_create(self, item: dict[str, Any]) -> None:
         self._record.items_created.append(item)

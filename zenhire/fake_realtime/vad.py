@@ -30,13 +30,14 @@ class VoiceDetector:
     """Energy-based turn detection over PCM16 appended in pieces of any length.
 
     A piece that ends inside a window is kept (at most one window) until the
-    next piece completes it.
+    next piece completes it. ``silence_ms`` may change between pieces (a new
+    ``turn_detection``).
     """
 
     def __init__(self, threshold: float, start_ms: int, silence_ms: int) -> None:
         self._threshold = threshold
         self._start_ms = start_ms
-        self._silence_ms = silence_ms
+        self.silence_ms = silence_ms
         self._position_ms = 0
         self._carry = b""
         self._voiced_ms = 0
@@ -70,7 +71,7 @@ class VoiceDetector:
             return None
         self._voiced_ms = 0
         self._silent_ms += WINDOW_MS
-        if self._speaking and self._silent_ms >= self._silence_ms:
+        if self._speaking and self._silent_ms >= self.silence_ms:
             self._speaking = False
             return SpeechStopped(self._speech_start_ms, self._last_voiced_ms)
         return None

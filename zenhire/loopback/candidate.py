@@ -19,9 +19,12 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from audio.frames import FRAME_BYTES, FRAME_SEC, SILENCE, split_frames
+from zenhire.loopback import secrets
 
 # The interviewer counts as done speaking after this long without its audio.
 QUIET_AFTER_SPEECH_SEC = 0.6
+# Frames a late sender may send back to back to catch up (the gateway's burst is 100).
+MAX_CATCH_UP_SEC = 0.5
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Candidate:
     answers: deque[bytes] = field(default_factory=deque)
     close_code: int | None = None
     answer_starts: list[float] = field(default_factory=list)
+    socket: ClientConnection | None = field(default=None, repr=False)
+    # When each stretch of interviewer audio began (time.monotonic()).
+    speech_starts: list[float] = field(default_factory=list)
 
     @property
     def ws_url(self) -> str:
@@ -50,7 +56,7 @@ class Candidate:
         if response.status_code != 200:
             return response
         body = response.json()
-        self.ticket, self.session = body["ticket"], body
+        self.ticket, self.session = secrets.register(body["ticket"], "ticket"), body
         if consent and body["consent"]["required"]:
             accepted = await http.post(
                 f"{self.gateway_url}/api/v1/candidate/consent",
@@ -63,6 +69,12 @@ class Candidate:
             assert accepted.status_code == 200, accepted.text
         return response
 
+    _heard_at: float = 0.0
+
+    def heard_after(self, moment: float) -> float | None:
+        """When interviewer audio first began after ``moment`` (time.monotonic()), if it did."""
+        return next((t for t in self.speech_starts if t > moment), None)
+
     def kinds(self, kind: str) -> list[dict[str, Any]]:
         return [event for event in self.events if event["type"] == kind]
 
@@ -71,12 +83,14 @@ class Candidate:
         # the close handshake behind unread audio frames.
         socket = await websockets.connect(self.ws_url, max_size=1 << 20, max_queue=None)
         await socket.send(json.dumps({"type": "hello", "ticket": self.ticket}))
+        self._heard_at = 0.0  # audio on a new connection starts a new stretch
         return socket
 
     async def interview(self, answers: list[bytes], *, end_after_sec: float | None = None) -> None:
         """Hold the interview until the gateway ends it (or end it ourselves)."""
         self.answers.extend(answers)
         async with await self.connect() as socket:
+            self.socket = socket
             await self.converse(socket, end_after_sec=end_after_sec)
 
     async def converse(
@@ -90,7 +104,10 @@ class Candidate:
                 async for message in socket:
                     if isinstance(message, bytes):
                         self.frames_received += 1
-                        last_heard[0] = time.monotonic()
+                        now = time.monotonic()
+                        if not self.speech_starts or now - self._heard_at > QUIET_AFTER_SPEECH_SEC:
+                            self.speech_starts.append(now)
+                        self._heard_at = last_heard[0] = now
                         continue
                     event = json.loads(message)
                     self.events.append(event)
@@ -128,6 +145,10 @@ class Candidate:
                 return  # the gateway closed first; the reader reports how
             self.frames_sent += 1
             next_at += FRAME_SEC
+            if time.monotonic() - next_at > MAX_CATCH_UP_SEC:
+                # Stalled (a loaded machine): carry on from now rather than send the
+                # backlog in one burst, which the gateway would rightly call a flood.
+                next_at = time.monotonic()
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 

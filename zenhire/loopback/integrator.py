@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from zenhire.loopback import secrets
+
 API_PREFIX = "/api/v1/interview"
 DEFAULT_ROLE = "Senior Backend Engineer"
 
@@ -91,7 +93,7 @@ class Integrator:
         """A new session (and persona, unless given); its id and the raw token of its link."""
         persona_id = persona_id or await self.create_persona(**persona)
         body = await self.start_session(persona_id, consent_mode, candidate_ref, extra_time_pct)
-        return str(body["session_id"]), token_of(body["candidate_link"])
+        return str(body["session_id"]), secrets.register(token_of(body["candidate_link"]), "token")
 
     async def session(self, session_id: str) -> dict[str, Any]:
         response = await self.http.get(f"{self.api}/sessions/{session_id}", headers=self.headers)

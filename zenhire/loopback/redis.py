@@ -23,11 +23,12 @@ POLL_SEC = 0.02
 
 
 @contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """Run redis-server until the block exits; yield its ``redis://`` URL."""
+def redis_server(folder: Path, port: int | None = None) -> Iterator[str]:
+    """Run redis-server (on ``port``, or a free one) until the block exits; yield its
+    ``redis://`` URL. Started again on the same port, it comes back empty."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is missing: run scripts/install --test"
-    port = free_port()
+    port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [

@@ -24,18 +24,33 @@ from controlplane.settings import Settings as ControlPlaneSettings
 from gateway.app import create_app as create_gateway
 from gateway.interviewer import InterviewerFactory
 from gateway.settings import Settings as GatewaySettings
+from zenhire.loopback import secrets
 from zenhire.loopback.integrator import Integrator
 from zenhire.loopback.servers import Restartable, free_port, serve
 
-SECRET = "test-s2s-secret"
+SECRET = secrets.register("test-s2s-secret", "S2S secret")
 # Short local-interviewer settings so that a full interview takes seconds.
 FAST_INTERVIEW_ENV = {
     "ZENHIRE_LOCAL_MAX_QUESTIONS": "1",
+    # No rating window unless a test asks for one: a session ends when it ends.
+    "ZENHIRE_RATING_WINDOW_SEC": "0",
 }
 # Events retried quickly, so that a test sees a control plane's return at once.
 FAST_OUTBOX_ENV = {
     "ZENHIRE_OUTBOX_BASE_DELAY_SEC": "0.1",
     "ZENHIRE_OUTBOX_MAX_DELAY_SEC": "0.5",
+}
+# A harness drives every candidate from one loopback address: the caps per
+# address are raised to the replica's (tests of the caps set their own).
+LOOPBACK_LIMITS_ENV = {
+    "ZENHIRE_VERIFY_PER_ADDRESS_PER_MIN": "100000",
+    "ZENHIRE_VERIFY_PER_SEC": "10000",
+    "ZENHIRE_WS_PER_ADDRESS": "1000",
+    "ZENHIRE_PENDING_PEERS_PER_ADDRESS": "100",
+    # Servers, candidates and browsers share two cores here: a loop lagging a few
+    # hundred ms under that load is the machine, not the replica (the loop-lag
+    # tests set their own threshold).
+    "ZENHIRE_READY_MAX_LOOP_LAG_MS": "2000",
 }
 HTTP_TIMEOUT_SEC = 30.0
 
@@ -55,6 +70,7 @@ def gateway_environment(
         "ZENHIRE_GATEWAY_PORT": str(gateway_port),
         "ZENHIRE_GATEWAY_PUBLIC_URL": loopback_url(gateway_port),
         "ZENHIRE_CONTROLPLANE_URL": control_url,
+        **LOOPBACK_LIMITS_ENV,
     }
 
 
@@ -150,7 +166,7 @@ async def running_stack(
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SEC) as http:
             stack = Stack(
                 control_url=control_url,
-                api_key=str(client["api_key"]),
+                api_key=secrets.register(str(client["api_key"]), "api key"),
                 http=http,
                 gateway_url=loopback_url(gateway_port),
                 client_id=str(client["client_id"]),

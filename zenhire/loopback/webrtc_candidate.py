@@ -27,6 +27,7 @@ from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessi
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from audio.frames import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, SILENCE, split_frames
+from zenhire.loopback import secrets
 from zenhire.loopback.candidate import Candidate
 
 OFFER_PATH = "/api/v1/candidate/webrtc/offer"
@@ -102,7 +103,8 @@ class WebRTCCandidate:
         """Verify the link (and consent when the session asks for it)."""
         verified = Candidate(self.gateway_url)
         response = await verified.open(http, token, consent=consent)
-        self.ticket, self.session = verified.ticket, verified.session
+        self.ticket = secrets.register(verified.ticket, "ticket")
+        self.session = verified.session
         return response
 
     def kinds(self, kind: str) -> list[dict[str, Any]]:

@@ -12,7 +12,11 @@
 - when the time budget is down to the context's wrap-up margin, the
   remaining questions are skipped and the interviewer closes;
 - each question is marked (`Conversation.ask`) where its prompt starts, and
-  a custom question's ``time_limit_seconds`` bounds each turn answering it.
+  a custom question's ``time_limit_seconds`` bounds each turn answering it;
+- each answered question is noted (`Conversation.note_position`); an
+  interview taken over by another replica (``context.resume``) skips the
+  greeting and what was answered, and opens with the ``reconnected`` line
+  before the next unanswered question (or the closing).
 
 - an answer that asks for time ("let me think") is acknowledged briefly,
   then the interviewer waits quietly up to ``thinking_time_ms`` for the rest;
@@ -34,6 +38,7 @@ from gateway.interviewer import (
     InterviewPlanContext,
     Outcome,
     PersonaQuestion,
+    Position,
     Turn,
 )
 from gateway.interviewer.local.listener import AudioEnded, Listener
@@ -76,14 +81,23 @@ class Interview:
     async def hold(self) -> Outcome:
         """Hold the whole interview; return how it ended."""
         await self._conversation.send(State(TalkState.THINKING))
-        result = await self._exchange(self._plan.greeting, None, expect_answer=False)
-        if isinstance(result, Outcome):
-            return result
+        resume = self._context.resume
+        done = 0 if resume is None else resume.questions_done
+        opening = "" if resume is None else f"{self._plan.phrases.reconnected} "
+        if resume is None:
+            result = await self._exchange(self._plan.greeting, None, expect_answer=False)
+            if isinstance(result, Outcome):
+                return result
         asked = 0
-        for question in self._plan.questions:
+        for question in self._plan.questions[done:]:
             if self._conversation.remaining_sec() <= self._context.wrap_up_before_end_sec:
                 break
-            text = question.text if asked == 0 else f"{self._acknowledge()} {question.text}"
+            if opening:
+                text, opening = f"{opening}{question.text}", ""
+            elif asked == 0:
+                text = question.text
+            else:
+                text = f"{self._acknowledge()} {question.text}"
             asked += 1
             if self._plan.custom:
                 self._listener.limit_answers(question.time_limit_seconds * MS_PER_SEC)
@@ -92,9 +106,11 @@ class Interview:
                 result = await self._exchange(self._plan.phrases.follow_up, question.id)
             if isinstance(result, Outcome):
                 return result
+            done += 1
+            self._conversation.note_position(Position(questions_done=done))
         self._listener.limit_answers(None)
         closing = self._plan.phrases.closing
-        text = f"{self._acknowledge()} {closing}" if asked else closing
+        text = f"{self._acknowledge()} {closing}" if asked else f"{opening}{closing}"
         result = await self._exchange(text, None, expect_answer=False)
         return result if isinstance(result, Outcome) else Outcome("completed")
 

@@ -28,7 +28,7 @@ from audio.models import SILERO_VAD_FILE, ModelError, installed
 from audio.silero import SileroModel, SileroVad
 from audio.vad import VoiceActivityDetector
 from gateway.errors import GatewayError
-from gateway.interviewer import Conversation, InterviewPlanContext, Outcome
+from gateway.interviewer import Conversation, InterviewPlanContext, Outcome, Takeover
 from gateway.interviewer.local.interview import Interview
 from gateway.interviewer.local.judge import ModelJudge, TurnJudge
 from gateway.interviewer.local.listener import Detector, Listener
@@ -101,7 +101,7 @@ class LocalInterviewer:
     ) -> None:
         self.context = context
         self.plan = plan
-        self._settings = settings
+        self._settings = settings.for_echo(context.echo)
         self._synthesizer = synthesizer
         self._models = models or Models()
 
@@ -185,3 +185,10 @@ class LocalInterviewerFactory:
             self._synthesizer,
             self._models,
         )
+
+    def take_over(self, context: InterviewPlanContext, takeover: Takeover) -> LocalInterviewer:
+        """An interviewer for the rest of an interview another one began (`Plan.taken_over`);
+        raise ValueError for an unsupported language."""
+        interviewer = self.create(context)
+        interviewer.plan = interviewer.plan.taken_over(takeover)
+        return interviewer

@@ -15,13 +15,14 @@ limit bounds its answer).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from gateway.interviewer import Persona, PersonaQuestion
+from gateway.interviewer import Persona, PersonaQuestion, Takeover
 
 DATA_PACKAGE = "gateway.interviewer.local"
 DATA_FOLDER = "questions"
@@ -50,6 +51,8 @@ class Phrases:
     ``questions_one`` or ``questions_other`` (which has ``{count}``).
     ``thinking`` acknowledges a request for time; ``move_on`` ends an answer
     that ran past its limit.
+    ``takeover`` opens an interview taken over from another interviewer
+    (the candidate's one apology).
     """
 
     greeting: str
@@ -62,6 +65,9 @@ class Phrases:
     move_on: str
     closing: str
     transcription_unavailable: str
+    takeover: str
+    # Said first when another replica took the interview over mid-way.
+    reconnected: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,21 @@ class Plan:
     questions: tuple[PersonaQuestion, ...]
     phrases: Phrases
     custom: bool = False
+
+    def taken_over(self, takeover: Takeover) -> Plan:
+        """The rest of this plan in an interview another interviewer began: the
+        apology instead of the greeting, and only the questions not asked yet.
+
+        Custom questions are matched by id; the other interviewer asks its own
+        questions instead of the catalog's, one per answer, so as many catalog
+        questions as the candidate gave answers count as asked.
+        """
+        if self.custom:
+            asked = set(takeover.asked_question_ids)
+            rest = tuple(q for q in self.questions if q.id not in asked)
+        else:
+            rest = self.questions[takeover.answers :]
+        return dataclasses.replace(self, greeting=self.phrases.takeover, questions=rest)
 
     def acknowledgement(self, index: int) -> str:
         """The ``index``-th acknowledgement, cycling through the language's list."""
@@ -192,6 +213,8 @@ def _parse_language(code: str, data: dict[str, Any]) -> _Language:
                 move_on=str(phrases["move_on"]),
                 closing=str(phrases["closing"]),
                 transcription_unavailable=str(phrases["transcription_unavailable"]),
+                takeover=str(phrases["takeover"]),
+                reconnected=str(phrases["reconnected"]),
             ),
             banks=banks,
         )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from gateway.interviewer import Echo
 from zenhire.environment import Environment, SettingError
 
 PREFIX = "ZENHIRE_LOCAL_"
@@ -42,6 +43,9 @@ class LocalInterviewerSettings:
       later, and the interviewer politely moves on.
     - ``echo_warmup_ms``: candidate speech in the first milliseconds of each
       prompt's audio cannot interrupt it (echo of the prompt's onset).
+      ``echo_warmup_strong_ms`` replaces it when the page's readiness check
+      measured strong echo (speakers): the echo canceller needs longer to
+      converge, and until then the prompt's own voice sounds like speech.
     - ``interruption_speech_ms``: speech over a prompt pauses it once it has
       lasted this long (shorter sounds, a cough, do not stop it).
     - ``false_interruption_ms``: an interruption whose speech lasts less than
@@ -74,6 +78,7 @@ class LocalInterviewerSettings:
     breath_ms: int = 200
     breath_wait_ms: int = 10_000
     echo_warmup_ms: int = 300
+    echo_warmup_strong_ms: int = 900
     interruption_speech_ms: int = 180
     false_interruption_ms: int = 1000
     barge_in: bool = True
@@ -114,6 +119,14 @@ class LocalInterviewerSettings:
         ):
             if getattr(self, name) == 0:
                 raise ValueError(f"{name} must be positive")
+
+    def for_echo(self, echo: Echo) -> LocalInterviewerSettings:
+        """These settings for an interview with ``echo`` (the longer guard when strong)."""
+        if echo != "strong":
+            return self
+        return dataclasses.replace(
+            self, echo_warmup_ms=max(self.echo_warmup_ms, self.echo_warmup_strong_ms)
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LocalInterviewerSettings:

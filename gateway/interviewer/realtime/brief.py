@@ -47,6 +47,11 @@ WRAP_UP_NOTE = (
     "Time is almost up: wrap up now. Do not ask further questions. Thank the "
     f"candidate briefly, say goodbye, then call {END_INTERVIEW}."
 )
+RESUMED_NOTE = (
+    "The connection was lost for a moment. Say briefly, in the interview's language, "
+    "that you are sorry the connection was lost for a moment, then continue the "
+    "interview exactly where it stopped: repeat your last question if it was not answered."
+)
 RESUME_NOTE = (
     "The connection was briefly interrupted. Continue the interview exactly where "
     "it stopped; if your last message was cut off, say it again briefly. Do not "

@@ -31,6 +31,18 @@ class History:
     def __bool__(self) -> bool:
         return bool(self.entries)
 
+    @classmethod
+    def restored(cls, entries: tuple[tuple[str, str], ...]) -> History:
+        """The history a checkpoint kept (`Position.history`)."""
+        history = cls()
+        for role, text in entries:
+            if role in ("user", "assistant", "system"):
+                history.add(role, text)  # type: ignore[arg-type]
+        return history
+
+    def as_position(self) -> tuple[tuple[str, str], ...]:
+        return tuple((entry.role, entry.text) for entry in self.entries)
+
     def restore_events(self) -> list[dict[str, Any]]:
         """The ``conversation.item.create`` events that rebuild the conversation."""
         return [text_item(entry.role, entry.text) for entry in self.entries]

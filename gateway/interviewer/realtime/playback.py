@@ -1,4 +1,4 @@
-"""The interviewer's voice from the upstream: queued, played, cut, captioned, recorded.
+"""The interviewer's voice from the upstream: queued, played, paused, cut, captioned, recorded.
 
 Upstream audio arrives faster than real time. `feed` queues it in a bounded
 backlog (`MAX_BACKLOG_MS`; past it, feeding waits, which pauses reading the
@@ -7,11 +7,16 @@ spoken item is counted from its own `Conversation.mark_item`: the player
 lets the previous item finish (`drain`) before marking the next, so
 `stop_playback` returns exactly the milliseconds heard of the item playing.
 
-`barge_in` cancels the player before it can queue another byte, drops the
-backlog and the playout, and reports what was heard of each cut item, for
-``conversation.item.truncate``. A finished item (played to its end, or cut)
-becomes a final caption, a transcript turn and a history entry; a cut item
-keeps the part of its transcript that matches the share of its audio heard.
+`pause` stops the interviewer at once (candidate speech that may be an
+interruption) and puts what the candidate has not heard yet back at the
+head of the backlog; `resume` plays it on, from the very sample where it
+stopped, counted as the same item. `cut` (and `barge_in`, which also
+records) ends it for good: it cancels the player before it can queue
+another byte, drops the backlog and the playout, and reports what was
+heard of each cut item, for ``conversation.item.truncate``. A finished item
+(played to its end, or cut) becomes a final caption, a transcript turn and
+a history entry; a cut item keeps the part of its transcript that matches
+the share of its audio heard.
 """
 
 from __future__ import annotations
@@ -86,13 +91,29 @@ class Playback:
         self._idle = asyncio.Event()
         self._restart = asyncio.Event()
         self._current: SpokenItem | None = None
+        # The current item's audio handed to the playout and perhaps not heard
+        # yet; ``_handed_from`` is its offset in the item, in bytes.
+        self._handed = bytearray()
+        self._handed_from = 0
+        self._paused = False
+        self._paused_at_ms = 0
         self._player: asyncio.Task[None] | None = None
         self._turn_ids = count(1)
 
     @property
     def idle(self) -> bool:
-        """Nothing queued, nothing playing."""
+        """Nothing queued, nothing playing, nothing paused."""
         return self._current is None and not self._backlog and not self._conversation.is_playing()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speaking(self) -> bool:
+        """An item is being played (a playout that runs dry for a moment, waiting
+        for the upstream, does not end it), and not paused."""
+        return self._current is not None and not self._paused
 
     async def wait_idle(self) -> None:
         while not self.idle:
@@ -101,7 +122,7 @@ class Playback:
         await self._conversation.drain()
 
     async def run(self) -> None:
-        """Keep one player task alive (a barge-in cancels it; this starts the next)."""
+        """Keep one player task alive (a pause or a cut cancels it; this starts the next)."""
         async with asyncio.TaskGroup() as group:
             while True:
                 self._restart.clear()
@@ -148,20 +169,42 @@ class Playback:
                 self.audio_done(generation, item.item_id)
                 await self._record(item)
 
-    # -- barge-in -------------------------------------------------------------
+    # -- pause, resume, cut ---------------------------------------------------
 
-    async def barge_in(self) -> list[SpokenItem]:
-        """Stop the interviewer at once; return the cut items (``heard_ms`` set)."""
-        conversation = self._conversation
+    def pause(self) -> None:
+        """Stop the interviewer's audio now, keeping what was not heard for `resume`."""
+        current = self._current
+        if self._paused or current is None:
+            return
+        self._paused, self._paused_at_ms = True, self._conversation.now_ms()
+        self._stop_player()
+        heard = self._conversation.stop_playback() * BYTES_PER_MS
+        rest = bytes(self._handed[max(0, heard - self._handed_from) :])
+        self._handed.clear()
+        self._handed_from = heard
+        if rest:
+            self._backlog.appendleft((current, rest))
+            self._backlog_bytes += len(rest)
+
+    def resume(self) -> None:
+        """Play on from where `pause` stopped, as the same item."""
+        if self._paused:
+            self._paused = False
+            self._ready.set()
+
+    def cut(self) -> list[SpokenItem]:
+        """Stop the interviewer for good; return the cut items (``heard_ms`` set).
+
+        They still need `settle`; `barge_in` does both.
+        """
         if self.idle:
             return []
-        # Cancel the player first: it cannot resume past its current await, so
-        # no chunk it was queuing can slip into the playout after the stop.
-        if self._player is not None:
-            self._player.cancel()
-        self._restart.set()
+        conversation = self._conversation
+        # A paused item ended where the candidate stopped hearing it.
+        now = self._paused_at_ms if self._paused else conversation.now_ms()
+        self._paused = False
+        self._stop_player()
         played = conversation.stop_playback()
-        now = conversation.now_ms()
         cut: list[SpokenItem] = []
         current, self._current = self._current, None
         if current is not None:
@@ -169,44 +212,80 @@ class Playback:
             cut.append(current)
         for item, _ in self._backlog:
             if item is not current and not item.cut:
-                item.heard_ms = 0
+                item.heard_ms, item.end_ms = 0, now
                 cut.append(item)
         self._backlog.clear()
         self._backlog_bytes = 0
+        self._handed.clear()
         self._room.set()
         self._idle.set()
+        return cut
+
+    async def settle(self, cut: list[SpokenItem]) -> None:
+        """Caption and record what `cut` stopped; the interviewer listens again."""
         for item in cut:
             await self._record(item)
-        await conversation.send(State(TalkState.LISTENING))
+        if cut:
+            await self._conversation.send(State(TalkState.LISTENING))
+
+    async def barge_in(self) -> list[SpokenItem]:
+        """`cut`, then `settle`."""
+        cut = self.cut()
+        await self.settle(cut)
         return cut
+
+    def _stop_player(self) -> None:
+        # Cancel the player first: it cannot resume past its current await, so
+        # no chunk it was queuing can slip into the playout after the stop.
+        if self._player is not None:
+            self._player.cancel()
+        self._restart.set()
 
     # -- the player -----------------------------------------------------------
 
     async def _play(self) -> None:
+        """Move the backlog into the playout. An entry leaves the backlog only once
+        handed over (audio) or played out (an item's end), so a pause loses nothing."""
         conversation = self._conversation
         while True:
-            while not self._backlog:
-                if self._current is None:
+            while self._paused or not self._backlog:
+                if self._current is None and not self._backlog:
                     self._idle.set()
                 self._ready.clear()
                 await self._ready.wait()
-            item, pcm = self._backlog.popleft()
-            self._backlog_bytes -= len(pcm)
-            self._room.set()
+            item, pcm = self._backlog[0]
             if item is not self._current:
                 if conversation.is_playing():
                     await conversation.drain()
+                    continue
                 conversation.mark_item()
+                self._handed.clear()
+                self._handed_from = 0
                 item.start_ms, self._current = conversation.now_ms(), item
                 await conversation.send(State(TalkState.SPEAKING))
+                continue
             if pcm:
+                self._backlog.popleft()
+                self._backlog_bytes -= len(pcm)
+                self._room.set()
+                self._hand(pcm)
                 await conversation.play(pcm)
                 continue
             await conversation.drain()
+            self._backlog.popleft()
             item.end_ms, self._current = conversation.now_ms(), None
             await self._record(item)
             if not self._backlog:
                 await conversation.send(State(TalkState.LISTENING))
+
+    def _hand(self, pcm: bytes) -> None:
+        """Remember ``pcm`` as handed to the playout, forgetting what has been heard."""
+        heard = self._conversation.played_ms() * BYTES_PER_MS
+        drop = min(len(self._handed), heard - self._handed_from)
+        if drop > 0:
+            del self._handed[:drop]
+            self._handed_from += drop
+        self._handed += pcm
 
     def _push(self, item: SpokenItem, pcm: bytes) -> None:
         self._backlog.append((item, pcm))

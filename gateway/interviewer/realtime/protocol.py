@@ -32,6 +32,9 @@ PCM_FORMAT: dict[str, Any] = {"type": "audio/pcm", "rate": SAMPLE_RATE}
 END_INTERVIEW = "end_interview"
 ASK_QUESTION = "ask_question"
 ItemRole = Literal["system", "user", "assistant"]
+TURN_DETECTIONS = ("semantic_vad", "server_vad")
+EAGERNESS = ("low", "medium", "high", "auto")
+NOISE_REDUCTIONS = ("near_field", "far_field", "off")
 
 BETA_ALIASES = {
     "response.audio.delta": "response.output_audio.delta",
@@ -61,9 +64,19 @@ def session_update(
     end_tool_description: str,
     ask_tool_description: str = "",
     question_ids: tuple[str, ...] = (),
+    turn_detection: str = "semantic_vad",
+    eagerness: str = "low",
+    noise_reduction: str = "far_field",
 ) -> dict[str, Any]:
-    """Configure a realtime session: audio in and out, captions, server VAD, the end tool,
-    and, with ``question_ids``, the tool the model calls as it asks each of them."""
+    """Configure a realtime session: audio in and out, captions, turn detection, noise
+    reduction, the end tool, and, with ``question_ids``, the tool the model calls as it
+    asks each of them.
+
+    The upstream detects the ends of turns (``create_response``) but never cuts
+    its own response when the candidate starts speaking (``interrupt_response``
+    off): the gateway hears the candidate first and decides what is an
+    interruption (`gateway.interviewer.bargein`).
+    """
     tools: list[dict[str, Any]] = [
         {
             "type": "function",
@@ -97,11 +110,10 @@ def session_update(
                 "input": {
                     "format": PCM_FORMAT,
                     "transcription": {"model": transcription_model, "language": language},
-                    "turn_detection": {
-                        "type": "server_vad",
-                        "create_response": True,
-                        "interrupt_response": True,
-                    },
+                    "turn_detection": _turn_detection(turn_detection, eagerness),
+                    "noise_reduction": (
+                        None if noise_reduction == "off" else {"type": noise_reduction}
+                    ),
                 },
                 "output": {"format": PCM_FORMAT, "voice": voice},
             },
@@ -111,12 +123,37 @@ def session_update(
     }
 
 
+# The upstream's input filter for what the page measured: a far-field filter when the
+# microphone hears the speakers, a near-field one for headphones; the configured
+# one (`RealtimeSettings.noise_reduction`) when nothing was measured.
+NOISE_REDUCTION = {"strong": "far_field", "low": "near_field"}
+
+
+def _turn_detection(kind: str, eagerness: str) -> dict[str, Any]:
+    if kind not in TURN_DETECTIONS:
+        raise ValueError(f"unknown turn detection {kind!r}")
+    detection: dict[str, Any] = {"type": kind}
+    if kind == "semantic_vad":
+        detection["eagerness"] = eagerness
+    return {**detection, "create_response": True, "interrupt_response": False}
+
+
 def append_audio(pcm: bytes) -> dict[str, Any]:
     return {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode("ascii")}
 
 
 def create_response() -> dict[str, Any]:
     return {"type": "response.create"}
+
+
+def cancel_response() -> dict[str, Any]:
+    """Stop the response in progress (the server answers ``response.done``, cancelled)."""
+    return {"type": "response.cancel"}
+
+
+def delete_item(item_id: str) -> dict[str, Any]:
+    """Take an item out of the conversation (a backchannel the model must not answer)."""
+    return {"type": "conversation.item.delete", "item_id": item_id}
 
 
 def truncate(item_id: str, audio_end_ms: int) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from gateway.interviewer.bargein import BargeInSettings
+from gateway.interviewer.realtime.protocol import EAGERNESS, NOISE_REDUCTIONS, TURN_DETECTIONS
 from zenhire.backoff import Backoff
 
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
@@ -18,6 +20,8 @@ DEFAULT_VOICE = "marin"
 DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 # OpenAI closes a realtime session after 60 minutes; hand over 5 minutes before.
 DEFAULT_HANDOVER_SEC = 3300.0
+# What the interview continues on once the upstream is gone for good.
+FALLBACKS = ("local", "none")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,15 @@ class RealtimeSettings:
       delays between ``reconnect_base_delay_sec`` and ``reconnect_max_delay_sec``.
     - ``silence_timeout_sec``: an upstream that owes a response and sends
       nothing for this long is treated as failed.
+    - ``turn_detection`` / ``eagerness``: how the upstream decides that the
+      candidate's turn is over; semantic VAD with low eagerness waits through
+      the pauses of someone thinking aloud.
+    - ``noise_reduction``: the upstream's input filter, ``near_field``
+      (headset), ``far_field`` (laptop or room microphone) or ``off``.
+    - ``barge_in``: when candidate speech over the interviewer stops it; the
+      gateway decides, not the upstream (`gateway.interviewer.bargein`).
+    - ``fallback``: ``local`` continues an interview whose upstream is gone
+      for good on the embedded interviewer; ``none`` ends it ``failed``.
     """
 
     api_key: str = field(repr=False)
@@ -45,6 +58,11 @@ class RealtimeSettings:
     reconnect_base_delay_sec: float = 0.5
     reconnect_max_delay_sec: float = 5.0
     silence_timeout_sec: float = 15.0
+    turn_detection: str = "semantic_vad"
+    eagerness: str = "low"
+    noise_reduction: str = "far_field"
+    barge_in: BargeInSettings = field(default_factory=BargeInSettings)
+    fallback: str = "local"
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -53,6 +71,15 @@ class RealtimeSettings:
             raise ValueError(f"the realtime URL must be ws:// or wss://, got {self.url!r}")
         if self.reconnect_attempts < 1:
             raise ValueError("reconnect_attempts must be at least 1")
+        choices = {
+            "turn_detection": TURN_DETECTIONS,
+            "eagerness": EAGERNESS,
+            "noise_reduction": NOISE_REDUCTIONS,
+            "fallback": FALLBACKS,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
 
     @property
     def reconnect(self) -> Backoff:

@@ -33,6 +33,9 @@ log = logging.getLogger("zenhire.interviewer.realtime")
 REDACTED = "[redacted]"
 # Audio deltas of a long response can be large; no legitimate event comes near this.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+# Events read ahead of the relay: past this the socket stops reading, so TCP
+# backpressure reaches the upstream instead of memory growing here.
+MAX_QUEUED_EVENTS = 256
 CLOSE_TIMEOUT_SEC = 2.0
 # Keepalive pings also measure the upstream's round trip for the operator console.
 PING_INTERVAL_SEC = 5.0
@@ -126,7 +129,7 @@ async def open_upstream(settings: RealtimeSettings) -> Upstream:
             open_timeout=settings.connect_timeout_sec,
             close_timeout=CLOSE_TIMEOUT_SEC,
             max_size=MAX_EVENT_BYTES,
-            max_queue=None,
+            max_queue=MAX_QUEUED_EVENTS,
             compression=None,
             ping_interval=PING_INTERVAL_SEC,
             logger=RedactingLogger(logging.getLogger("websockets.client"), settings.api_key),
