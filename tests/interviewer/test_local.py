@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import statistics
 from functools import cache
 
@@ -245,6 +246,20 @@ async def test_short_answer_gets_a_follow_up() -> None:
     assert (follow_up.speaker, follow_up.question_id) == ("interviewer", "gen-01")
     assert "tell me a little more" in follow_up.text
     assert (driver.turns[4].speaker, driver.turns[4].question_id) == ("candidate", "gen-01")
+
+
+async def test_each_reply_logs_where_its_time_went(caplog: pytest.LogCaptureFixture) -> None:
+    """One ``reply timing`` line per answer: how it ended, its stages in order, and
+    that the reply was synthesized ahead (while the candidate answered)."""
+    caplog.set_level(logging.INFO, logger="zenhire.interviewer")
+    outcome, _ = await interview([Cue(FIRST_QUESTION, speech(ENGLISH_ANSWERS[0]))])
+
+    assert outcome == Outcome("completed")
+    (timing,) = [r.__dict__ for r in caplog.records if r.getMessage() == "reply timing"]
+    assert (timing["turn_id"], timing["ended_by"], timing["prepared"]) == ("c1", "silence", True)
+    stages = [timing[f"{s}_ms"] for s in ("decided", "reply_chosen", "first_audio")]
+    assert 0 <= stages[0] <= stages[1] <= stages[2]
+    assert timing["transcribed_ms"] >= 0
 
 
 async def test_silent_candidate_is_checked_on_then_inactive() -> None:

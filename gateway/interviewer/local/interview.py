@@ -23,6 +23,18 @@
 - an answer that ran past ``max_answer_ms`` is closed politely (the
   language's ``move_on`` line before the next question).
 
+The reply to an answer does not wait for the recognizer: it depends on the
+answer's length and on what the frame loop read in it (a request for time,
+an answer cut at its limit), not on the final text. While the candidate
+answers, the likely next prompt and its alternatives are synthesized ahead
+(`Speaker.prepare`); the reply starts as soon as the turn ends, and the
+answer's final caption and transcript turn follow as the recognizer
+catches up (`keep_answers`, beside the dialogue: a recognizer that is far
+behind on a loaded machine delays captions, never the conversation). The
+interviewer's turns queue behind the answers they follow, so turns are kept
+in the order they were taken. `hold` returns once every turn is kept. Each
+reply logs its `ReplyTiming`.
+
 An interviewer prompt that the candidate cut off is kept in the transcript
 with its full text followed by `INTERRUPTED_MARK`, ending where it was cut;
 a reply dropped before any of it was heard (the candidate resumed their
@@ -31,6 +43,9 @@ answer) is not kept.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import count
 
 from gateway.interviewer import (
@@ -41,10 +56,11 @@ from gateway.interviewer import (
     Position,
     Turn,
 )
-from gateway.interviewer.local.listener import AudioEnded, Listener
+from gateway.interviewer.local.listener import AudioEnded, Heard, Listener
 from gateway.interviewer.local.plan import Plan
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.speaker import Speaker, Spoken
+from gateway.interviewer.local.timing import ReplyTiming, now
 from gateway.interviewer.local.turntaking import Silence
 from gateway.session.events import Caption, State, TalkState
 
@@ -56,6 +72,18 @@ MS_PER_SEC = 1000
 # What an exchange ends with: the answer's length in ms, no answer (none was
 # expected), or the interview's end.
 _Answer = int | None | Outcome
+
+
+@dataclass(frozen=True)
+class _Unsettled:
+    """A finished answer whose final text the recognizer has not given yet."""
+
+    heard: Heard
+    question_id: str | None
+
+
+# What `keep_answers` keeps, in order.
+_ToKeep = _Unsettled | Turn
 
 
 class Interview:
@@ -75,21 +103,51 @@ class Interview:
         self._speaker = speaker
         self._listener = listener
         self._prompt_numbers = count(1)
-        self._acknowledgements = count()
+        self._acknowledged = 0
         self._cut_short = False  # the last answer ran past its limit
+        self._following = ""  # what the interviewer will most likely say next
+        # One entry per finished answer until the recognizer's text is in:
+        # bounded by the interview's turns.
+        self._unkept: asyncio.Queue[_ToKeep] = asyncio.Queue()
+        self._reply: ReplyTiming | None = None  # the answer the next prompt replies to
 
     async def hold(self) -> Outcome:
-        """Hold the whole interview; return how it ended."""
+        """Hold the whole interview; return how it ended, once every answer is kept."""
+        outcome = await self._hold()
+        await self._unkept.join()
+        return outcome
+
+    async def keep_answers(self) -> None:
+        """Keep every turn in order: each answer captioned once its final text is
+        in, each prompt after the answers before it; runs beside `hold` until
+        cancelled."""
+        while True:
+            unkept = await self._unkept.get()
+            try:
+                if isinstance(unkept, Turn):
+                    self._conversation.add_turn(unkept)
+                else:
+                    await self._keep(unkept)
+            finally:
+                self._unkept.task_done()
+
+    async def _hold(self) -> Outcome:
         await self._conversation.send(State(TalkState.THINKING))
         resume = self._context.resume
         done = 0 if resume is None else resume.questions_done
         opening = "" if resume is None else f"{self._plan.phrases.reconnected} "
+        # The phrases that may answer any answer, and the first question,
+        # prepared while the greeting plays.
+        first = [q.text for q in self._plan.questions[done : done + 1]]
+        self._speaker.prepare(*first, *self._phrases_ahead())
         if resume is None:
             result = await self._exchange(self._plan.greeting, None, expect_answer=False)
             if isinstance(result, Outcome):
                 return result
         asked = 0
-        for question in self._plan.questions[done:]:
+        remaining = self._plan.questions[done:]
+        for position, question in enumerate(remaining):
+            self._following = self._after_answer(remaining[position + 1 :])
             if self._conversation.remaining_sec() <= self._context.wrap_up_before_end_sec:
                 break
             if opening:
@@ -118,7 +176,20 @@ class Interview:
         if self._cut_short:
             self._cut_short = False
             return self._plan.phrases.move_on
-        return self._plan.acknowledgement(next(self._acknowledgements))
+        self._acknowledged += 1
+        return self._plan.acknowledgement(self._acknowledged - 1)
+
+    def _after_answer(self, rest: Sequence[PersonaQuestion]) -> str:
+        """The prompt after an ordinary answer: the next acknowledgement and question."""
+        following = rest[0].text if rest else self._plan.phrases.closing
+        return f"{self._plan.acknowledgement(self._acknowledged)} {following}"
+
+    def _phrases_ahead(self) -> tuple[str, ...]:
+        phrases = self._plan.phrases
+        return (phrases.follow_up, phrases.thinking, phrases.still_there, phrases.move_on)
+
+    def _prepare_replies(self) -> None:
+        self._speaker.prepare(self._following, *self._phrases_ahead())
 
     async def _exchange(
         self,
@@ -137,6 +208,7 @@ class Interview:
         if not expect_answer:
             return None
         await self._conversation.send(State(TalkState.LISTENING))
+        self._prepare_replies()
         settings = self._settings
         answer = await self._hear(question_id, self._after(settings.inactivity_prompt_ms))
         if not isinstance(answer, Silence):
@@ -165,11 +237,17 @@ class Interview:
         return self._conversation.now_ms() + ms
 
     async def _say(self, text: str, question_id: str | None) -> Spoken:
+        """Say ``text`` (the reply to the last answer, if any, is timed)."""
         turn_id = f"i{next(self._prompt_numbers)}"
-        spoken = await self._speaker.say(text, turn_id)
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            reply.reply_chosen = now()
+        spoken = await self._speaker.say(text, turn_id, reply)
+        if reply is not None:
+            reply.finish(said=True)
         said = f"{text} {INTERRUPTED_MARK}" if spoken.interrupted else text
         if spoken.heard:
-            self._conversation.add_turn(
+            self._unkept.put_nowait(
                 Turn("interviewer", said, spoken.start_ms, spoken.end_ms, question_id)
             )
         return spoken
@@ -177,25 +255,32 @@ class Interview:
     async def _hear(
         self, question_id: str | None, deadline_ms: int | None
     ) -> int | Silence | Outcome:
-        """The candidate's next turn, recorded; its length in ms."""
+        """The candidate's next turn, recorded once transcribed (`_settle`); its length in ms."""
         event = await self._listener.next(deadline_ms)
         if isinstance(event, AudioEnded):
             return Outcome("failed", CANDIDATE_LEFT, "The candidate's audio ended.")
         if isinstance(event, Silence):
             return event
         await self._conversation.send(State(TalkState.THINKING))
-        transcript = await event.transcript
-        await self._conversation.send(
-            Caption("candidate", transcript.caption, final=True, turn_id=event.turn_id)
-        )
-        self._conversation.add_turn(
-            Turn("candidate", transcript.text, event.start_ms, event.end_ms, question_id)
-        )
+        self._unkept.put_nowait(_Unsettled(event, question_id))
+        self._reply = event.timing
         if event.truncated:
             self._cut_short = True
         if event.thinking:
             return await self._wait_for_thought(question_id)
         return event.end_ms - event.start_ms
+
+    async def _keep(self, unsettled: _Unsettled) -> None:
+        heard = unsettled.heard
+        transcript = await heard.transcript
+        if heard.timing is not None:
+            heard.timing.finish(transcribed=True)
+        await self._conversation.send(
+            Caption("candidate", transcript.caption, final=True, turn_id=heard.turn_id)
+        )
+        self._conversation.add_turn(
+            Turn("candidate", transcript.text, heard.start_ms, heard.end_ms, unsettled.question_id)
+        )
 
     async def _wait_for_thought(self, question_id: str | None) -> int | Silence | Outcome:
         """Acknowledge a request for time, then wait for the answer, up to the limit."""

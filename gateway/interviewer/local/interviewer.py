@@ -4,6 +4,8 @@
         run(conversation): one task group per interview
             ├── Listener.run       the frame loop (VAD, turn-taking, barge-in)
             ├── Transcriber.run    PocketSphinx captions (English) or a notice
+            ├── PreparedVoice.run  the likely next prompts synthesized ahead
+            ├── Interview.keep_answers  answers captioned and kept once transcribed
             └── Interview.hold     the dialogue; Speaker → eSpeak NG → play()
 
 The factory holds what every interview of the process shares: the
@@ -33,6 +35,7 @@ from gateway.interviewer.local.interview import Interview
 from gateway.interviewer.local.judge import ModelJudge, TurnJudge
 from gateway.interviewer.local.listener import Detector, Listener
 from gateway.interviewer.local.plan import Plan, QuestionCatalog
+from gateway.interviewer.local.prepared import PreparedVoice
 from gateway.interviewer.local.settings import LocalInterviewerSettings
 from gateway.interviewer.local.speaker import Speaker
 from gateway.interviewer.local.transcriber import (
@@ -116,12 +119,20 @@ class LocalInterviewer:
             self._models.judge,
             self.plan.language,
         )
-        voice = Voice(self.plan.voice, settings.tts_words_per_minute, self._synthesizer)
+        voice = PreparedVoice(
+            Voice(self.plan.voice, settings.tts_words_per_minute, self._synthesizer)
+        )
         speaker = Speaker(conversation, voice, listener)
         interview = Interview(conversation, self.context, self.plan, settings, speaker, listener)
         outcome: Outcome | None = None
         try:
-            outcome = await while_running(interview.hold(), listener.run(), transcriber.run())
+            outcome = await while_running(
+                interview.hold(),
+                listener.run(),
+                transcriber.run(),
+                voice.run(),
+                interview.keep_answers(),
+            )
         except* (SynthesisError, TranscriptionError) as failure:
             log.error(
                 "local interviewer failed in session %s",

@@ -15,8 +15,9 @@ whatever the rest of the interviewer is doing. Per frame it
   them): the reply is cut before it is heard and the interviewer listens on;
 - feeds the open candidate turn to the `Transcriber` (with a short pre-roll,
   since the VAD recognises speech a few frames after it starts);
-- queues what the interview script waits for: a finished turn (`Heard`),
-  `Silence` past a deadline, or the end of the candidate's audio.
+- queues what the interview script waits for: a finished turn (`Heard`,
+  with its `ReplyTiming` begun), `Silence` past a deadline, or the end of
+  the candidate's audio.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from audio.vad import VadResult
 from gateway.interviewer import CandidateFrame, Conversation
 from gateway.interviewer.local.judge import TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.timing import ReplyTiming, now
 from gateway.interviewer.local.transcriber import Transcriber, Transcript
 from gateway.interviewer.local.turntaking import (
     BargedIn,
@@ -46,6 +48,9 @@ from gateway.interviewer.local.turntaking import (
 
 # Audio kept from before the VAD's onset decision, for the recognizer.
 PREROLL_MS = 500
+# When each recent frame was handled, for `ReplyTiming`: enough to reach back
+# from a turn's end to its silence onset (the model's patience, and more).
+HANDLED_FRAMES = 256
 
 
 class Detector(Protocol):
@@ -70,7 +75,8 @@ class Interruptible(Protocol):
 class Heard:
     """A finished candidate turn; ``transcript`` resolves once decoding catches up.
 
-    ``truncated``: it ran past the answer limit; ``thinking``: it asked for time.
+    ``truncated``: it ran past the answer limit; ``thinking``: it asked for time;
+    ``timing``: the way to the reply so far, for the interview to complete.
     """
 
     turn_id: str
@@ -79,6 +85,7 @@ class Heard:
     truncated: bool
     transcript: asyncio.Future[Transcript]
     thinking: bool = False
+    timing: ReplyTiming | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class Listener:
         self._turn_id: str | None = None
         self._barge_turn = False  # the open turn was opened by a barge-in
         self._turn_numbers = count(1)
+        self._handled: deque[tuple[int, float]] = deque(maxlen=HANDLED_FRAMES)
 
     def watch(self, prompt: Interruptible | None) -> None:
         """Let candidate speech interrupt ``prompt`` (None: nothing is playing)."""
@@ -144,6 +152,7 @@ class Listener:
 
     def _on_frame(self, frame: CandidateFrame) -> None:
         conversation = self._conversation
+        self._handled.append((frame.t_ms, now()))
         verdict = self._vad.process(frame.pcm)
         signal = self._tracker.step(
             frame.t_ms, verdict, conversation.is_playing(), conversation.played_ms(), frame.pcm
@@ -175,8 +184,9 @@ class Listener:
             case UtteranceEnded(start_ms=start, end_ms=end, truncated=truncated, thinking=thinking):
                 assert self._turn_id is not None
                 transcript = self._transcriber.close()
+                timing = self._timing(self._turn_id, signal)
                 self._events.put_nowait(
-                    Heard(self._turn_id, start, end, truncated, transcript, thinking)
+                    Heard(self._turn_id, start, end, truncated, transcript, thinking, timing)
                 )
                 self._turn_id = None
             case Silence():
@@ -185,6 +195,18 @@ class Listener:
                 self._drop_unheard_prompt()
         if self._turn_id is not None:
             self._transcriber.feed(frame.pcm)
+
+    def _timing(self, turn_id: str, ended: UtteranceEnded) -> ReplyTiming:
+        decided = now()
+        onset = next((at for t_ms, at in self._handled if t_ms >= ended.end_ms), decided)
+        return ReplyTiming(
+            turn_id,
+            ended.ended_by,
+            silence_onset=onset,
+            judge_asked=ended.judge_asked,
+            judge_answered=ended.judge_answered,
+            decided=decided,
+        )
 
     def _resolve(self, resume: bool) -> None:
         if self._cut is not None:

@@ -3,10 +3,11 @@
 `Speaker.say` captions the prompt (the moment the interviewer decides to
 speak), then plays it sentence by sentence: each sentence's synthesizer
 starts when the previous one is queued, and its audio streams into
-`Conversation.play` as it is produced, so the first audio is queued within
-milliseconds. While it plays, the `Listener` may cut it (barge-in); `say`
-then waits for the listener's verdict: a false interruption resumes the
-prompt from the start of the sentence that was cut, a real one ends it.
+`Conversation.play` as it is produced; a sentence prepared ahead
+(`PreparedVoice`, see `prepare`) is queued at once. While it plays, the
+`Listener` may cut it (barge-in); `say` then waits for the listener's
+verdict: a false interruption resumes the prompt from the start of the
+sentence that was cut, a real one ends it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field
 from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from gateway.interviewer import Conversation
 from gateway.interviewer.local.listener import Listener
-from gateway.interviewer.local.voice import Voice, split_sentences
+from gateway.interviewer.local.prepared import PreparedVoice
+from gateway.interviewer.local.timing import ReplyTiming, now
+from gateway.interviewer.local.voice import split_sentences
 from gateway.session.events import Caption, State, TalkState
 
 BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000
@@ -68,20 +71,32 @@ class _Playback:
 
 
 class Speaker:
-    def __init__(self, conversation: Conversation, voice: Voice, listener: Listener) -> None:
+    def __init__(
+        self, conversation: Conversation, voice: PreparedVoice, listener: Listener
+    ) -> None:
         self._conversation = conversation
         self._voice = voice
         self._listener = listener
 
-    async def say(self, text: str, turn_id: str) -> Spoken:
-        """Speak ``text``; return once it was heard to the end or cut for good."""
+    def prepare(self, *texts: str) -> None:
+        """Synthesize what may be said next ahead, most likely first. Never blocks."""
+        self._voice.prepare(*texts)
+
+    async def say(self, text: str, turn_id: str, timing: ReplyTiming | None = None) -> Spoken:
+        """Speak ``text``; return once it was heard to the end or cut for good.
+
+        ``timing`` (a reply's) gets when synthesis started and the first audio
+        was queued."""
         conversation = self._conversation
         await conversation.send(Caption("interviewer", text, final=True, turn_id=turn_id))
         sentences = split_sentences(text)
+        if timing is not None:
+            timing.prepared = self._voice.is_prepared(text)
         start_ms: int | None = None
         heard = False
         while sentences:
-            playback = await self._play_run(sentences)
+            playback = await self._play_run(sentences, timing)
+            timing = None
             if start_ms is None:
                 start_ms = playback.started_ms
             heard = heard or playback.cut_played_ms != 0
@@ -94,13 +109,13 @@ class Speaker:
         end_ms = conversation.now_ms()
         return Spoken(end_ms if start_ms is None else start_ms, end_ms, interrupted=False)
 
-    async def _play_run(self, sentences: list[str]) -> _Playback:
+    async def _play_run(self, sentences: list[str], timing: ReplyTiming | None) -> _Playback:
         """Play ``sentences`` until done, or until cut and the verdict is in."""
         loop = asyncio.get_running_loop()
         playback = _Playback(self._conversation, loop.create_future())
         self._conversation.mark_item()
         async with asyncio.TaskGroup() as group:
-            playback.player = group.create_task(self._play(sentences, playback))
+            playback.player = group.create_task(self._play(sentences, playback, timing))
             self._listener.watch(playback)
             try:
                 await asyncio.wait(
@@ -112,9 +127,13 @@ class Speaker:
                 self._listener.watch(None)
         return playback
 
-    async def _play(self, sentences: list[str], playback: _Playback) -> None:
+    async def _play(
+        self, sentences: list[str], playback: _Playback, timing: ReplyTiming | None
+    ) -> None:
         conversation = self._conversation
         queued_bytes = 0
+        if timing is not None:
+            timing.synthesis_started = now()
         for sentence in sentences:
             playback.sentence_offsets.append(queued_bytes // BYTES_PER_MS)
             async with aclosing(self._voice.stream(sentence)) as chunks:
@@ -123,6 +142,8 @@ class Speaker:
                     if first:
                         playback.started_ms = conversation.now_ms()
                     await conversation.play(pcm)
+                    if first and timing is not None:
+                        timing.first_audio = now()
                     queued_bytes += len(pcm)
                     if first:
                         await conversation.send(State(TalkState.SPEAKING))

@@ -48,7 +48,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audio.frames import FRAME_MS
 from audio.models import ModelError
@@ -56,6 +56,7 @@ from audio.vad import VadResult
 from gateway.interviewer.local.cues import Cue, is_interruption, read_cue
 from gateway.interviewer.local.judge import TurnJudge
 from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.timing import EndedBy, now
 
 log = logging.getLogger("zenhire.interviewer")
 
@@ -112,12 +113,19 @@ class UtteranceEnded:
 
     ``truncated``: it ran past ``max_answer_ms`` and ended at a breath (or at
     the hard limit); ``thinking``: it ended on a request for time.
+    ``ended_by`` says what decided the end; ``judge_asked``/``judge_answered``
+    (``time.monotonic()``, for `gateway.interviewer.local.timing`) when the
+    end-of-turn model last heard this turn, and when it answered.
     """
 
     start_ms: int
     end_ms: int
     truncated: bool
     thinking: bool = False
+    ended_by: EndedBy = EndedBy.SILENCE
+    # Wall times: two replays of the same frames give equal signals without them.
+    judge_asked: float | None = field(default=None, compare=False)
+    judge_answered: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -137,13 +145,23 @@ Signal = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Question:
-    """The judge was asked about the pause after ``last_speech_ms``; the answer is due."""
+    """The judge was asked about the pause after ``last_speech_ms``; the answer is due.
+
+    ``asked``/``answered`` are wall times (``time.monotonic()``), for the
+    record only: decisions use frame times.
+    """
 
     last_speech_ms: int
     due_ms: int
     verdict: Future[float]
+    asked: float
+    answered: float | None = None
+
+    def __post_init__(self) -> None:
+        # Runs in the judge's thread; a float attribute is set atomically.
+        self.verdict.add_done_callback(lambda _: setattr(self, "answered", now()))
 
 
 class TurnTracker:
@@ -165,6 +183,7 @@ class TurnTracker:
         self._audio: deque[tuple[int, bytes]] = deque(maxlen=JUDGE_RING_FRAMES)
         self._question: _Question | None = None
         self._judged_ms: int | None = None  # the pause whose verdict was "not finished"
+        self._last_question: _Question | None = None  # this turn's, for the record
         self.floor = Floor.QUIET
         self._barged_from = Floor.QUIET
         self._deadline_ms: int | None = None
@@ -254,7 +273,7 @@ class TurnTracker:
                 self.floor = Floor.HOLD if vad.speaking else Floor.QUIET
                 self._question = None
                 end = self._last_speech_ms + FRAME_MS if breath else t_ms + FRAME_MS
-                return UtteranceEnded(self._start_ms, end, truncated=True)
+                return self._ended(end, truncated=True, ended_by=EndedBy.LIMIT)
         thinking = False
         if self._judging(t_ms):
             finished, thinking = self._judge_pause(t_ms)
@@ -265,11 +284,27 @@ class TurnTracker:
         if finished or t_ms - self._last_speech_ms >= limit:
             self.floor = Floor.QUIET
             self._question = None
+            ended_by = EndedBy.WORDS if thinking else EndedBy.MODEL
             if not finished:
                 thinking = self._cue() is Cue.THINKING
+                ended_by = EndedBy.SILENCE
             end = self._last_speech_ms + FRAME_MS
-            return UtteranceEnded(self._start_ms, end, truncated=False, thinking=thinking)
+            return self._ended(end, truncated=False, ended_by=ended_by, thinking=thinking)
         return None
+
+    def _ended(
+        self, end_ms: int, truncated: bool, ended_by: EndedBy, thinking: bool = False
+    ) -> UtteranceEnded:
+        asked = self._last_question
+        return UtteranceEnded(
+            self._start_ms,
+            end_ms,
+            truncated,
+            thinking,
+            ended_by,
+            None if asked is None else asked.asked,
+            None if asked is None else asked.answered,
+        )
 
     def _judging(self, t_ms: int) -> bool:
         return self._judge is not None and bool(self._audio) and self._audio[-1][0] == t_ms
@@ -292,9 +327,10 @@ class TurnTracker:
         if question is None:
             if silence < s.end_of_turn_check_ms or self._judged_ms == self._last_speech_ms:
                 return False, False
+            asked = now()
             verdict = self._judge.submit(self._turn_audio())
-            question = self._question = _Question(
-                self._last_speech_ms, t_ms + s.end_of_turn_budget_ms, verdict
+            question = self._question = self._last_question = _Question(
+                self._last_speech_ms, t_ms + s.end_of_turn_budget_ms, verdict, asked
             )
         if t_ms < question.due_ms or not question.verdict.done():
             return False, False
@@ -356,3 +392,4 @@ class TurnTracker:
         self._last_speech_ms = t_ms
         self._question = None
         self._judged_ms = None
+        self._last_question = None
