@@ -17,9 +17,14 @@ with the end-of-turn model (the default) and with the silence timer
 * ``response_ms``: end of a finished answer (its last voiced frame sent)
   → first interviewer audio received (goal p50 ≤ 700, p95 ≤ 1,200 ms);
 * ``barge_in_stop_ms``: onset of a real interruption → the last
-  interviewer audio frame received before it stopped (p50, p95).
+  interviewer audio frame received before it stopped (p50, p95);
+* ``replies``: where each response's time went (`zenhire.bench.replies`):
+  the gateway's ``reply timing`` log lines matched to the answers, each
+  stage in ms after the answer's end, p50/p95 per stage, and per item in
+  ``breakdown``.
 
-Times are the candidate's wall clock; they include the WebSocket path.
+Times are the candidate's monotonic clock (the gateway's is the same
+clock); they include the WebSocket path.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import websockets
 from audio.frames import FRAME_SEC, SILENCE
 from gateway.interviewer import Persona
 from gateway.interviewer.local.plan import Plan, QuestionCatalog
+from zenhire.bench import replies
 from zenhire.bench.corpus import Item, Microphone, corpus, frames, speech
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import VOICED_PEAK
@@ -99,6 +105,9 @@ class Outcome:
     abandoned: bool | None = None
     stop_ms: float | None = None
     lost: bool = False
+    session_id: str = ""
+    end: float | None = None  # the answer's last voiced frame sent (response_ms's origin)
+    heard: float | None = None  # the reply's first audio received
 
 
 class _Mouth:
@@ -190,9 +199,11 @@ class _Script:
         heard = self.heard
         return await _until(lambda: time.monotonic() - heard.audio[-1] > QUIET_SEC)
 
-    def _response_ms(self, end: float) -> float | None:
+    def _respond(self, outcome: Outcome, end: float) -> None:
         after = self.heard.audio_after(end)
-        return (after[0] - end) * 1000 if after else None
+        outcome.end = end
+        outcome.heard = after[0] if after else None
+        outcome.response_ms = (after[0] - end) * 1000 if after else None
 
     async def play(self, index: int, item: Item) -> Outcome:
         outcome = Outcome(item)
@@ -222,7 +233,7 @@ class _Script:
             if item.kind == "finished":
                 end = mouth.sent[f"{mark}.1.end"]
                 await _until(lambda: bool(self.heard.audio_after(end)))
-                outcome.response_ms = self._response_ms(end)
+                self._respond(outcome, end)
                 self._since = end
                 return outcome
             end1 = mouth.sent[f"{mark}.1.end"]
@@ -240,7 +251,7 @@ class _Script:
         end = mouth.sent[f"{mark}.end"]
         await _until(lambda: bool(self.heard.audio_after(end)))
         if not outcome.cut_in:
-            outcome.response_ms = self._response_ms(end)
+            self._respond(outcome, end)
         self._since = end
         return outcome
 
@@ -261,7 +272,7 @@ def _stop_ms(times: list[float], onset: float) -> float:
 
 
 async def _session(found: Rig, number: int, items: list[Item], noise: str | None) -> list[Outcome]:
-    ticket = await found.admit(300_000 + number)
+    session_id, ticket = await found.admit_session(300_000 + number)
     url = found.gateway_url.replace("http://", "ws://") + "/api/v1/candidate/ws"
     heard = _Heard()
     mouth = _Mouth(Microphone(noise))
@@ -298,12 +309,14 @@ async def _session(found: Rig, number: int, items: list[Item], noise: str | None
         async def act() -> None:
             for index, item in enumerate(items):
                 if heard.ended.is_set() or mouth.closed:
-                    outcomes.append(Outcome(item, lost=True))
+                    outcomes.append(Outcome(item, lost=True, session_id=session_id))
                     continue
                 try:
-                    outcomes.append(await script.play(index, item))
+                    played = await script.play(index, item)
                 except KeyError:  # a mark never sent: the interview ended meanwhile
-                    outcomes.append(Outcome(item, lost=True))
+                    played = Outcome(item, lost=True)
+                played.session_id = session_id
+                outcomes.append(played)
             if not heard.ended.is_set():
                 with contextlib.suppress(websockets.ConnectionClosed):
                     await socket.send(json.dumps({"type": "end"}))
@@ -336,7 +349,20 @@ async def _mode(
 
             async with asyncio.TaskGroup() as tasks:
                 runs = [tasks.create_task(one(n, g)) for n, g in enumerate(groups)]
-    return summarize([o for run in runs for o in run.result()])
+        timings = replies.read_timings(found.work_dir / f"gateway-{label}.log")
+    outcomes = [o for run in runs for o in run.result()]
+    return {**summarize(outcomes), **_breakdown(outcomes, timings)}
+
+
+def _breakdown(outcomes: list[Outcome], timings: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Each response's stages (`zenhire.bench.replies`), per item and summarized."""
+    lines = []
+    for o in outcomes:
+        if o.end is None or o.response_ms is None:
+            continue
+        record = replies.match(timings.get(o.session_id, []), o.end)
+        lines.append({"item": o.item.label, **replies.breakdown(o.end, o.heard, record)})
+    return {"replies": replies.summarize(lines), "breakdown": lines}
 
 
 def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
@@ -419,4 +445,5 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         f"| {name} | " + " | ".join(cell(results[m]) for m in modes) + " |" for name, cell in ROWS
     ]
+    lines += ["", *replies.table(results, modes)]
     return "\n".join(lines)
