@@ -250,16 +250,22 @@ async def test_short_answer_gets_a_follow_up() -> None:
 
 async def test_each_reply_logs_where_its_time_went(caplog: pytest.LogCaptureFixture) -> None:
     """One ``reply timing`` line per answer: how it ended, its stages in order, and
-    that the reply was synthesized ahead (while the candidate answered)."""
+    that each reply was synthesized ahead (while the candidate answered)."""
     caplog.set_level(logging.INFO, logger="zenhire.interviewer")
-    outcome, _ = await interview([Cue(FIRST_QUESTION, speech(ENGLISH_ANSWERS[0]))])
+    settings = dataclasses.replace(QUICK, max_questions=2)
+    cues = [Cue(FIRST_QUESTION + i, speech(text)) for i, text in enumerate(ENGLISH_ANSWERS)]
+    outcome, _ = await interview(cues, settings)
 
     assert outcome == Outcome("completed")
-    (timing,) = [r.__dict__ for r in caplog.records if r.getMessage() == "reply timing"]
-    assert (timing["turn_id"], timing["ended_by"], timing["prepared"]) == ("c1", "silence", True)
-    stages = [timing[f"{s}_ms"] for s in ("decided", "reply_chosen", "first_audio")]
-    assert 0 <= stages[0] <= stages[1] <= stages[2]
-    assert timing["transcribed_ms"] >= 0
+    timings = [r.__dict__ for r in caplog.records if r.getMessage() == "reply timing"]
+    assert [(t["turn_id"], t["ended_by"], t["prepared"]) for t in timings] == [
+        ("c1", "silence", True),
+        ("c2", "silence", True),
+    ]
+    for timing in timings:
+        stages = [timing[f"{s}_ms"] for s in ("decided", "reply_chosen", "first_audio")]
+        assert 0 <= stages[0] <= stages[1] <= stages[2]
+        assert timing["transcribed_ms"] >= 0
 
 
 async def test_silent_candidate_is_checked_on_then_inactive() -> None:

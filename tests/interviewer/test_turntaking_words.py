@@ -24,6 +24,7 @@ from gateway.interviewer.local.turntaking import (
     TurnTracker,
     UtteranceEnded,
     Words,
+    WordsLag,
 )
 from tests.audio.models import require
 from zenhire.loopback.speech import synthesize
@@ -39,6 +40,15 @@ class Finished:
     def submit(self, pcm: bytes) -> Future[float]:
         verdict: Future[float] = Future()
         verdict.set_result(1.0)
+        return verdict
+
+
+class Unfinished:
+    """A judge that calls every pause unfinished, at once."""
+
+    def submit(self, pcm: bytes) -> Future[float]:
+        verdict: Future[float] = Future()
+        verdict.set_result(0.0)
         return verdict
 
 
@@ -64,8 +74,10 @@ def run(
     words: Words,
     playing: bool = False,
     settings: LocalInterviewerSettings = SETTINGS,
+    judge: Finished | Unfinished | None = None,
+    words_lag: WordsLag | None = None,
 ) -> list[tuple[int, Signal]]:
-    tracker = TurnTracker(settings, Finished(), words)
+    tracker = TurnTracker(settings, judge or Finished(), words, words_lag=words_lag)
     vad = SileroVad(model())
     signals = []
     for index, frame in enumerate(frames(text)):
@@ -110,6 +122,29 @@ def test_the_verdict_waits_for_a_recognizer_that_is_behind() -> None:
     t_ms, end = ended(run("I worked on billing for three years.", lambda: None))
     due = SETTINGS.end_of_turn_check_ms + SETTINGS.end_of_turn_budget_ms
     assert silence_before(t_ms, end) == due + SETTINGS.words_wait_ms
+
+
+def test_the_verdict_does_not_wait_for_a_recognizer_seconds_behind() -> None:
+    """Behind by more than the wait, the words cannot come in time: the model decides."""
+    said = "I worked on billing for three years."
+    t_ms, end = ended(run(said, lambda: None, words_lag=lambda: 5000))
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_check_ms + (
+        SETTINGS.end_of_turn_budget_ms
+    )
+
+
+def test_an_unfinished_verdict_does_not_wait_for_the_words() -> None:
+    """Whatever the words, an unfinished pause keeps listening: the recognizer being
+    behind costs nothing, and a new question follows only new speech (here: none)."""
+    asked: list[int] = []
+
+    def words() -> str | None:
+        asked.append(1)
+        return None
+
+    t_ms, end = ended(run("I worked on billing for three years.", words, judge=Unfinished()))
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
+    assert len(asked) == 2  # once at the verdict, once at the patience's end
 
 
 def test_a_cough_over_a_prompt_does_not_stop_it() -> None:

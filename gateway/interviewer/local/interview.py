@@ -147,7 +147,6 @@ class Interview:
         asked = 0
         remaining = self._plan.questions[done:]
         for position, question in enumerate(remaining):
-            self._following = self._after_answer(remaining[position + 1 :])
             if self._conversation.remaining_sec() <= self._context.wrap_up_before_end_sec:
                 break
             if opening:
@@ -157,6 +156,8 @@ class Interview:
             else:
                 text = f"{self._acknowledge()} {question.text}"
             asked += 1
+            # After this question's own acknowledgement: the next one is peeked.
+            self._following = self._after_answer(remaining[position + 1 :])
             if self._plan.custom:
                 self._listener.limit_answers(question.time_limit_seconds * MS_PER_SEC)
             result = await self._exchange(text, question.id, asking=question)

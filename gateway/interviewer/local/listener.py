@@ -110,7 +110,9 @@ class Listener:
         self._settings = settings
         self._transcriber = transcriber
         self._vad = vad
-        self._tracker = TurnTracker(settings, judge, transcriber.partial, language)
+        self._tracker = TurnTracker(
+            settings, judge, transcriber.partial, language, transcriber.lag_ms
+        )
         # Unbounded by type, bounded in practice: the script takes each turn
         # before the next can end (turns are at least end_of_turn_silence apart).
         self._events: asyncio.Queue[Event] = asyncio.Queue()

@@ -75,6 +75,10 @@ class Transcriber(Protocol):
         recognizer is more than `CAUGHT_UP_MS` behind the audio fed to it."""
         ...
 
+    def lag_ms(self) -> int:
+        """How much fed audio the recognizer has yet to decode, in ms."""
+        ...
+
     def feed(self, pcm: bytes) -> None:
         """Add a frame of the open turn (PCM16 24 kHz). Never blocks."""
         ...
@@ -202,6 +206,10 @@ class SphinxTranscriber:
             return None
         return self._partial
 
+    def lag_ms(self) -> int:
+        behind = self._inbox.audio_bytes + self._in_flight
+        return behind * 1000 // (SAMPLE_RATE * SAMPLE_BYTES)
+
     def feed(self, pcm: bytes) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
             self._dropped_bytes += len(pcm)
@@ -270,6 +278,10 @@ class UnavailableTranscriber:
     def partial(self) -> str | None:
         """Nothing is recognized."""
         return ""
+
+    def lag_ms(self) -> int:
+        """Nothing is decoded."""
+        return 0
 
     def feed(self, pcm: bytes) -> None:
         """Audio is not transcribed."""

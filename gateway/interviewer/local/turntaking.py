@@ -37,8 +37,11 @@ said.
 judged pause after a conjunction or filler is unfinished whatever the model
 says, and a pause after "let me think" ends the turn as `thinking`
 (`gateway.interviewer.local.cues`). The hypothesis is read when the verdict
-is due; while the recognizer is behind (``words`` answers None) the verdict
-waits for it, up to ``words_wait_ms`` more.
+is due; while the recognizer is behind (``words`` answers None) a
+"finished" verdict waits for it, up to ``words_wait_ms`` more, unless it
+is further behind than that (``words_lag``, in ms of audio: a recognizer
+seconds behind on a loaded machine would only add the whole wait). An
+"unfinished" verdict does not wait: the turn goes on either way.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ SUSTAINED_SPEECH_SHARE = 0.6
 
 # The open turn's hypothesis, or None while the recognizer is behind.
 Words = Callable[[], str | None]
+# How far behind the recognizer is, in ms of audio.
+WordsLag = Callable[[], int]
 
 
 class Floor(enum.Enum):
@@ -174,11 +179,13 @@ class TurnTracker:
         judge: TurnJudge | None = None,
         words: Words | None = None,
         language: str = "en",
+        words_lag: WordsLag | None = None,
     ) -> None:
         self._settings = settings
         self._max_answer_ms = settings.max_answer_ms
         self._judge = judge if settings.end_of_turn_model else None
         self._words = words
+        self._words_lag = words_lag
         self._language = language
         self._audio: deque[tuple[int, bytes]] = deque(maxlen=JUDGE_RING_FRAMES)
         self._question: _Question | None = None
@@ -334,22 +341,31 @@ class TurnTracker:
             )
         if t_ms < question.due_ms or not question.verdict.done():
             return False, False
-        said = self._said()
-        if said is None and t_ms < question.due_ms + s.words_wait_ms:
-            return False, False
-        self._question = None
-        self._judged_ms = question.last_speech_ms
-        cue = read_cue(said or "", self._language)
         try:
             probability = question.verdict.result(timeout=0)
         except (ModelError, CancelledError):
             # Cancelled: the gateway is shutting the judge down.
             log.warning("end-of-turn model failed: turns end on silence", exc_info=True)
+            self._question = None
             self._judge = None
             return False, False
+        finished = probability >= s.end_of_turn_threshold
+        said = self._said()
+        # Only a finished-sounding pause waits for the words (they may hold it):
+        # an unfinished one keeps listening anyway.
+        if finished and said is None and self._words_coming(t_ms - question.due_ms):
+            return False, False
+        self._question = None
+        self._judged_ms = question.last_speech_ms
+        cue = read_cue(said or "", self._language)
         if cue is Cue.THINKING:
             return True, True
-        return cue is not Cue.HOLD and probability >= s.end_of_turn_threshold, False
+        return finished and cue is not Cue.HOLD, False
+
+    def _words_coming(self, waited_ms: int) -> bool:
+        """Whether the words may still come in time for a verdict waiting this long."""
+        left_ms = self._settings.words_wait_ms - waited_ms
+        return left_ms > 0 and (self._words_lag is None or self._words_lag() <= left_ms)
 
     def _turn_audio(self) -> bytes:
         since = self._start_ms - JUDGE_LEAD_IN_MS
