@@ -39,6 +39,7 @@ from gateway.s2s.outbox import Outbox
 from gateway.s2s.s3 import S3ArtifactStore
 from gateway.services import Services
 from gateway.session.clock import Clock
+from gateway.session.orphans import Orphans
 from gateway.session.registry import SessionRegistry
 from gateway.session.shipper import SegmentShipper
 from gateway.settings import Settings
@@ -119,6 +120,8 @@ def create_app(
                     sampling = group.create_task(load.run())
                     loop_lag = LoopLag(settings.ready_loop_lag_window_sec, metrics.loop_lagged)
                     probing = group.create_task(loop_lag.run())
+                    orphans = Orphans(registry, _orphan_idle_sec(settings))
+                    adopting = group.create_task(orphans.run())
                     app.state.services = Services(
                         settings=settings,
                         control_plane=control_plane,
@@ -159,6 +162,7 @@ def create_app(
                         publishing.cancel()
                         sampling.cancel()
                         probing.cancel()
+                        adopting.cancel()
                         await replica.withdraw()
                         await peers.shutdown()
                         delivery.cancel()
@@ -200,3 +204,14 @@ def artifact_store(settings: Settings) -> ArtifactStore:
     if settings.s3 is not None:
         return S3ArtifactStore(settings.s3)
     return LocalArtifactStore(settings.artifacts_dir)
+
+
+def _orphan_idle_sec(settings: Settings) -> float:
+    """How long an interview's checkpoint waits with no owner before another replica
+    ends it: the dead owner's lease to run out, then the candidate's grace to return."""
+    operations = settings.operations
+    return (
+        operations.owner_lease_sec
+        + operations.checkpoint_interval_sec
+        + settings.reconnect_grace_sec
+    )

@@ -12,6 +12,7 @@ refuses it once a higher one was issued:
     finish         the terminal event may be queued (and the session is marked finished
                    for every replica), once: a fenced owner is told no
     release        a draining owner lets go after its final checkpoint
+    orphans        interviews with a checkpoint, no live owner, and no news for a while
 
 So an owner that stalled, lost its lease and came back finds itself fenced
 and ends quietly: it neither writes a checkpoint nor reports the interview,
@@ -126,6 +127,11 @@ class Ownership(Protocol):
         """Let go of the lease (the checkpoint stays for the next owner)."""
         ...
 
+    async def orphans(self, idle_sec: float, limit: int) -> list[str]:
+        """At most ``limit`` unfinished interviews with no live owner whose checkpoint is
+        older than ``idle_sec``: their replica died and their candidate never came back."""
+        ...
+
 
 class MemoryOwnership:
     """One replica: it owns everything it runs, and no one can take over."""
@@ -164,3 +170,6 @@ class MemoryOwnership:
 
     async def release(self, lease: Lease) -> None:
         pass
+
+    async def orphans(self, idle_sec: float, limit: int) -> list[str]:
+        return []

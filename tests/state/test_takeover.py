@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from audio.frames import SAMPLE_RATE
-from gateway.s2s.artifacts import recording_key
+from gateway.s2s.artifacts import recording_key, transcript_key
 from gateway.s2s.s3 import S3ArtifactStore
 from gateway.session.segments import SegmentName, segments_prefix, stored_segments
 from gateway.settings import Settings
@@ -259,3 +259,53 @@ async def test_a_taken_over_interview_continues_the_same_recording_in_segments(
         assert len(left) / rate >= taken_over[0].start / SAMPLE_RATE
         assert abs(len(left) / rate - session["duration_sec"]) <= 1.5
         assert await _segment_names(store, session_id) == []
+
+
+@pytest.mark.fault(
+    "owner SIGKILLed for good, candidate never back",
+    injected="SIGKILL of the replica running the interview; the candidate does not reconnect",
+    happened="another replica adopts it once lease and grace ran out: failed CANDIDATE_LEFT, "
+    "the recording from its segments, reported once",
+)
+async def test_an_interview_whose_replica_died_and_candidate_left_is_ended_by_another(
+    tmp_path: Path, redis: str, s3_endpoint: str
+) -> None:
+    s3_env = {
+        **s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="orphans"),
+        "ZENHIRE_RECORDING_SEGMENT_SEC": "1",
+        "ZENHIRE_RECONNECT_GRACE_SEC": "2",
+    }
+    settings = Settings.from_env(s3_env)
+    assert settings.s3 is not None
+    store = S3ArtifactStore(settings.s3)
+    async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, _)):
+        session_id, candidate = await started(stack, first)
+        connection = asyncio.create_task(leg(candidate))
+        # The first question asked, then the interviewer listening: a turn in the checkpoint.
+        await until(
+            lambda: (
+                bool(candidate.kinds("caption"))
+                and [e["state"] for e in candidate.kinds("state")][-1:] == ["listening"]
+            )
+        )
+        await asyncio.sleep(2.0)  # segments and checkpoints
+        first.kill()
+        await connection
+        shipped = await _segment_names(store, session_id)
+        assert shipped
+
+        # Lease (2 s), a checkpoint's interval and the grace (2 s), then a look or two.
+        session = await stack.wait_for_status(session_id, "failed", timeout_sec=30.0)
+        assert session["error"]["code"] == "CANDIDATE_LEFT"
+        await asyncio.sleep(1.0)
+        assert terminal_events(stack, session_id) == ["session.failed"]
+        key = recording_key(session_id)
+        wav = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
+        left, _, _ = stereo_channels(wav)
+        # Everything the dead replica shipped is in the recording.
+        last = shipped[-1]
+        assert len(left) >= last.start
+        # The control plane serves artifacts of completed sessions only: read the store.
+        key = transcript_key(session_id)
+        raw = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
+        assert json.loads(raw)["turns"], "the transcript from the checkpoint"
