@@ -9,8 +9,9 @@ through the event's retry state in Redis; dead letters ``expired`` and
 the stream) once the control plane answers 2xx, its duplicates included.
 
 A replica reads new events into its own pending list and claims those of a
-replica that stopped (idle past ``ZENHIRE_OUTBOX_CLAIM_IDLE_SEC``); it keeps
-its own from being claimed by touching them three times within that bound.
+replica that stopped (idle past ``ZENHIRE_OUTBOX_CLAIM_IDLE_SEC``); beside its
+deliveries, it touches its own three times within that bound, so that a slow
+attempt (a control plane that answers late) does not hand them to another.
 
 Order: one session's events are delivered in the order they entered the
 stream. A pass goes through the stream in order and, once it meets an event
@@ -33,6 +34,7 @@ Where nothing is lost:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -76,7 +78,6 @@ class RedisOutbox:
         self._touch_every_sec = claim_idle_sec / TOUCHES_PER_CLAIM_BOUND
         self._clock = clock
         self._wake = asyncio.Event()
-        self._touched_at = float("-inf")
         self._compared_at = float("-inf")
         # What Redis said last, for the metrics while it is unreachable: held, oldest, dead.
         self._seen: tuple[int, float | None, int] = (0, None, 0)
@@ -135,7 +136,13 @@ class RedisOutbox:
         return (await self._stream.known([event_id]))[event_id]
 
     async def run(self) -> None:
-        """Deliver events until cancelled."""
+        """Deliver events until cancelled; meanwhile, keep this replica's pending
+        events from being claimed, however long one delivery attempt takes."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._keep_touching())
+            await self._deliver_forever()
+
+    async def _deliver_forever(self) -> None:
         wake_sec = min(IDLE_WAKE_SEC, self._touch_every_sec)
         while True:
             self._wake.clear()
@@ -152,6 +159,13 @@ class RedisOutbox:
             except TimeoutError:
                 pass
 
+    async def _keep_touching(self) -> None:
+        while True:
+            await asyncio.sleep(self._touch_every_sec)
+            # Unreachable for us is unreachable for the others too: nobody claims meanwhile.
+            with contextlib.suppress(StateStoreUnavailable):
+                await self._stream.touch()
+
     async def deliver_due(self) -> float | None:
         """One delivery pass of the stream and of the local outbox. Returns when the
         next event is due."""
@@ -167,7 +181,6 @@ class RedisOutbox:
 
     async def _deliver_stream(self) -> float | None:
         await self._stream.take(self._claim_idle_sec)
-        await self._touch(force=True)
         now = self._clock()
         blocked: set[str] = set()
         next_due: float | None = None
@@ -188,15 +201,7 @@ class RedisOutbox:
             if retry_at is not None:
                 blocked.add(entry.session_id)
                 next_due = retry_at if next_due is None else min(next_due, retry_at)
-            # A pass past many slow attempts must not let the others claim what it holds.
-            await self._touch()
         return next_due
-
-    async def _touch(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._touched_at >= self._touch_every_sec:
-            await self._stream.touch()
-            self._touched_at = now
 
     async def _attempt(self, entry: Entry) -> float | None:
         attempts = entry.retry.attempts + 1
