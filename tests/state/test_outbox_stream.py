@@ -17,13 +17,15 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from gateway.s2s.controlplane import event_body
 from gateway.s2s.redis_outbox import RedisOutbox
-from gateway.s2s.stream import GROUP, STREAM_KEY
-from tests.state.outbox_replica import redis_outbox, started_event
+from gateway.s2s.stream import GROUP, STREAM_KEY, EventStream
+from tests.state.outbox_replica import CLAIM_IDLE_SEC, redis_outbox, started_event
 from zenhire.backoff import Backoff
 from zenhire.loopback.redis import redis_server
 from zenhire.loopback.servers import free_port
 from zenhire.loopback.stack import Stack, running_stack
+from zenhire.timestamps import now_iso
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -257,3 +259,33 @@ async def test_an_event_redis_lost_in_a_restart_is_added_back_and_delivered(
                 async with _delivering(outbox):
                     await stack.wait_for_status(session_id, "active", timeout_sec=WAIT_SEC)
                     await _until(lambda: _is(_stream_state(url), (0, [])), "the stream is empty")
+
+
+async def test_a_sessions_later_event_waits_behind_an_earlier_one_another_replica_holds(
+    tmp_path: Path, redis: str
+) -> None:
+    """Per-session order across replicas: ``completed`` is not delivered before the
+    ``started`` a stopped replica read, which is claimed and delivered first."""
+    async with (
+        _control_plane(tmp_path) as stack,
+        Redis.from_url(redis, decode_responses=True) as client,
+        redis_outbox(redis, "replica-b", stack.control_url, tmp_path / "b") as outbox,
+    ):
+        session_id, _ = await stack.create_session()
+        stopped = EventStream(client, "replica-a")
+        started_id = f"started-{session_id}"
+        await stopped.add(
+            started_id, session_id, "session.started", started_event(started_id, session_id), 0.0
+        )
+        await stopped.take(CLAIM_IDLE_SEC)  # read by replica-a, which then stops
+        completed_id = f"completed-{session_id}"
+        data = {"recording_key": "r", "transcript_key": "t", "duration_sec": 1}
+        body = event_body(completed_id, "session.completed", session_id, now_iso(), data)
+        assert await outbox.enqueue(completed_id, session_id, "session.completed", body)
+        await outbox.deliver_due()
+        assert await outbox.state_of(completed_id) == "pending"
+        assert (await stack.session(session_id))["status"] == "initiated"
+        async with _delivering(outbox):
+            await stack.wait_for_status(session_id, "completed", timeout_sec=WAIT_SEC)
+        assert await outbox.state_of(started_id) == "delivered"
+        assert (await outbox.backlog()).dead == 0
