@@ -41,7 +41,7 @@
 | ZENHIRE_LOCAL_* | see `gateway.interviewer.choice` | local interviewer tuning |
 | ZENHIRE_OPERATOR_KEY | unset (console off) | one operator key for /ops (identity `operator`) |
 | ZENHIRE_OPERATOR_KEYS | unset | `name:secret,name:secret`: operator keys with identities |
-| ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, live directory |
+| ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, directory, outbox |
 | ZENHIRE_REPLICA_ID | host name + random suffix | this replica's name on the console |
 | ZENHIRE_SLOT_LEASE_SEC | 15 | a dead replica's slots free themselves after this long |
 | ZENHIRE_VERIFY_PER_ADDRESS_PER_MIN | 30 | verify attempts per address and minute |
