@@ -19,7 +19,9 @@ from redis.exceptions import ResponseError
 
 from gateway.s2s.controlplane import event_body
 from gateway.s2s.redis_outbox import RedisOutbox
-from gateway.s2s.stream import GROUP, STREAM_KEY, EventStream
+from gateway.s2s.stream import DEAD_KEY, GROUP, STREAM_KEY, EventStream
+from tests.operator import OPERATOR_ENV
+from tests.s2s.test_outbox import _dead_letter_gauge, _ended_while_control_plane_is_down
 from tests.state.outbox_replica import CLAIM_IDLE_SEC, redis_outbox, started_event
 from zenhire.backoff import Backoff
 from zenhire.loopback.redis import redis_server
@@ -289,3 +291,40 @@ async def test_a_sessions_later_event_waits_behind_an_earlier_one_another_replic
             await stack.wait_for_status(session_id, "completed", timeout_sec=WAIT_SEC)
         assert await outbox.state_of(started_id) == "delivered"
         assert (await outbox.backlog()).dead == 0
+
+
+@pytest.mark.fault(
+    "control plane down past every retry (gateway on Redis)",
+    injected="an interview ends on a gateway with Redis while the control plane is down",
+    happened="a dead letter in Redis, on the gauge and `outbox list`; redriven, completed",
+)
+async def test_a_gateway_on_redis_reports_its_dead_letter_and_redrives_it(
+    tmp_path: Path, redis: str
+) -> None:
+    env = {**OPERATOR_ENV, "ZENHIRE_REDIS_URL": redis, "ZENHIRE_OUTBOX_MAX_AGE_SEC": "1.5"}
+    async with running_stack(tmp_path, gateway_env=env) as stack:
+        session_id = await _ended_while_control_plane_is_down(stack)
+        data_dir = stack.gateway_settings.data_dir
+
+        async def letters() -> list[dict[str, Any]]:
+            return await _outbox_command(redis, data_dir, "list")
+
+        await _until(lambda: _is_nonempty(letters()), "a dead letter")
+        (letter,) = await letters()
+        assert (letter["session_id"], letter["type"], letter["state"]) == (
+            session_id,
+            "session.completed",
+            "expired",
+        )
+        assert await _dead_letter_gauge(stack) == 1
+        async with Redis.from_url(redis, decode_responses=True) as client:
+            assert list(await client.hkeys(DEAD_KEY)) == [letter["event_id"]]  # not the SQLite's
+        await stack.control.start()
+        assert await _outbox_command(redis, data_dir, "redrive", "--all") == [{"redriven": 1}]
+        await stack.wait_for_status(session_id, "completed", timeout_sec=WAIT_SEC)
+        assert await letters() == []
+        assert await _dead_letter_gauge(stack) == 0
+
+
+async def _is_nonempty(value: Awaitable[list[Any]]) -> bool:
+    return bool(await value)
