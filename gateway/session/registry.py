@@ -27,7 +27,7 @@ from gateway.interviewer import Echo, InterviewerFactory, InterviewPlanContext, 
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
-from gateway.s2s.outbox import Outbox
+from gateway.s2s.outbox import EventOutbox
 from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, Erased
 from gateway.session.checkpoint import ReplicaTakeover
 from gateway.session.clock import Clock
@@ -62,7 +62,7 @@ class SessionRegistry:
         group: asyncio.TaskGroup,
         interviewers: InterviewerFactory,
         slots: SlotStore,
-        outbox: Outbox,
+        outbox: EventOutbox,
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
         clock: Clock | None = None,

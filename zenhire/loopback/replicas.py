@@ -36,6 +36,8 @@ FAST_OWNERSHIP_ENV = {
     "ZENHIRE_OWNER_LEASE_SEC": "2",
     "ZENHIRE_CHECKPOINT_INTERVAL_SEC": "0.5",
     "ZENHIRE_WAITING_RETRY_SEC": "0.3",
+    # A killed replica's undelivered events are claimed by another within seconds.
+    "ZENHIRE_OUTBOX_CLAIM_IDLE_SEC": "2",
 }
 
 
