@@ -163,32 +163,54 @@ async def test_a_websocket_join_on_a_non_owner_is_piped_to_the_owner(
 
 
 @pytest.mark.fault(
-    "owner drained by SIGTERM",
-    injected="SIGTERM of the replica running the interview (a rolling deploy)",
-    happened="final checkpoint, lease released, page told reconnect; taken over at once",
+    "every replica drained by SIGTERM in turn",
+    injected="a rolling deploy: SIGTERM of each replica in turn, each restarted before the next",
+    happened="final checkpoint, lease released, pages told reconnect; every interview taken "
+    "over at once, each reported completed once",
 )
-async def test_a_rolling_restart_moves_every_live_interview_and_loses_none(
+@pytest.mark.timeout(120)
+async def test_a_rolling_restart_of_every_replica_moves_every_live_interview_and_loses_none(
     tmp_path: Path, redis: str
 ) -> None:
-    """SIGTERM each replica in turn: its interviews reconnect elsewhere at once."""
+    """SIGTERM each replica in turn: its interviews reconnect to the other at once."""
     async with replicas(tmp_path, redis) as (stack, (first, second)):
-        session_id, candidate = await started(stack, first)
-        connection = asyncio.create_task(leg(candidate))
-        await until(lambda: bool(candidate.speech_starts))
-        await asyncio.sleep(1.0)
-        moved_at = time.monotonic()
-        first.terminate()
-        await connection
-        assert candidate.kinds("reconnect")[-1]["reason"] == "GATEWAY_DRAINING"
-        assert await first.wait() == 0
-        candidate.gateway_url = second.url
-        await leg(candidate, end_once=lambda: candidate.heard_after(moved_at) is not None)
+        people = [await started(stack, first), await started(stack, second)]
+        candidates = [candidate for _, candidate in people]
+        legs = [asyncio.create_task(leg(candidate)) for candidate in candidates]
+        await until(lambda: all(candidate.speech_starts for candidate in candidates))
+        await asyncio.sleep(1.0)  # a checkpoint or two
+        for going, staying, last in ((first, second, False), (second, first, True)):
+            moved_at = time.monotonic()
+            going.terminate()
+            moved = [
+                n for n, candidate in enumerate(candidates) if candidate.gateway_url == going.url
+            ]
+            assert moved
+            for n in moved:
+                candidate = candidates[n]
+                await legs[n]
+                assert candidate.kinds("reconnect")[-1]["reason"] == "GATEWAY_DRAINING"
+                candidate.gateway_url = staying.url
+                # On the last move, each ends its interview once it hears the interviewer.
+                heard_again = _heard_after(candidate, moved_at) if last else None
+                legs[n] = asyncio.create_task(leg(candidate, end_once=heard_again))
+            assert await going.wait() == 0
+            for n in moved:
+                await until(_heard_after(candidates[n], moved_at))
+                heard = candidates[n].heard_after(moved_at)
+                assert heard is not None and heard - moved_at < TAKEOVER_LIMIT_SEC
+            if not last:
+                await going.start()
+        await asyncio.gather(*legs)
 
-        assert candidate.kinds("live")[-1]["resumed"] is True
-        assert candidate.kinds("ended")[-1]["reason"] == "completed"
-        heard = candidate.heard_after(moved_at)
-        assert heard is not None and heard - moved_at < TAKEOVER_LIMIT_SEC
-        await one_completed(stack, session_id)
+        for session_id, candidate in people:
+            assert candidate.kinds("live")[-1]["resumed"] is True
+            assert candidate.kinds("ended")[-1]["reason"] == "completed"
+            await one_completed(stack, session_id)
+
+
+def _heard_after(candidate: Candidate, moment: float) -> Callable[[], bool]:
+    return lambda: candidate.heard_after(moment) is not None
 
 
 @pytest.fixture(scope="module")
