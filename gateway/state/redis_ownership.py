@@ -6,6 +6,8 @@ Per session (the ``{session}`` hash tag keeps its keys together):
     zenhire:own:{sid}:epoch        the newest fencing token issued (INCR)
     zenhire:own:{sid}:checkpoint   the latest `Checkpoint` (JSON), expiring after a day
     zenhire:own:{sid}:finished     set once the interview ended (its last owner), kept 8 days
+    zenhire:own:{sid}:joining      hash of what the page told a replica before the start
+                                   (verification, consent, readiness), as long as a ticket
 
 A lease is taken with SET NX semantics inside one script that also INCRs
 the epoch, so two replicas claiming at the same moment get one lease and
@@ -189,6 +191,21 @@ class RedisOwnership:
     async def release(self, lease: Lease) -> None:
         with unreachable_as("ownership"):
             await self._release(keys=[_key(lease.session_id, "lease")], args=[lease.token])
+
+    async def share(
+        self, session_id: str, part: str, value: str, ttl_sec: int, *, first: bool = False
+    ) -> None:
+        key = _key(session_id, "joining")
+        with unreachable_as("ownership"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                (pipe.hsetnx if first else pipe.hset)(key, part, value)
+                pipe.expire(key, ttl_sec)
+                await pipe.execute()
+
+    async def shared(self, session_id: str) -> dict[str, str]:
+        with unreachable_as("ownership"):
+            found = await self._redis.hgetall(_key(session_id, "joining"))
+        return {str(part): str(value) for part, value in found.items()}
 
     async def orphans(self, idle_sec: float, limit: int) -> list[str]:
         # Checkpoints exist only for interviews not finished (finishing deletes it), so

@@ -331,3 +331,67 @@ async def test_an_interview_whose_replica_died_and_candidate_left_is_ended_by_an
         key = transcript_key(session_id)
         raw = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
         assert json.loads(raw)["turns"], "the transcript from the checkpoint"
+
+
+@pytest.mark.fault(
+    "page's requests spread over replicas",
+    injected="a balancer without sticky sessions: verify on one replica, consent and readiness "
+    "on the other, the WebSocket on the first, a reload's verify on the other",
+    happened="each replica knows what the page told the other; one interview, consent asked "
+    "once, the readiness result in its transcript, reported once",
+)
+async def test_a_page_whose_requests_reach_different_replicas_is_interviewed_once(
+    tmp_path: Path, redis: str, s3_endpoint: str
+) -> None:
+    s3_env = s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="spread")
+    settings = Settings.from_env(s3_env)
+    assert settings.s3 is not None
+    store = S3ArtifactStore(settings.s3)
+    async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, second)):
+        session_id, token = await stack.create_session(consent_mode="explicit")
+        candidate = Candidate(first.url)
+        assert (await candidate.open(stack.http, token, consent=False)).status_code == 200
+        assert candidate.session["consent"]["required"] is True
+        ticket = {"ticket": candidate.ticket}
+        consent = {
+            **ticket,
+            "accepted": True,
+            "text_version": candidate.session["consent"]["version"],
+        }
+        answer = await stack.http.post(f"{second.url}/api/v1/candidate/consent", json=consent)
+        assert answer.status_code == 200, answer.text
+        readiness = {**ticket, "readiness": _readiness()}
+        answer = await stack.http.post(f"{second.url}/api/v1/candidate/readiness", json=readiness)
+        assert answer.status_code == 200, answer.text
+        # A reload reaching the other replica: consent is not asked again.
+        reload = Candidate(second.url)
+        assert (await reload.open(stack.http, token, consent=False)).status_code == 200
+        assert reload.session["consent"]["accepted"] is True
+
+        await leg(candidate, end_once=lambda: bool(candidate.speech_starts))
+
+        assert not candidate.kinds("error"), candidate.kinds("error")
+        assert candidate.kinds("ended")[-1]["reason"] == "completed"
+        await one_completed(stack, session_id)
+        key = transcript_key(session_id)
+        raw = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
+        document = json.loads(raw)
+        assert document["readiness"]["echo_path"] == "strong"
+        assert document["consent"]["text_version"] == consent["text_version"]
+
+
+def _readiness() -> dict[str, object]:
+    """A complete readiness result as the page sends it (strong echo)."""
+    return {
+        "version": 1,
+        "skipped": False,
+        "browser": {"audio_worklet": True, "get_user_media": True, "webrtc": True},
+        "echo": {"status": "passed", "level_db": 18.5},
+        "network": {
+            "status": "passed",
+            "transport": "websocket",
+            "candidates": {"host": 2, "srflx": 0, "relay": 0},
+            "turn_configured": False,
+            "rtt_ms": 3.2,
+        },
+    }
