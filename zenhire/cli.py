@@ -1,6 +1,7 @@
 """The ``zenhire`` command line: a stable contract for scripts and operators.
 
     zenhire dev                          everything on loopback, embedded defaults
+    zenhire dev --replicas 2             two gateway replicas behind Caddy, Redis and S3
     zenhire gateway serve                the candidate-side gateway alone
     zenhire gateway outbox list|redrive  S2S events never accepted: list, send again
     zenhire controlplane serve           the reference control plane alone
@@ -59,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
 
     dev = commands.add_parser("dev", help="run the control plane and the gateway on loopback")
+    dev.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N gateway replicas behind Caddy, with Redis and an S3 store (scripts/replicas)",
+    )
     dev.set_defaults(run=_dev)
 
     gateway = commands.add_parser("gateway", help="the candidate-side gateway")
@@ -238,6 +246,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    if args.replicas:
+        from zenhire.dev_replicas import run_replicas
+
+        asyncio.run(run_replicas(os.environ, args.replicas))
+        return 0
     from zenhire.dev import run_dev
 
     asyncio.run(run_dev(os.environ))
