@@ -182,8 +182,11 @@ class Soak:
                 task.cancel()
         elif fault.startswith("control plane"):
             await self.stack.control.stop()
-            await asyncio.sleep(random.uniform(5, 15))
-            await self.stack.control.start()
+            try:
+                await asyncio.sleep(random.uniform(5, 15))
+            finally:
+                # Back even when the soak ends mid-outage: the verdict asks it.
+                await self.stack.control.start()
         elif fault.startswith("gateway"):
             os.kill(self.pid, signal.SIGKILL)
         elif fault.startswith("Redis"):
