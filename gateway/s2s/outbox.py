@@ -260,11 +260,11 @@ class Outbox:
         extra = {"event_id": event.event_id, "event_type": event.type, "attempts": event.attempts}
         if self._backoff.gives_up(event.attempts, retry_at - event.created_at):
             await self._settle(event, "expired", error)
-            log.error("event delivery abandoned", extra=extra)
+            log.error("event delivery abandoned", extra={**extra, "error": error})
             return None
         event.next_attempt_at = retry_at
         await self._settle(event, "pending", error)
-        log.warning("event delivery failed, will retry", extra=extra)
+        log.warning("event delivery failed, will retry", extra={**extra, "error": error})
         return retry_at
 
     async def _settle(self, event: Event, state: str, error: str | None) -> None:

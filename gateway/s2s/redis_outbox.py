@@ -224,10 +224,10 @@ class RedisOutbox:
         extra = {"event_id": entry.event_id, "event_type": entry.type, "attempts": attempts}
         if self._backoff.gives_up(attempts, retry_at - entry.created_at):
             await self._stream.dead(entry, "expired", Retry(attempts, retry_at, error))
-            log.error("event delivery abandoned", extra=extra)
+            log.error("event delivery abandoned", extra={**extra, "error": error})
             return None
         await self._stream.retry(entry, Retry(attempts, retry_at, error))
-        log.warning("event delivery failed, will retry", extra=extra)
+        log.warning("event delivery failed, will retry", extra={**extra, "error": error})
         return retry_at
 
     async def _compare_copies(self) -> None:
