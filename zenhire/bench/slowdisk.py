@@ -26,6 +26,7 @@ log = logging.getLogger("zenhire.bench")
 IMAGE_BYTES = 4 * 1024**3  # sparse: only what is written takes space
 V1_THROTTLE = Path("/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device")
 V2_THROTTLE = Path("/sys/fs/cgroup/io.max")
+UNMOUNT_WAIT_SEC = 30.0
 
 
 class SlowDiskUnavailable(RuntimeError):
@@ -102,11 +103,27 @@ async def throttled_disk(mount_point: Path, write_iops: int) -> AsyncIterator[Pa
                 finally:
                     _set_throttle(target, device.replace(" ", ""), None)
             finally:
-                await _run("umount", str(mount_point))
+                await _unmount(mount_point)
         finally:
             await _run("losetup", "--detach", loop)
     finally:
         await asyncio.to_thread(image.unlink)
+
+
+async def _unmount(mount_point: Path) -> None:
+    """Unmount, waiting for a process still closing its files (a gateway stopping);
+    past `UNMOUNT_WAIT_SEC`, lazily: the file system goes once the last file closes."""
+    deadline = time.monotonic() + UNMOUNT_WAIT_SEC
+    while True:
+        try:
+            await _run("umount", str(mount_point))
+            return
+        except SlowDiskUnavailable:
+            if time.monotonic() > deadline:
+                log.warning("slow disk still busy at %s: unmounted lazily", mount_point)
+                await _run("umount", "--lazy", str(mount_point))
+                return
+            await asyncio.sleep(0.5)
 
 
 def _prepare(image: Path, mount_point: Path) -> None:
