@@ -34,15 +34,19 @@ from gateway.ops.metrics import MeteredControlPlane, Metrics
 from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
 from gateway.s2s.artifacts import ArtifactStore, LocalArtifactStore
-from gateway.s2s.controlplane import HttpControlPlane
-from gateway.s2s.outbox import Outbox
+from gateway.s2s.controlplane import ControlPlane, HttpControlPlane
+from gateway.s2s.journal import Journal
+from gateway.s2s.outbox import EventOutbox, Outbox
+from gateway.s2s.redis_outbox import RedisOutbox
 from gateway.s2s.s3 import S3ArtifactStore
+from gateway.s2s.stream import EventStream
 from gateway.services import Services
 from gateway.session.clock import Clock
+from gateway.session.orphans import Orphans
 from gateway.session.registry import SessionRegistry
 from gateway.session.shipper import SegmentShipper
 from gateway.settings import Settings
-from gateway.state.store import open_state
+from gateway.state.store import StateStore, open_state
 from gateway.transports.ice import IceServers
 from gateway.transports.peers import PeerConnections, check_port_range
 from gateway.transports.signaling import MAX_OFFER_BODY_BYTES, OFFER_PATH
@@ -90,12 +94,7 @@ def create_app(
             control_plane = MeteredControlPlane(
                 HttpControlPlane(client, settings.controlplane_url, outgoing), metrics
             )
-            outbox = Outbox(
-                settings.outbox_path,
-                control_plane,
-                settings.outbox,
-                inline_io=settings.disk_io == "inline",
-            )
+            outbox = event_outbox(settings, control_plane, state)
             try:
                 async with asyncio.TaskGroup() as group:
                     registry = SessionRegistry(
@@ -127,6 +126,8 @@ def create_app(
                     sampling = group.create_task(load.run())
                     loop_lag = LoopLag(settings.ready_loop_lag_window_sec, metrics.loop_lagged)
                     probing = group.create_task(loop_lag.run())
+                    orphans = Orphans(registry, _orphan_idle_sec(settings))
+                    adopting = group.create_task(orphans.run())
                     app.state.services = Services(
                         settings=settings,
                         control_plane=control_plane,
@@ -167,6 +168,7 @@ def create_app(
                         publishing.cancel()
                         sampling.cancel()
                         probing.cancel()
+                        adopting.cancel()
                         await replica.withdraw()
                         await peers.shutdown()
                         delivery.cancel()
@@ -208,3 +210,32 @@ def artifact_store(settings: Settings) -> ArtifactStore:
     if settings.s3 is not None:
         return S3ArtifactStore(settings.s3)
     return LocalArtifactStore(settings.artifacts_dir)
+
+
+def _orphan_idle_sec(settings: Settings) -> float:
+    """How long an interview's checkpoint waits with no owner before another replica
+    ends it: the dead owner's lease to run out, then the candidate's grace to return."""
+    operations = settings.operations
+    return (
+        operations.owner_lease_sec
+        + operations.checkpoint_interval_sec
+        + settings.reconnect_grace_sec
+    )
+
+
+def event_outbox(settings: Settings, control_plane: ControlPlane, state: StateStore) -> EventOutbox:
+    """The Redis stream when the state is in Redis (the SQLite outbox beside it, for
+    what Redis cannot take), else the SQLite outbox alone."""
+    inline_io = settings.disk_io == "inline"
+    local = Outbox(settings.outbox_path, control_plane, settings.outbox, inline_io=inline_io)
+    if state.redis is None:
+        return local
+    operations = settings.operations
+    return RedisOutbox(
+        EventStream(state.redis, operations.replica_id),
+        local,
+        Journal(settings.outbox_journal_path, inline_io=inline_io),
+        control_plane,
+        settings.outbox,
+        operations.outbox_claim_idle_sec,
+    )

@@ -15,7 +15,7 @@ from gateway.ops.operators import OperatorKeys
 from gateway.ops.replica import Replica
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import ControlPlane
-from gateway.s2s.outbox import Outbox
+from gateway.s2s.outbox import EventOutbox
 from gateway.session.registry import SessionRegistry
 from gateway.settings import Settings
 from gateway.transports.ice import IceServers
@@ -29,7 +29,7 @@ class Services:
     registry: SessionRegistry
     tickets: TicketBook
     artifacts: ArtifactStore
-    outbox: Outbox
+    outbox: EventOutbox
     signer: Signer  # verifies the control plane's S2S requests
     nonces: NonceCache  # nonces of the S2S requests it has accepted
     metrics: Metrics

@@ -28,6 +28,7 @@
 | ZENHIRE_OUTBOX_MAX_AGE_SEC | 86400 | past this, an undelivered event is a dead letter |
 | ZENHIRE_OUTBOX_BASE_DELAY_SEC | 0.5 | first retry delay (doubles, with jitter) |
 | ZENHIRE_OUTBOX_MAX_DELAY_SEC | 60 | cap on one retry delay |
+| ZENHIRE_OUTBOX_CLAIM_IDLE_SEC | 30 | with Redis: a stopped replica's events claimed after this |
 | ZENHIRE_STATIC_DIR | the repository's static/ | the candidate page's files |
 | ZENHIRE_ICE_SERVERS | [] | STUN/TURN servers, a JSON list of RTCIceServer dicts (page too) |
 | ZENHIRE_WEBRTC_PORT_MIN / _MAX | unset | published UDP range for WebRTC (`transports.peers`) |
@@ -40,7 +41,7 @@
 | ZENHIRE_LOCAL_* | see `gateway.interviewer.choice` | local interviewer tuning |
 | ZENHIRE_OPERATOR_KEY | unset (console off) | one operator key for /ops (identity `operator`) |
 | ZENHIRE_OPERATOR_KEYS | unset | `name:secret,name:secret`: operator keys with identities |
-| ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, live directory |
+| ZENHIRE_REDIS_URL | unset (in-process) | state shared by replicas: slots, directory, outbox |
 | ZENHIRE_REPLICA_ID | host name + random suffix | this replica's name on the console |
 | ZENHIRE_SLOT_LEASE_SEC | 15 | a dead replica's slots free themselves after this long |
 | ZENHIRE_VERIFY_PER_ADDRESS_PER_MIN | 30 | verify attempts per address and minute |
@@ -157,6 +158,7 @@ class OperationsSettings:
     owner_lease_sec: float = 3.0
     checkpoint_interval_sec: float = 1.0
     drain_deadline_sec: float = 30.0
+    outbox_claim_idle_sec: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,13 @@ class Settings:
         if self.operations.replica_named:
             return self.data_dir / f"gateway-outbox-{self.operations.replica_id}.sqlite3"
         return self.data_dir / "gateway-outbox.sqlite3"
+
+    @property
+    def outbox_journal_path(self) -> Path:
+        """With Redis: the local copies of this replica's events (`gateway.s2s.journal`)."""
+        if self.operations.replica_named:
+            return self.data_dir / f"gateway-outbox-journal-{self.operations.replica_id}.sqlite3"
+        return self.data_dir / "gateway-outbox-journal.sqlite3"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -469,6 +478,9 @@ def operations_settings(
         ),
         drain_deadline_sec=env.number(
             "ZENHIRE_DRAIN_DEADLINE_SEC", base.drain_deadline_sec, minimum=0.0
+        ),
+        outbox_claim_idle_sec=env.number(
+            "ZENHIRE_OUTBOX_CLAIM_IDLE_SEC", base.outbox_claim_idle_sec, minimum=1.0
         ),
     )
 

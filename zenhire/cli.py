@@ -1,6 +1,7 @@
 """The ``zenhire`` command line: a stable contract for scripts and operators.
 
     zenhire dev                          everything on loopback, embedded defaults
+    zenhire dev --replicas 2             two gateway replicas behind Caddy, Redis and S3
     zenhire gateway serve                the candidate-side gateway alone
     zenhire gateway outbox list|redrive  S2S events never accepted: list, send again
     zenhire controlplane serve           the reference control plane alone
@@ -32,7 +33,7 @@ from zenhire.bench.command import add_arguments as add_bench_arguments
 from zenhire.environment import SettingError
 
 if TYPE_CHECKING:
-    from gateway.s2s.dead_letters import DeadLetters
+    from gateway.s2s.dead_letters import DeadLetterBox
 
 # Candidate frames are 960 bytes; nothing a client legitimately sends comes near this.
 WS_MAX_MESSAGE_BYTES = 64 * 1024
@@ -59,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
 
     dev = commands.add_parser("dev", help="run the control plane and the gateway on loopback")
+    dev.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N gateway replicas behind Caddy, with Redis and an S3 store (scripts/replicas)",
+    )
     dev.set_defaults(run=_dev)
 
     gateway = commands.add_parser("gateway", help="the candidate-side gateway")
@@ -141,21 +149,35 @@ def _serve_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dead_letters() -> DeadLetters:
-    from gateway.s2s.dead_letters import DeadLetters
+def _dead_letters() -> list[DeadLetterBox]:
+    from gateway.s2s.dead_letters import dead_letter_boxes
     from gateway.settings import Settings
 
-    return DeadLetters(Settings.from_env(os.environ).outbox_path)
+    return dead_letter_boxes(Settings.from_env(os.environ))
 
 
 def _outbox_list(args: argparse.Namespace) -> int:
-    for letter in _dead_letters().letters():
+    from gateway.errors import StateStoreUnavailable
+
+    try:
+        letters = [letter for box in _dead_letters() for letter in box.letters()]
+    except StateStoreUnavailable as exc:
+        print(f"zenhire: {exc}", file=sys.stderr)
+        return 1
+    for letter in letters:
         print(json.dumps(dataclasses.asdict(letter)))
     return 0
 
 
 def _outbox_redrive(args: argparse.Namespace) -> int:
-    count = _dead_letters().redrive(None if args.all else list(args.event_ids))
+    from gateway.errors import StateStoreUnavailable
+
+    chosen = None if args.all else list(args.event_ids)
+    try:
+        count = sum(box.redrive(chosen) for box in _dead_letters())
+    except StateStoreUnavailable as exc:
+        print(f"zenhire: {exc}", file=sys.stderr)
+        return 1
     print(json.dumps({"redriven": count}))
     return 0
 
@@ -224,6 +246,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    if args.replicas:
+        from zenhire.dev_replicas import run_replicas
+
+        asyncio.run(run_replicas(os.environ, args.replicas))
+        return 0
     from zenhire.dev import run_dev
 
     asyncio.run(run_dev(os.environ))

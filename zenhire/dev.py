@@ -68,7 +68,7 @@ async def run_dev(environ: Mapping[str, str]) -> None:
                         break
                     await asyncio.sleep(0.05)
             if all(server.started for server in servers):
-                demo = await _demo(control_url, control_settings)
+                demo = await demo_session(control_url, control_settings)
                 _banner(
                     control_url,
                     gateway_settings.public_url,
@@ -82,7 +82,7 @@ async def run_dev(environ: Mapping[str, str]) -> None:
                 server.should_exit = True
 
 
-async def _demo(control_url: str, settings: ControlPlaneSettings) -> dict[str, Any]:
+async def demo_session(control_url: str, settings: ControlPlaneSettings) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=10.0) as http:
         client = await _demo_client(http, f"{control_url}{API_PREFIX}", settings)
         integrator = Integrator(control_url, client["api_key"], http)

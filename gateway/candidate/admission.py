@@ -10,8 +10,9 @@ that follows ``/readyz`` sends it to another replica); so is one reaching a
 replica short of disk (``GATEWAY_DISK_LOW``) or past its CPU threshold
 (``GATEWAY_CPU_HIGH``, `gateway.ops.load`).
 
-Across replicas: a ticket for an interview live on another replica is
-known here from its checkpoint. Starting takes the interview's lease
+Across replicas: a ticket verified on another replica is known here from
+what that replica shared (`gateway.candidate.joining`), and one for an
+interview live on another replica from its checkpoint. Starting takes the interview's lease
 (`gateway.state.ownership`); when there is a checkpoint but no live owner
 (the owner died, or drained and let go) the interview is taken over from
 it. An owner that still holds the lease is waited for (at most one lease:
@@ -26,6 +27,7 @@ import asyncio
 import logging
 import time
 
+from gateway.candidate import joining
 from gateway.candidate.refusals import Refusal, Refused
 from gateway.errors import StateStoreUnavailable, TicketError
 from gateway.s2s.controlplane import Verification
@@ -51,7 +53,11 @@ async def check_ticket(found: Services, ticket: object) -> Verification:
         raise Refused(Refusal.TICKET_INVALID) from None
     registry = found.registry
     session_id = claims.session_id
-    verification = registry.verification(session_id) or await _from_checkpoint(found, session_id)
+    # What the page told other replicas before the start (behind a balancer without
+    # sticky sessions): its verified link, consent, readiness result.
+    verification = await joining.recall(found, session_id) or await _from_checkpoint(
+        found, session_id
+    )
     if verification is None:
         raise Refused(Refusal.SESSION_UNKNOWN)
     if registry.is_finished(session_id) or await _finished_elsewhere(found, session_id):

@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.candidate import joining
 from gateway.candidate.consent import CONSENT_TEXT, CONSENT_VERSION
 from gateway.candidate.readiness import ReadinessInvalid, parse_readiness
 from gateway.candidate.refusals import Refusal
@@ -29,7 +30,8 @@ from gateway.errors import GatewayError, TicketError
 from gateway.http import BadRequest, error_response, json_object
 from gateway.limits import Limited, client_address
 from gateway.logs import token_fingerprint
-from gateway.services import services
+from gateway.s2s.controlplane import Verification
+from gateway.services import Services, services
 from gateway.session.identity import Consent
 from gateway.session.live import LiveSession
 from zenhire.timestamps import now_iso
@@ -86,6 +88,9 @@ async def open_session(request: Request) -> Response:
             {"language": language},
         )
     registry.remember(verification)
+    # A reload may reach another replica than the one it consented on.
+    await joining.recall(found, session_id)
+    await joining.share_verification(found, verification)
     consent = registry.consent(session_id)
     log.info(
         "token verified",
@@ -129,11 +134,12 @@ async def record_consent(request: Request) -> Response:
         return error_response(exc.status, exc.code, exc.message)
     except TicketError:
         return Refusal.TICKET_INVALID.response()
-    if found.registry.verification(ticket.session_id) is None:
+    if await _verification(found, ticket.session_id) is None:
         return Refusal.SESSION_UNKNOWN.response()
     found.registry.record_consent(ticket.session_id, Consent(now_iso(), CONSENT_VERSION))
     consent = found.registry.consent(ticket.session_id)
     assert consent is not None
+    await joining.share_consent(found, ticket.session_id, consent)
     return JSONResponse({"accepted_at": consent.accepted_at, "text_version": consent.text_version})
 
 
@@ -154,7 +160,7 @@ async def record_readiness(request: Request) -> Response:
         return error_response(400, "READINESS_INVALID", str(exc), {"field": exc.field})
     registry = found.registry
     session_id = ticket.session_id
-    if registry.verification(session_id) is None:
+    if await _verification(found, session_id) is None:
         return Refusal.SESSION_UNKNOWN.response()
     if registry.is_finished(session_id):
         return Refusal.SESSION_FINISHED.response()
@@ -165,7 +171,13 @@ async def record_readiness(request: Request) -> Response:
             "The interview has already started; a readiness check can only configure its start.",
         )
     registry.record_readiness(session_id, readiness)
+    await joining.share_readiness(found, session_id, readiness)
     return JSONResponse({"recorded_at": now_iso(), "echo_path": readiness.echo_path})
+
+
+async def _verification(found: Services, session_id: str) -> Verification | None:
+    """The session's verification here, or as another replica shared it."""
+    return found.registry.verification(session_id) or await joining.recall(found, session_id)
 
 
 def _accepting(session: LiveSession | None) -> bool:

@@ -18,7 +18,7 @@ import time
 from gateway.errors import StateStoreUnavailable
 from gateway.interviewer import Outcome
 from gateway.ops.metrics import UpstreamMetrics
-from gateway.s2s.outbox import Outbox
+from gateway.s2s.outbox import EventOutbox
 from gateway.session.live import LiveSession
 from gateway.session.registry import SessionRegistry
 from gateway.state.directory import Action, Command, LiveSummary, ReplicaSnapshot
@@ -42,7 +42,7 @@ class Replica:
         replica_id: str,
         registry: SessionRegistry,
         state: StateStore,
-        outbox: Outbox,
+        outbox: EventOutbox,
         upstream: UpstreamMetrics,
         internal_url: str = "",
     ) -> None:

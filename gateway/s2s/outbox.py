@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.disk import DiskWork, writer_thread
 from gateway.errors import ControlPlaneUnavailable, OutboxFull
@@ -73,6 +73,25 @@ class Backlog:
     oldest_age_sec: float
     dead: int = 0
     held: int = 0  # not on disk yet (the database takes no writes)
+
+
+class EventOutbox(Protocol):
+    """What a gateway needs of its outbox: this module's `Outbox` (SQLite, one
+    replica) or `gateway.s2s.redis_outbox.RedisOutbox` (replicas sharing Redis)."""
+
+    async def enqueue(self, event_id: str, session_id: str, type_: str, body: bytes) -> bool:
+        """Store an event for delivery; whether it is durable (on disk, or in Redis)."""
+        ...
+
+    async def backlog(self) -> Backlog: ...
+
+    async def state_of(self, event_id: str) -> str | None: ...
+
+    async def run(self) -> None: ...
+
+    async def deliver_due(self) -> float | None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -241,11 +260,11 @@ class Outbox:
         extra = {"event_id": event.event_id, "event_type": event.type, "attempts": event.attempts}
         if self._backoff.gives_up(event.attempts, retry_at - event.created_at):
             await self._settle(event, "expired", error)
-            log.error("event delivery abandoned", extra=extra)
+            log.error("event delivery abandoned", extra={**extra, "error": error})
             return None
         event.next_attempt_at = retry_at
         await self._settle(event, "pending", error)
-        log.warning("event delivery failed, will retry", extra=extra)
+        log.warning("event delivery failed, will retry", extra={**extra, "error": error})
         return retry_at
 
     async def _settle(self, event: Event, state: str, error: str | None) -> None:

@@ -32,7 +32,7 @@ from gateway.errors import ArtifactStoreUnavailable, StateStoreUnavailable
 from gateway.interviewer import Outcome
 from gateway.s2s.artifacts import ArtifactStore, recording_key, transcript_key
 from gateway.s2s.controlplane import event_body
-from gateway.s2s.outbox import Outbox
+from gateway.s2s.outbox import EventOutbox
 from gateway.session.assembly import assemble, delete_segments
 from gateway.session.identity import SessionIdentity
 from gateway.session.recording import discard, recover
@@ -69,7 +69,7 @@ class Archive:
         self,
         spool_dir: Path,
         artifacts: ArtifactStore,
-        outbox: Outbox,
+        outbox: EventOutbox,
         min_free_bytes: int = 0,
         shipper: SegmentShipper | None = None,
         ownership: Ownership | None = None,

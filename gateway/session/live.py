@@ -320,18 +320,10 @@ class LiveSession:
 
     async def run(self) -> None:
         """Hold the interview until it ends, then hand the outcome to ``on_end``."""
-        pumps = [self._clock.ticking(self._tick), self._converse(), self._watch()]
-        if self._keeper is not None:
-            pumps.append(self._keeper.run(self))
-        try:
-            await first_to_finish(*pumps, self._ended.wait())
-        except* OSError:
-            # The spool's disk is full or failing: the interview cannot be kept.
-            log.exception("the recording failed")
-            self.end(RECORDING_FAILED)
-        except* Exception:
-            log.exception("live session crashed")
-            self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
+        # Ended before it ran (an interview adopted from a dead replica, to be closed):
+        # nothing to converse, only to finish.
+        if self.outcome is None:
+            await self._hold()
         assert self.outcome is not None
         self.phase = Phase.RATING
         if self._speaker is not None:
@@ -357,6 +349,20 @@ class LiveSession:
             self._transport.close(CloseCode.NORMAL, "interview ended")
             self._transport = None
         await self._on_end(self, self.outcome)
+
+    async def _hold(self) -> None:
+        pumps = [self._clock.ticking(self._tick), self._converse(), self._watch()]
+        if self._keeper is not None:
+            pumps.append(self._keeper.run(self))
+        try:
+            await first_to_finish(*pumps, self._ended.wait())
+        except* OSError:
+            # The spool's disk is full or failing: the interview cannot be kept.
+            log.exception("the recording failed")
+            self.end(RECORDING_FAILED)
+        except* Exception:
+            log.exception("live session crashed")
+            self.end(Outcome("failed", "INTERNAL_ERROR", "The interview stopped unexpectedly."))
 
     async def _offer_rating(self, outcome: Outcome) -> None:
         """Tell the page the interview ended; hold the rating window if it has one."""

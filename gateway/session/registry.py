@@ -27,7 +27,7 @@ from gateway.interviewer import Echo, InterviewerFactory, InterviewPlanContext, 
 from gateway.logs import bind_session
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.s2s.controlplane import Verification
-from gateway.s2s.outbox import Outbox
+from gateway.s2s.outbox import EventOutbox
 from gateway.session.archive import GATEWAY_RESTART, RECORDING_FAILED, Archive, Erased
 from gateway.session.checkpoint import ReplicaTakeover
 from gateway.session.clock import Clock
@@ -62,7 +62,7 @@ class SessionRegistry:
         group: asyncio.TaskGroup,
         interviewers: InterviewerFactory,
         slots: SlotStore,
-        outbox: Outbox,
+        outbox: EventOutbox,
         artifacts: ArtifactStore,
         meter: SessionMeter | None = None,
         clock: Clock | None = None,
@@ -156,19 +156,22 @@ class SessionRegistry:
     def start(
         self,
         verification: Verification,
-        transport: Transport,
+        transport: Transport | None,
         lease: Lease,
         takeover: ReplicaTakeover | None = None,
     ) -> LiveSession:
         """Start the live interview (the caller holds its slot and ``lease``) attached to
         ``transport``, afresh or from another replica's checkpoint (``takeover``).
 
+        Without a transport (an interview adopted from a dead replica, to be ended:
+        `gateway.session.orphans`) it starts as a candidate who has gone.
         Raise `RuntimeError` if it is live already: one live copy per session.
         """
         session_id = verification.session_id
         if session_id in self._live:
             raise RuntimeError(f"session {session_id} is live already")
         if takeover is None:
+            assert transport is not None, "only a taken-over interview starts detached"
             readiness = self._readiness.pop(session_id)
             identity = SessionIdentity.starting(
                 verification,
@@ -228,13 +231,15 @@ class SessionRegistry:
         if takeover is not None:
             # The page that reconnects here sees the conversation so far.
             session.captions.restore(takeover.turns)
-        session.attach(transport)
+        if transport is not None:
+            session.attach(transport)
+        kind = identity.transport if transport is None else transport.kind
         self._live[session_id] = session
         # A takeover goes on with the interview the first owner reported started.
         self._tasks[session_id] = self._group.create_task(
-            self._run(session, transport.kind, started=takeover is None)
+            self._run(session, kind, started=takeover is None)
         )
-        self._meter.started(verification.client_id, transport.kind)
+        self._meter.started(verification.client_id, kind)
         return session
 
     def _segments(

@@ -12,6 +12,9 @@ refuses it once a higher one was issued:
     finish         the terminal event may be queued (and the session is marked finished
                    for every replica), once: a fenced owner is told no
     release        a draining owner lets go after its final checkpoint
+    orphans        interviews with a checkpoint, no live owner, and no news for a while
+    share/shared   before the start: what the page told one replica (the verified link,
+                   consent, readiness), for whichever replica its next request reaches
 
 So an owner that stalled, lost its lease and came back finds itself fenced
 and ends quietly: it neither writes a checkpoint nor reports the interview,
@@ -126,6 +129,22 @@ class Ownership(Protocol):
         """Let go of the lease (the checkpoint stays for the next owner)."""
         ...
 
+    async def orphans(self, idle_sec: float, limit: int) -> list[str]:
+        """At most ``limit`` unfinished interviews with no live owner whose checkpoint is
+        older than ``idle_sec``: their replica died and their candidate never came back."""
+        ...
+
+    async def share(
+        self, session_id: str, part: str, value: str, ttl_sec: int, *, first: bool = False
+    ) -> None:
+        """Keep ``part`` (JSON) of a session not started yet for every replica, ``ttl_sec``
+        long; with ``first``, a value already kept stays (consent is given once)."""
+        ...
+
+    async def shared(self, session_id: str) -> dict[str, str]:
+        """The parts `share` kept for the session (none: nothing, or one replica)."""
+        ...
+
 
 class MemoryOwnership:
     """One replica: it owns everything it runs, and no one can take over."""
@@ -164,3 +183,14 @@ class MemoryOwnership:
 
     async def release(self, lease: Lease) -> None:
         pass
+
+    async def orphans(self, idle_sec: float, limit: int) -> list[str]:
+        return []
+
+    async def share(
+        self, session_id: str, part: str, value: str, ttl_sec: int, *, first: bool = False
+    ) -> None:
+        pass  # one replica: its registry holds all of it
+
+    async def shared(self, session_id: str) -> dict[str, str]:
+        return {}

@@ -6,6 +6,8 @@ Per session (the ``{session}`` hash tag keeps its keys together):
     zenhire:own:{sid}:epoch        the newest fencing token issued (INCR)
     zenhire:own:{sid}:checkpoint   the latest `Checkpoint` (JSON), expiring after a day
     zenhire:own:{sid}:finished     set once the interview ended (its last owner), kept 8 days
+    zenhire:own:{sid}:joining      hash of what the page told a replica before the start
+                                   (verification, consent, readiness), as long as a ticket
 
 A lease is taken with SET NX semantics inside one script that also INCRs
 the epoch, so two replicas claiming at the same moment get one lease and
@@ -20,6 +22,7 @@ sees as newer).
 from __future__ import annotations
 
 import json
+import time
 
 from redis.asyncio import Redis
 
@@ -29,6 +32,8 @@ from gateway.state.redis_errors import unreachable_as
 PREFIX = "zenhire:own:"
 MS_PER_SEC = 1000
 CHECKPOINT_TTL_SEC = 86_400
+# Keys asked for per SCAN step while looking for orphans.
+SCAN_COUNT = 500
 # Candidate links live seven days at the control plane; a day's margin for clocks.
 FINISHED_TTL_SEC = 8 * 86_400
 
@@ -186,3 +191,41 @@ class RedisOwnership:
     async def release(self, lease: Lease) -> None:
         with unreachable_as("ownership"):
             await self._release(keys=[_key(lease.session_id, "lease")], args=[lease.token])
+
+    async def share(
+        self, session_id: str, part: str, value: str, ttl_sec: int, *, first: bool = False
+    ) -> None:
+        key = _key(session_id, "joining")
+        with unreachable_as("ownership"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                (pipe.hsetnx if first else pipe.hset)(key, part, value)
+                pipe.expire(key, ttl_sec)
+                await pipe.execute()
+
+    async def shared(self, session_id: str) -> dict[str, str]:
+        with unreachable_as("ownership"):
+            found = await self._redis.hgetall(_key(session_id, "joining"))
+        return {str(part): str(value) for part, value in found.items()}
+
+    async def orphans(self, idle_sec: float, limit: int) -> list[str]:
+        # Checkpoints exist only for interviews not finished (finishing deletes it), so
+        # a SCAN over them visits the live interviews of every replica and no more.
+        found: list[str] = []
+        oldest = time.time() - idle_sec
+        with unreachable_as("ownership"):
+            async for key in self._redis.scan_iter(match=_key("*", "checkpoint"), count=SCAN_COUNT):
+                session_id = str(key)[len(PREFIX) + 1 :].split("}", 1)[0]
+                lease, raw = await self._redis.mget(
+                    _key(session_id, "lease"), _key(session_id, "checkpoint")
+                )
+                if lease is not None or raw is None:
+                    continue
+                try:
+                    saved_at = Checkpoint.from_json(str(raw)).saved_at
+                except ValueError:
+                    continue  # a malformed checkpoint: a join reports it, nobody can adopt it
+                if saved_at < oldest:
+                    found.append(session_id)
+                    if len(found) >= limit:
+                        break
+        return found

@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from audio.frames import SAMPLE_RATE
-from gateway.s2s.artifacts import recording_key
+from gateway.s2s.artifacts import recording_key, transcript_key
 from gateway.s2s.s3 import S3ArtifactStore
 from gateway.session.segments import SegmentName, segments_prefix, stored_segments
 from gateway.settings import Settings
@@ -163,32 +163,54 @@ async def test_a_websocket_join_on_a_non_owner_is_piped_to_the_owner(
 
 
 @pytest.mark.fault(
-    "owner drained by SIGTERM",
-    injected="SIGTERM of the replica running the interview (a rolling deploy)",
-    happened="final checkpoint, lease released, page told reconnect; taken over at once",
+    "every replica drained by SIGTERM in turn",
+    injected="a rolling deploy: SIGTERM of each replica in turn, each restarted before the next",
+    happened="final checkpoint, lease released, pages told reconnect; every interview taken "
+    "over at once, each reported completed once",
 )
-async def test_a_rolling_restart_moves_every_live_interview_and_loses_none(
+@pytest.mark.timeout(120)
+async def test_a_rolling_restart_of_every_replica_moves_every_live_interview_and_loses_none(
     tmp_path: Path, redis: str
 ) -> None:
-    """SIGTERM each replica in turn: its interviews reconnect elsewhere at once."""
+    """SIGTERM each replica in turn: its interviews reconnect to the other at once."""
     async with replicas(tmp_path, redis) as (stack, (first, second)):
-        session_id, candidate = await started(stack, first)
-        connection = asyncio.create_task(leg(candidate))
-        await until(lambda: bool(candidate.speech_starts))
-        await asyncio.sleep(1.0)
-        moved_at = time.monotonic()
-        first.terminate()
-        await connection
-        assert candidate.kinds("reconnect")[-1]["reason"] == "GATEWAY_DRAINING"
-        assert await first.wait() == 0
-        candidate.gateway_url = second.url
-        await leg(candidate, end_once=lambda: candidate.heard_after(moved_at) is not None)
+        people = [await started(stack, first), await started(stack, second)]
+        candidates = [candidate for _, candidate in people]
+        legs = [asyncio.create_task(leg(candidate)) for candidate in candidates]
+        await until(lambda: all(candidate.speech_starts for candidate in candidates))
+        await asyncio.sleep(1.0)  # a checkpoint or two
+        for going, staying, last in ((first, second, False), (second, first, True)):
+            moved_at = time.monotonic()
+            going.terminate()
+            moved = [
+                n for n, candidate in enumerate(candidates) if candidate.gateway_url == going.url
+            ]
+            assert moved
+            for n in moved:
+                candidate = candidates[n]
+                await legs[n]
+                assert candidate.kinds("reconnect")[-1]["reason"] == "GATEWAY_DRAINING"
+                candidate.gateway_url = staying.url
+                # On the last move, each ends its interview once it hears the interviewer.
+                heard_again = _heard_after(candidate, moved_at) if last else None
+                legs[n] = asyncio.create_task(leg(candidate, end_once=heard_again))
+            assert await going.wait() == 0
+            for n in moved:
+                await until(_heard_after(candidates[n], moved_at))
+                heard = candidates[n].heard_after(moved_at)
+                assert heard is not None and heard - moved_at < TAKEOVER_LIMIT_SEC
+            if not last:
+                await going.start()
+        await asyncio.gather(*legs)
 
-        assert candidate.kinds("live")[-1]["resumed"] is True
-        assert candidate.kinds("ended")[-1]["reason"] == "completed"
-        heard = candidate.heard_after(moved_at)
-        assert heard is not None and heard - moved_at < TAKEOVER_LIMIT_SEC
-        await one_completed(stack, session_id)
+        for session_id, candidate in people:
+            assert candidate.kinds("live")[-1]["resumed"] is True
+            assert candidate.kinds("ended")[-1]["reason"] == "completed"
+            await one_completed(stack, session_id)
+
+
+def _heard_after(candidate: Candidate, moment: float) -> Callable[[], bool]:
+    return lambda: candidate.heard_after(moment) is not None
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +281,117 @@ async def test_a_taken_over_interview_continues_the_same_recording_in_segments(
         assert len(left) / rate >= taken_over[0].start / SAMPLE_RATE
         assert abs(len(left) / rate - session["duration_sec"]) <= 1.5
         assert await _segment_names(store, session_id) == []
+
+
+@pytest.mark.fault(
+    "owner SIGKILLed for good, candidate never back",
+    injected="SIGKILL of the replica running the interview; the candidate does not reconnect",
+    happened="another replica adopts it once lease and grace ran out: failed CANDIDATE_LEFT, "
+    "the recording from its segments, reported once",
+)
+async def test_an_interview_whose_replica_died_and_candidate_left_is_ended_by_another(
+    tmp_path: Path, redis: str, s3_endpoint: str
+) -> None:
+    s3_env = {
+        **s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="orphans"),
+        "ZENHIRE_RECORDING_SEGMENT_SEC": "1",
+        "ZENHIRE_RECONNECT_GRACE_SEC": "2",
+    }
+    settings = Settings.from_env(s3_env)
+    assert settings.s3 is not None
+    store = S3ArtifactStore(settings.s3)
+    async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, _)):
+        session_id, candidate = await started(stack, first)
+        connection = asyncio.create_task(leg(candidate))
+        # The first question asked, then the interviewer listening: a turn in the checkpoint.
+        await until(
+            lambda: (
+                bool(candidate.kinds("caption"))
+                and [e["state"] for e in candidate.kinds("state")][-1:] == ["listening"]
+            )
+        )
+        await asyncio.sleep(2.0)  # segments and checkpoints
+        first.kill()
+        await connection
+        shipped = await _segment_names(store, session_id)
+        assert shipped
+
+        # Lease (2 s), a checkpoint's interval and the grace (2 s), then a look or two.
+        session = await stack.wait_for_status(session_id, "failed", timeout_sec=30.0)
+        assert session["error"]["code"] == "CANDIDATE_LEFT"
+        await asyncio.sleep(1.0)
+        assert terminal_events(stack, session_id) == ["session.failed"]
+        key = recording_key(session_id)
+        wav = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
+        left, _, _ = stereo_channels(wav)
+        # Everything the dead replica shipped is in the recording.
+        last = shipped[-1]
+        assert len(left) >= last.start
+        # The control plane serves artifacts of completed sessions only: read the store.
+        key = transcript_key(session_id)
+        raw = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
+        assert json.loads(raw)["turns"], "the transcript from the checkpoint"
+
+
+@pytest.mark.fault(
+    "page's requests spread over replicas",
+    injected="a balancer without sticky sessions: verify on one replica, consent and readiness "
+    "on the other, the WebSocket on the first, a reload's verify on the other",
+    happened="each replica knows what the page told the other; one interview, consent asked "
+    "once, the readiness result in its transcript, reported once",
+)
+async def test_a_page_whose_requests_reach_different_replicas_is_interviewed_once(
+    tmp_path: Path, redis: str, s3_endpoint: str
+) -> None:
+    s3_env = s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="spread")
+    settings = Settings.from_env(s3_env)
+    assert settings.s3 is not None
+    store = S3ArtifactStore(settings.s3)
+    async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, second)):
+        session_id, token = await stack.create_session(consent_mode="explicit")
+        candidate = Candidate(first.url)
+        assert (await candidate.open(stack.http, token, consent=False)).status_code == 200
+        assert candidate.session["consent"]["required"] is True
+        ticket = {"ticket": candidate.ticket}
+        consent = {
+            **ticket,
+            "accepted": True,
+            "text_version": candidate.session["consent"]["version"],
+        }
+        answer = await stack.http.post(f"{second.url}/api/v1/candidate/consent", json=consent)
+        assert answer.status_code == 200, answer.text
+        readiness = {**ticket, "readiness": _readiness()}
+        answer = await stack.http.post(f"{second.url}/api/v1/candidate/readiness", json=readiness)
+        assert answer.status_code == 200, answer.text
+        # A reload reaching the other replica: consent is not asked again.
+        reload = Candidate(second.url)
+        assert (await reload.open(stack.http, token, consent=False)).status_code == 200
+        assert reload.session["consent"]["accepted"] is True
+
+        await leg(candidate, end_once=lambda: bool(candidate.speech_starts))
+
+        assert not candidate.kinds("error"), candidate.kinds("error")
+        assert candidate.kinds("ended")[-1]["reason"] == "completed"
+        await one_completed(stack, session_id)
+        key = transcript_key(session_id)
+        raw = b"".join([chunk async for chunk in store.read(key, 0, await store.size(key) - 1)])
+        document = json.loads(raw)
+        assert document["readiness"]["echo_path"] == "strong"
+        assert document["consent"]["text_version"] == consent["text_version"]
+
+
+def _readiness() -> dict[str, object]:
+    """A complete readiness result as the page sends it (strong echo)."""
+    return {
+        "version": 1,
+        "skipped": False,
+        "browser": {"audio_worklet": True, "get_user_media": True, "webrtc": True},
+        "echo": {"status": "passed", "level_db": 18.5},
+        "network": {
+            "status": "passed",
+            "transport": "websocket",
+            "candidates": {"host": 2, "srflx": 0, "relay": 0},
+            "turn_configured": False,
+            "rtt_ms": 3.2,
+        },
+    }

@@ -45,13 +45,16 @@ from zenhire.loopback.stack import (
 
 log = logging.getLogger("zenhire.bench")
 
-FAULTS = (
-    "drop a candidate's connection (it comes back)",
-    "a candidate vanishes",
-    "control plane down for 5-15 s",
-    "gateway SIGKILL, restarted",
-    "Redis FLUSHALL",
-)
+# ``--chaos-faults`` picks among these by key (all by default): without
+# ``kill`` one gateway process lives through the whole soak, so its memory
+# over the full length says whether anything leaks.
+FAULTS = {
+    "drop": "drop a candidate's connection (it comes back)",
+    "vanish": "a candidate vanishes",
+    "controlplane": "control plane down for 5-15 s",
+    "kill": "gateway SIGKILL, restarted",
+    "flush": "Redis FLUSHALL",
+}
 SAMPLE_SEC = 10.0
 GRACE_SEC = 5
 TERMINAL = ("completed", "failed", "expired")
@@ -156,10 +159,10 @@ class Soak:
 
     # -- faults -----------------------------------------------------------------
 
-    async def faults_forever(self, every_sec: float) -> None:
+    async def faults_forever(self, every_sec: float, kinds: tuple[str, ...]) -> None:
         while True:
             await asyncio.sleep(random.expovariate(1 / every_sec))
-            fault = random.choice(FAULTS)
+            fault = FAULTS[random.choice(kinds)]
             self.faults[fault] += 1
             log.info("fault", extra={"fault": fault})
             try:
@@ -179,8 +182,11 @@ class Soak:
                 task.cancel()
         elif fault.startswith("control plane"):
             await self.stack.control.stop()
-            await asyncio.sleep(random.uniform(5, 15))
-            await self.stack.control.start()
+            try:
+                await asyncio.sleep(random.uniform(5, 15))
+            finally:
+                # Back even when the soak ends mid-outage: the verdict asks it.
+                await self.stack.control.start()
         elif fault.startswith("gateway"):
             os.kill(self.pid, signal.SIGKILL)
         elif fault.startswith("Redis"):
@@ -241,13 +247,20 @@ def _zombie(pid: int) -> bool:
 
 
 def memory_figures(series: list[list[tuple[float, float]]]) -> dict[str, Any]:
-    """RSS of the longest-lived gateway process: first, last, max and the slope."""
+    """RSS of the longest-lived gateway process: first, last, max and the slope.
+
+    The slope is given over the whole life and over its second half: a process
+    warms up (allocator arenas, caches, the first interviews' imports) before
+    its memory can be flat.
+    """
     longest = max(series, key=len)
     if len(longest) < 2:
         return {"samples": len(longest)}
     times = [t - longest[0][0] for t, _ in longest]
     rss = [r for _, r in longest]
     slope = statistics.linear_regression(times, rss).slope
+    half = len(times) // 2
+    late = statistics.linear_regression(times[half:], rss[half:]).slope if half >= 2 else None
     return {
         "samples": len(longest),
         "span_min": round(times[-1] / 60, 1),
@@ -255,11 +268,17 @@ def memory_figures(series: list[list[tuple[float, float]]]) -> dict[str, Any]:
         "last_mib": round(rss[-1], 1),
         "max_mib": round(max(rss), 1),
         "slope_mib_per_hour": round(slope * 3600, 1),
+        "second_half_slope_mib_per_hour": None if late is None else round(late * 3600, 1),
     }
 
 
 async def chaos(
-    seconds: float, sessions: int, concurrency: int, every_sec: float, work_dir: Path | None
+    seconds: float,
+    sessions: int,
+    concurrency: int,
+    every_sec: float,
+    work_dir: Path | None,
+    kinds: tuple[str, ...] = tuple(FAULTS),
 ) -> dict[str, Any]:
     """Hold ``sessions`` interviews over about ``seconds`` with faults every ``every_sec``."""
     with tempfile.TemporaryDirectory(prefix="zenhire-chaos-") as scratch:
@@ -281,7 +300,7 @@ async def chaos(
                     keeper = group.create_task(soak.keep_gateway(stop))
                     await asyncio.sleep(5.0)
                     helpers = [
-                        group.create_task(soak.faults_forever(every_sec)),
+                        group.create_task(soak.faults_forever(every_sec, kinds)),
                         group.create_task(soak.sample_memory()),
                     ]
                     await soak.candidates(concurrency, mean_sec)
@@ -322,5 +341,7 @@ def table(section: dict[str, Any]) -> list[str]:
             ),
         ),
         ("RSS slope (MiB per hour)", memory.get("slope_mib_per_hour")),
+        ("RSS slope, second half (MiB per hour)", memory.get("second_half_slope_mib_per_hour")),
+        ("longest gateway life (min)", memory.get("span_min")),
     ]
     return ["| measure | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), ""]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--neighbours", type=int, default=2, help="loop-lag: fsync-heavy processes on the disk"
     )
+    parser.add_argument(
+        "--lag-write-iops",
+        type=int,
+        default=None,
+        help="loop-lag: the data directory on a loop device held to this many write IOPS (root)",
+    )
     parser.add_argument("--segments-sessions", type=int, default=20)
     parser.add_argument("--takeover-runs", type=int, default=10, help="takeovers of each kind")
     parser.add_argument("--chaos-sec", type=float, default=1800.0, help="fault soak length")
@@ -94,8 +101,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chaos-concurrency", type=int, default=10)
     parser.add_argument("--chaos-every", type=float, default=20.0, help="mean sec between faults")
     parser.add_argument(
+        "--chaos-faults",
+        default="drop,vanish,controlplane,kill,flush",
+        help="fault soak: the kinds of fault, comma-separated (leave out kill for one process)",
+    )
+    parser.add_argument(
         "--segments-sec", type=float, default=None, help="plateau of each segments variant"
     )
+
+
+def _fault_kinds(raw: str) -> tuple[str, ...]:
+    from zenhire.bench.chaos import FAULTS
+
+    kinds = tuple(kind for kind in raw.split(",") if kind)
+    unknown = sorted(set(kinds) - set(FAULTS))
+    if unknown or not kinds:
+        raise SystemExit(f"zenhire bench: --chaos-faults takes some of {', '.join(FAULTS)}")
+    return kinds
 
 
 def _steps(raw: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -149,6 +171,11 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
     from zenhire.bench import lifecycle
     from zenhire.bench.run import run as ramp_run
 
+    # A SIGTERM ends the run as Ctrl-C does: every part's clean-up runs (processes
+    # stopped; the loop-lag part's loop device unmounted and its throttle lifted).
+    main = asyncio.current_task()
+    assert main is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     options = options_of(args)
     results: dict[str, Any] = {"steps": [], "baselines": [], "extra": {}}
     if "ramp" in parts:
@@ -174,6 +201,7 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
             args.lag_sessions,
             args.lag_plateau_sec or (10.0 if args.quick else 30.0),
             args.neighbours,
+            args.lag_write_iops,
         )
     if "segments" in parts:
         from zenhire.bench.segments import segments_cost
@@ -193,6 +221,7 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
             args.chaos_concurrency,
             args.chaos_every,
             args.work_dir,
+            _fault_kinds(args.chaos_faults),
         )
     if "soak" in parts:
         results["extra"]["soak"] = await lifecycle.soak(

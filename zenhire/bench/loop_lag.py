@@ -4,7 +4,9 @@
 core: first with ``ZENHIRE_DISK_IO=inline`` (recording writes and SQLite
 commits on the event loop, as before they moved off it), then with the
 default ``thread``. Each time, `neighbour` processes write and fsync
-without pause on the file system of the gateway's data directory, and
+without pause on the file system of the gateway's data directory (with ``write_iops``,
+that directory is a device held to so many writes a second: the real slow
+disk of `zenhire.bench.slowdisk`, the neighbours then beside it), and
 ``sessions`` simulated WebSocket candidates (`zenhire.bench.ws_load`: the
 lightest real client, real speech frames and the real protocol, decoding
 nothing) hold live interviews with the realtime interviewer relaying to
@@ -23,6 +25,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +34,7 @@ from typing import Any
 import httpx
 
 from audio.frames import SILENCE
-from zenhire.bench import material
+from zenhire.bench import material, slowdisk
 from zenhire.bench.probe import pinned, python
 from zenhire.bench.run import gateway_launcher
 from zenhire.bench.stack import Rig, rig
@@ -52,7 +55,11 @@ MICROPHONE_SEC = 30.0
 
 
 async def loop_lag(
-    options: Any, sessions: int, plateau_sec: float, neighbours: int
+    options: Any,
+    sessions: int,
+    plateau_sec: float,
+    neighbours: int,
+    write_iops: int | None = None,
 ) -> dict[str, Any]:
     microphone = material.Microphone.of(
         await material.speech(material.CANDIDATE_LINES, MICROPHONE_SEC)
@@ -62,25 +69,44 @@ async def loop_lag(
         "sessions": sessions,
         "plateau_sec": plateau_sec,
         "neighbours": neighbours,
+        "disk": f"loop device held to {write_iops} write IOPS" if write_iops else "data disk",
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
         work_dir = options.work_dir or Path(scratch)
         async with rig(work_dir, BenchUpstream([SILENCE], frames)) as found:
-            for mode in MODES:
-                async with _neighbours(work_dir / f"neighbour-{mode}", neighbours) as disk:
+            for number, (mode, iops) in enumerate(_variants(write_iops)):
+                label = f"{mode}-{number}"
+                async with (
+                    _data_disk(work_dir / f"gateway-lag-{label}", iops) as fsync_p50_ms,
+                    _neighbours(work_dir / f"neighbour-{label}", neighbours) as disk,
+                ):
                     run = await _one(
-                        found, options, mode, microphone, sessions, plateau_sec, frames
+                        found, options, number, mode, microphone, sessions, plateau_sec, frames
                     )
                 run["neighbour"] = disk
+                run["disk"] = f"{iops} write IOPS" if iops else "data disk"
+                run["disk_fsync_p50_ms"] = fsync_p50_ms
                 results["runs"].append(run)
-                log.info("loop-lag %s: %s", mode, json.dumps(run))
+                log.info("loop-lag %s: %s", label, json.dumps(run))
     return results
+
+
+def _variants(write_iops: int | None) -> list[tuple[str, int | None]]:
+    """The runs: both disk paths; on a throttled device, first the default on the plain disk.
+
+    That first run is the baseline of the same load with a fast disk, so the
+    lag the CPU alone causes is measured beside what the slow disk adds.
+    """
+    if write_iops is None:
+        return [(mode, None) for mode in MODES]
+    return [("thread", None), *((mode, write_iops) for mode in MODES)]
 
 
 async def _one(
     found: Rig,
     options: Any,
+    number: int,
     mode: str,
     microphone: material.Microphone,
     sessions: int,
@@ -99,7 +125,7 @@ async def _one(
     stop = asyncio.Event()
     gate = asyncio.Semaphore(ADMIT_CONCURRENCY)
     lives: list[asyncio.Event] = []
-    failed: list[BaseException] = []
+    failed: list[Exception] = []
 
     async def one(number: int) -> None:
         async with gate:
@@ -111,8 +137,8 @@ async def _one(
             failed.append(exc)
             live.set()
 
-    first = 1_000_000 * (MODES.index(mode) + 1)
-    async with found.gateway(f"lag-{mode}", options.gateway_core, env):
+    first = 1_000_000 * (number + 1)  # candidate numbers apart between runs
+    async with found.gateway(f"lag-{mode}-{number}", options.gateway_core, env):
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(first + n)) for n in range(sessions)]
             await _wait_live(lives, sessions)
@@ -129,6 +155,7 @@ async def _one(
         "disk_io": mode,
         "live": sum(live.is_set() for live in lives) - len(failed),
         "candidates_failed": len(failed),
+        "failures": dict(Counter(_reason(exc) for exc in failed).most_common(3)),
         "lag_p99_over_time_ms": round(after["zenhire_event_loop_lag_p99_seconds"] * 1000, 1),
         "lag_max_ms": round(after["zenhire_event_loop_lag_max_seconds"] * 1000, 1),
         "lag_p99_samples_ms_at_most": _histogram_p99_ms(before, after),
@@ -140,6 +167,12 @@ async def _one(
             if name.startswith("zenhire_sessions_finished_total{")
         },
     }
+
+
+def _reason(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]  # the candidate's own task group: what went wrong inside
+    return f"{type(exc).__name__}: {exc}"[:120]
 
 
 async def _wait_live(lives: list[asyncio.Event], count: int) -> None:
@@ -190,6 +223,16 @@ def _histogram_p99_ms(before: dict[str, float], after: dict[str, float]) -> floa
         if total and count >= 0.99 * total:
             return round(bound * 1000, 1)
     return None
+
+
+@asynccontextmanager
+async def _data_disk(folder: Path, write_iops: int | None) -> AsyncIterator[float]:
+    """The gateway's data directory: on a throttled device when asked; its fsync p50 in ms."""
+    if write_iops is None:
+        yield await asyncio.to_thread(slowdisk.fsync_ms, folder)
+        return
+    async with slowdisk.throttled_disk(folder, write_iops) as mounted:
+        yield await asyncio.to_thread(slowdisk.fsync_ms, mounted)
 
 
 @asynccontextmanager

@@ -154,18 +154,21 @@ def loop_lag_table(section: dict[str, Any]) -> list[str]:
     """The loop-lag runs (`zenhire.bench.loop_lag`), one row per disk path."""
     lines = [
         f"event-loop lag, {section['sessions']} live WebSocket interviews, "
-        f"{section['neighbours']} fsync-heavy neighbours, {section['plateau_sec']} s plateau:",
+        f"{section['neighbours']} fsync-heavy neighbours, {section['plateau_sec']} s plateau, "
+        f"data directory on the {section.get('disk', 'data disk')}:",
         "",
-        "| disk I/O | live | lag p99 over time ms | lag max ms | p99 of samples ms (≤) "
-        "| /readyz not ready | neighbour fsync ms p50/p99 |",
-        "|---|---|---|---|---|---|---|",
+        "| disk I/O | data dir | live | lag p99 over time ms | lag max ms | p99 of samples ms (≤) "
+        "| /readyz not ready | data dir fsync p50 ms | neighbour fsync ms p50/p99 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in section["runs"]:
         fsync = ", ".join(f"{n['fsync_ms_p50']}/{n['fsync_ms_p99']}" for n in run["neighbour"])
         lines.append(
-            f"| {run['disk_io']} | {run['live']} | {run['lag_p99_over_time_ms']} "
+            f"| {run['disk_io']} | {run.get('disk', '-')} | {run['live']} "
+            f"| {run['lag_p99_over_time_ms']} "
             f"| {run['lag_max_ms']} | {_cell(run['lag_p99_samples_ms_at_most'])} "
-            f"| {run['not_ready_polls']}/{run['ready_polls']} | {fsync or '-'} |"
+            f"| {run['not_ready_polls']}/{run['ready_polls']} "
+            f"| {_cell(run.get('disk_fsync_p50_ms'))} | {fsync or '-'} |"
         )
     lines.append("")
     return lines

@@ -8,32 +8,61 @@ interview over once the owner's lease has run out) or SIGTERMs it (a rolling
 deploy: the draining owner tells the page to reconnect and lets go at once).
 The figure is the time from the signal to the first interviewer audio the
 candidate hears again. Slot acquisition against the same Redis is timed too.
+
+The replicas keep artifacts on S3 (moto's server as its own process) with
+the shipped 10 s recording segments, and each SIGKILL lands at a random
+moment of a segment. Audio lost per takeover is then the part of the
+interview's timeline before the kill that no segment of the dead owner
+covers (its unsealed last segment): the kill's place on the timeline (time
+since the candidate's first ``live``) less the end of the owner's last
+segment in the store. The recording's gap (that loss plus the outage, as
+silence) is reported beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import websockets
 from redis.asyncio import Redis
 
+from audio.frames import SAMPLE_RATE
+from gateway.s2s.s3 import S3ArtifactStore
+from gateway.session.segments import StoredSegment, segments_prefix, stored_segments
+from gateway.settings import Settings
 from gateway.state.redis_slots import RedisSlots
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.redis import redis_server
 from zenhire.loopback.replicas import GatewayProcess
+from zenhire.loopback.s3 import s3_environment, s3_server
 from zenhire.loopback.stack import Stack, running_stack
 
 GIVE_UP_SEC = 30.0
 # The defaults of gateway.settings: the figure is the one a deployment gets.
 PRODUCT_OWNERSHIP_ENV = {"ZENHIRE_OWNER_LEASE_SEC": "3", "ZENHIRE_CHECKPOINT_INTERVAL_SEC": "1"}
 SLOT_SAMPLES = 2000
+SEGMENT_SEC = 10.0  # the shipped default with S3
+# Talk this long before the signal: checkpoints first, then any moment of a segment.
+TALK_SEC = 1.5
+MS_PER_SEC = 1000
+
+
+@dataclass
+class Run:
+    """One takeover: when the interviewer was heard again, and (SIGKILL) the audio lost."""
+
+    back_sec: float
+    lost_ms: float | None = None
+    gap_ms: float | None = None
 
 
 async def _until(check: Callable[[], bool], timeout_sec: float = GIVE_UP_SEC) -> bool:
@@ -69,17 +98,20 @@ async def _rejoin(candidate: Candidate, stop: asyncio.Event, since: float) -> No
         await asyncio.sleep(0.1)
 
 
-async def _one(stack: Stack, owner: GatewayProcess, other: GatewayProcess, kill: bool) -> float:
+async def _one(
+    stack: Stack, store: S3ArtifactStore, owner: GatewayProcess, other: GatewayProcess, kill: bool
+) -> Run:
     session_id, token = await stack.create_session()
     candidate = Candidate(owner.url)
     await candidate.open(stack.http, token)
     stop = asyncio.Event()
     first = asyncio.create_task(_leg(candidate, stop))
     await _until(lambda: bool(candidate.speech_starts))
-    await asyncio.sleep(1.5)  # a checkpoint or two
+    await asyncio.sleep(TALK_SEC + (random.uniform(0, SEGMENT_SEC) if kill else 0.0))
     signalled = time.monotonic()
     owner.kill() if kill else owner.terminate()
     await asyncio.wait_for(first, GIVE_UP_SEC)
+    shipped = await _segments(store, session_id)
     candidate.gateway_url = other.url
     second = asyncio.create_task(_rejoin(candidate, stop, signalled))
     heard = await _until(lambda: candidate.heard_after(signalled) is not None)
@@ -90,10 +122,37 @@ async def _one(stack: Stack, owner: GatewayProcess, other: GatewayProcess, kill:
     await owner.start()
     await stack.wait_for_status(session_id, "completed", timeout_sec=GIVE_UP_SEC)
     back = candidate.heard_after(signalled)
-    return (back - signalled) if heard and back is not None else float("inf")
+    run = Run((back - signalled) if heard and back is not None else float("inf"))
+    if kill and candidate.live_times:
+        run.lost_ms, run.gap_ms = audio_loss(
+            signalled - candidate.live_times[0], shipped, await _segments(store, session_id)
+        )
+    return run
 
 
-def _percentiles(values: list[float]) -> dict[str, Any]:
+async def _segments(store: S3ArtifactStore, session_id: str) -> list[StoredSegment]:
+    return sorted(
+        stored_segments(await store.list(segments_prefix(session_id))), key=lambda s: s.name
+    )
+
+
+def audio_loss(
+    killed_at_sec: float, before: list[StoredSegment], after: list[StoredSegment]
+) -> tuple[float, float | None]:
+    """Audio lost and the recording's gap (ms) of a takeover after a SIGKILL.
+
+    ``before``: the dead owner's segments once it died; ``after``: every
+    segment once the interview completed (the new owner's start after the gap).
+    """
+    shipped_ms = max((s.end for s in before), default=0) * MS_PER_SEC / SAMPLE_RATE
+    lost = max(0.0, killed_at_sec * MS_PER_SEC - shipped_ms)
+    epoch = max((s.name.epoch for s in before), default=0)
+    resumed = [s.name.start for s in after if s.name.epoch > epoch]
+    gap = min(resumed) * MS_PER_SEC / SAMPLE_RATE - shipped_ms if resumed else None
+    return round(lost), None if gap is None else round(gap)
+
+
+def _percentiles(values: list[float], unit: str = "sec", digits: int = 2) -> dict[str, Any]:
     finite = sorted(v for v in values if v != float("inf"))
     if not finite:
         return {"runs": len(values), "failed": len(values)}
@@ -101,9 +160,9 @@ def _percentiles(values: list[float]) -> dict[str, Any]:
     return {
         "runs": len(values),
         "failed": len(values) - len(finite),
-        "p50_sec": round(statistics.median(finite), 2),
-        "p95_sec": round(cuts[94] if len(finite) > 1 else finite[0], 2),
-        "max_sec": round(finite[-1], 2),
+        f"p50_{unit}": round(statistics.median(finite), digits),
+        f"p95_{unit}": round(cuts[94] if len(finite) > 1 else finite[0], digits),
+        f"max_{unit}": round(finite[-1], digits),
     }
 
 
@@ -128,7 +187,11 @@ async def _slot_latency(redis_url: str) -> dict[str, Any]:
 async def takeover(runs: int, work_dir: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="zenhire-takeover-") as scratch:
         work = work_dir or Path(scratch)
-        with redis_server(work / "redis") as redis_url:
+        with redis_server(work / "redis") as redis_url, s3_server() as s3_url:
+            s3_env = s3_environment(s3_url, ZENHIRE_S3_PREFIX="takeover")
+            settings = Settings.from_env(s3_env)
+            assert settings.s3 is not None and settings.segment_sec == SEGMENT_SEC
+            store = S3ArtifactStore(settings.s3)
             async with running_stack(work, start_gateway=False, max_concurrent=4) as stack:
                 pair = [
                     GatewayProcess(
@@ -137,20 +200,28 @@ async def takeover(runs: int, work_dir: Path | None) -> dict[str, Any]:
                     for name in "ab"
                 ]
                 for replica in pair:
-                    replica.env = PRODUCT_OWNERSHIP_ENV  # the shipped lease, not the tests'
+                    # The shipped lease and segments, not the tests' shorter ones.
+                    replica.env = {**PRODUCT_OWNERSHIP_ENV, **s3_env}
                 await asyncio.gather(*(replica.start() for replica in pair))
                 try:
                     killed, drained = [], []
                     for run in range(runs):
                         owner, other = pair[run % 2], pair[1 - run % 2]
-                        killed.append(await _one(stack, owner, other, kill=True))
-                        drained.append(await _one(stack, other, owner, kill=False))
+                        killed.append(await _one(stack, store, owner, other, kill=True))
+                        drained.append(await _one(stack, store, other, owner, kill=False))
                 finally:
                     await asyncio.gather(*(replica.stop() for replica in pair))
             slots = await _slot_latency(redis_url)
     return {
-        "sigkill": _percentiles(killed),
-        "rolling_restart": _percentiles(drained),
+        "sigkill": _percentiles([r.back_sec for r in killed]),
+        "rolling_restart": _percentiles([r.back_sec for r in drained]),
+        "audio_lost": _percentiles(
+            [r.lost_ms for r in killed if r.lost_ms is not None], unit="ms", digits=0
+        ),
+        "recording_gap": _percentiles(
+            [r.gap_ms for r in killed if r.gap_ms is not None], unit="ms", digits=0
+        ),
+        "segment_sec": SEGMENT_SEC,
         "slot_acquire": slots,
     }
 
@@ -165,6 +236,20 @@ def table(section: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {name} | {row.get('runs')} | {row.get('failed')} | {row.get('p50_sec')} | "
             f"{row.get('p95_sec')} | {row.get('max_sec')} | {goal} |"
+        )
+    lines += [
+        "",
+        "| after a SIGKILL | runs | p50 ms | p95 ms | max ms | goal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, goal in (
+        ("audio_lost", f"≤ {section.get('segment_sec')} s (a segment)"),
+        ("recording_gap", "lost + outage, as silence"),
+    ):
+        row = section.get(name, {})
+        lines.append(
+            f"| {name} | {row.get('runs')} | {row.get('p50_ms')} | {row.get('p95_ms')} | "
+            f"{row.get('max_ms')} | {goal} |"
         )
     slots = section.get("slot_acquire", {})
     lines += [

@@ -41,6 +41,9 @@ class Candidate:
     socket: ClientConnection | None = field(default=None, repr=False)
     # When each stretch of interviewer audio began (time.monotonic()).
     speech_starts: list[float] = field(default_factory=list)
+    # When each ``live`` event arrived (time.monotonic()): the interview's timeline
+    # starts at the first one.
+    live_times: list[float] = field(default_factory=list)
 
     @property
     def ws_url(self) -> str:
@@ -112,6 +115,7 @@ class Candidate:
                     event = json.loads(message)
                     self.events.append(event)
                     if event["type"] == "live":
+                        self.live_times.append(time.monotonic())
                         live.set()
             finally:
                 self.close_code = socket.close_code

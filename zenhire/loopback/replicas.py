@@ -36,6 +36,8 @@ FAST_OWNERSHIP_ENV = {
     "ZENHIRE_OWNER_LEASE_SEC": "2",
     "ZENHIRE_CHECKPOINT_INTERVAL_SEC": "0.5",
     "ZENHIRE_WAITING_RETRY_SEC": "0.3",
+    # A killed replica's undelivered events are claimed by another within seconds.
+    "ZENHIRE_OUTBOX_CLAIM_IDLE_SEC": "2",
 }
 
 
@@ -47,6 +49,9 @@ class GatewayProcess:
     redis_url: str
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    # Tests' short leases, outbox retries and one-question interviews; False: the
+    # product's defaults (``zenhire dev --replicas``).
+    fast: bool = True
     process: asyncio.subprocess.Process | None = None
 
     @property
@@ -57,13 +62,16 @@ class GatewayProcess:
     def log_path(self) -> Path:
         return self.work_dir / f"{self.replica_id}.log"
 
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
     def environment(self) -> dict[str, str]:
+        fast = {**FAST_OUTBOX_ENV, **FAST_INTERVIEW_ENV, **FAST_OWNERSHIP_ENV} if self.fast else {}
         return {
             **os.environ,
             **gateway_environment(self.work_dir / self.replica_id, self.port, self.control_url),
-            **FAST_OUTBOX_ENV,
-            **FAST_INTERVIEW_ENV,
-            **FAST_OWNERSHIP_ENV,
+            **fast,
             "ZENHIRE_REDIS_URL": self.redis_url,
             "ZENHIRE_REPLICA_ID": self.replica_id,
             **self.env,
@@ -113,8 +121,8 @@ class GatewayProcess:
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
 
-    async def wait(self, timeout_sec: float = EXIT_TIMEOUT_SEC) -> int:
-        """Wait for the process to exit; its return code."""
+    async def wait(self, timeout_sec: float | None = EXIT_TIMEOUT_SEC) -> int:
+        """Wait for the process to exit (``None``: however long); its return code."""
         assert self.process is not None
         return await asyncio.wait_for(self.process.wait(), timeout_sec)
 
