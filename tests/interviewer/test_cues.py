@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.interviewer.local.cues import Cue, is_backchannel, is_interruption, read_cue
+from gateway.interviewer import Persona
+from gateway.interviewer.local.cues import (
+    THINKING_PHRASES,
+    Cue,
+    is_backchannel,
+    is_interruption,
+    read_cue,
+)
+from gateway.interviewer.local.plan import LANGUAGES, QuestionCatalog
 
 
 @pytest.mark.parametrize(
@@ -51,3 +59,23 @@ def test_words_of_an_interruption_are_not_backchannels(text: str) -> None:
 )
 def test_only_words_of_interruption_confirm_a_short_burst(text: str, interrupts: bool) -> None:
     assert is_interruption(text, "en") is interrupts
+
+
+@pytest.mark.parametrize(
+    ("language", "phrase"),
+    [(language, phrase) for language, phrases in THINKING_PHRASES.items() for phrase in phrases],
+)
+def test_every_request_for_time_of_every_language_is_heard(language: str, phrase: str) -> None:
+    """Alone, or with a word after it ("let me think about it"): a request for time."""
+    assert read_cue(phrase, language) is Cue.THINKING
+    assert read_cue(f"hmm {phrase} please", language) is Cue.THINKING
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_acknowledges_a_request_for_time_in_its_own_words(language: str) -> None:
+    """The interviewer's answer to "let me think" and its move-on line, per language."""
+    phrases = QuestionCatalog.load().plan(Persona("p-1", "Engineer", language), 1).phrases
+    english = QuestionCatalog.load().plan(Persona("p-1", "Engineer", "en"), 1).phrases
+    assert phrases.thinking and phrases.move_on
+    if language != "en":
+        assert (phrases.thinking, phrases.move_on) != (english.thinking, english.move_on)

@@ -102,16 +102,22 @@ def read_cue(text: str, language: str) -> Cue:
     said = words(text)
     if not said:
         return Cue.NONE
-    tail = " ".join(said[-(THINKING_TAIL_WORDS + 4) :])
-    for phrase in THINKING_PHRASES.get(language, ()):
-        at = tail.rfind(phrase)
-        if at >= 0 and len(tail[at + len(phrase) :].split()) <= THINKING_TAIL_WORDS:
-            return Cue.THINKING
+    if any(_ends_near(said, words(p)) for p in THINKING_PHRASES.get(language, ())):
+        return Cue.THINKING
     if said[-1] in THINKING_LAST_WORDS.get(language, frozenset()):
         return Cue.THINKING
     if said[-1] in HOLDING_WORDS.get(language, frozenset()):
         return Cue.HOLD
     return Cue.NONE
+
+
+def _ends_near(said: list[str], phrase: list[str]) -> bool:
+    """Whether ``phrase`` (as words: "laissez-moi" is two) is said, followed by at
+    most `THINKING_TAIL_WORDS` words."""
+    n = len(phrase)
+    last_start = len(said) - n
+    first_start = max(0, last_start - THINKING_TAIL_WORDS)
+    return any(said[at : at + n] == phrase for at in range(last_start, first_start - 1, -1))
 
 
 def is_backchannel(text: str, language: str) -> bool:
