@@ -256,7 +256,7 @@ class Interview:
     async def _hear(
         self, question_id: str | None, deadline_ms: int | None
     ) -> int | Silence | Outcome:
-        """The candidate's next turn, recorded once transcribed (`_settle`); its length in ms."""
+        """The candidate's next turn, kept once transcribed (`keep_answers`); its length in ms."""
         event = await self._listener.next(deadline_ms)
         if isinstance(event, AudioEnded):
             return Outcome("failed", CANDIDATE_LEFT, "The candidate's audio ended.")
