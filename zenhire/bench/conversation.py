@@ -84,7 +84,6 @@ class _Heard:
 
     audio: list[float] = field(default_factory=list)
     prompts: list[tuple[float, str]] = field(default_factory=list)
-    answers: list[float] = field(default_factory=list)  # candidate final captions
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     def audio_after(self, t: float) -> list[float]:
@@ -222,10 +221,12 @@ class _Script:
                 outcome.stop_ms = _stop_ms(self.heard.audio, onset)
                 self._since = mouth.sent[f"{mark}.x.end"]
                 return outcome
-            answers_before = len(self.heard.answers)
             await self._quiet()
             outcome.stopped = _max_gap(self.heard.audio_after(onset)) > STOP_GAP_SEC
-            outcome.abandoned = len(self.heard.answers) > answers_before
+            # Taken as the answer, the backchannel gets a reply: a new prompt before
+            # the real answer. (Not the candidate's final captions: they follow the
+            # recognizer, seconds late under load, and may be an earlier answer's.)
+            outcome.abandoned = bool(self.heard.prompts_after(onset))
             await mouth.say(speech(item.parts[1], voice), mark)
         else:
             await self._quiet()
@@ -297,11 +298,9 @@ async def _session(found: Rig, number: int, items: list[Item], noise: str | None
                     heard.audio.append(now)
                     continue
                 event = json.loads(message)
-                if event.get("type") == "caption" and event.get("final"):
-                    if event.get("speaker") == "interviewer":
-                        heard.prompts.append((now, str(event.get("text", ""))))
-                    else:
-                        heard.answers.append(now)
+                final = event.get("type") == "caption" and event.get("final")
+                if final and event.get("speaker") == "interviewer":
+                    heard.prompts.append((now, str(event.get("text", ""))))
                 elif event.get("type") == "ended":
                     heard.ended.set()
                     return
