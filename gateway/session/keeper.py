@@ -37,7 +37,10 @@ def _still_wanted() -> None:
     """Raise `CancelledError` if this task is being cancelled.
 
     The Redis client turns a cancellation in the middle of a command into a
-    connection error; this loop must not take that for an outage and go on.
+    connection error, and a cancellation can be lost on its way through the
+    store's calls altogether (seen under load: the session ended, its keeper
+    went on renewing the lease every interval, and the session never
+    finished). The loop asks after every round rather than trust either.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -116,6 +119,7 @@ class Keeper:
                         "checkpoint not saved: state store unreachable", extra={"error": str(exc)}
                     )
                 self._store_down = True
+            _still_wanted()
             await self._pause()
 
     async def _pause(self) -> None:

@@ -13,11 +13,12 @@ Protocol, strictly one request then one reply:
 - reply on stdout: one UTF-8 line, the utterance's current best hypothesis
   (final after ``END``; empty after ``START`` and ``DISCARD``).
 
-The process exits at end of input.
+The process exits at end of input, and quietly when the gateway is gone.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 from typing import BinaryIO
@@ -113,5 +114,15 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         replies.flush()
 
 
+def main() -> None:
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:
+        # The gateway died (a crash, SIGKILL) with a reply on its way: nobody is left
+        # to answer, and a traceback would only clutter the dead replica's log. Python
+        # flushes stdout again at exit and would fail the same way: point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    main()
