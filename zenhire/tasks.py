@@ -6,6 +6,11 @@ them returns, then cancels the rest. `while_running` awaits a unit's main
 coroutine with pumps beside it and cancels the pumps once it returns. In
 both, an exception in any task cancels its siblings and propagates, as
 `asyncio.TaskGroup` does, in an `ExceptionGroup`.
+
+`still_wanted` is for long-lived loops that catch errors and go on: asked
+after each round, it ends the loop when its task is being cancelled even
+if the cancellation was turned into an error, or lost, on the way (the
+Redis client does both under load).
 """
 
 from __future__ import annotations
@@ -15,6 +20,13 @@ from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def still_wanted() -> None:
+    """Raise `CancelledError` if the current task is being cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def first_to_finish(*coroutines: Coroutine[Any, Any, T]) -> T:

@@ -23,6 +23,7 @@ from gateway.session.live import LiveSession
 from gateway.session.registry import SessionRegistry
 from gateway.state.directory import Action, Command, LiveSummary, ReplicaSnapshot
 from gateway.state.store import StateStore
+from zenhire.tasks import still_wanted
 from zenhire.timestamps import iso
 
 log = logging.getLogger("zenhire.replica")
@@ -199,12 +200,14 @@ class Replica:
             except Exception:
                 # One round's failure: the next round tries again; no interview depends on it.
                 log.exception("publishing this replica failed")
+            still_wanted()
             await asyncio.sleep(PUBLISH_INTERVAL_SEC)
 
     async def _obey_forever(self) -> None:
         while True:
             try:
                 command = await self.state.directory.receive(self.replica_id, COMMAND_WAIT_SEC)
+                still_wanted()
             except StateStoreUnavailable:
                 await asyncio.sleep(STATE_STORE_RETRY_SEC)
                 continue

@@ -46,6 +46,7 @@ from gateway.s2s.journal import Copy, Journal
 from gateway.s2s.outbox import IDLE_WAKE_SEC, Backlog, Outbox
 from gateway.s2s.stream import Entry, EventStream, Retry
 from zenhire.backoff import Backoff
+from zenhire.tasks import still_wanted
 
 log = logging.getLogger("zenhire.outbox")
 
@@ -152,6 +153,7 @@ class RedisOutbox:
                 # As in `Outbox.run`: the events stay pending, the next pass tries again.
                 log.exception("event delivery pass failed")
                 next_due = None
+            still_wanted()
             delay = wake_sec if next_due is None else max(0.0, next_due - self._clock())
             try:
                 async with asyncio.timeout(min(delay, wake_sec)):
@@ -165,6 +167,7 @@ class RedisOutbox:
             # Unreachable for us is unreachable for the others too: nobody claims meanwhile.
             with contextlib.suppress(StateStoreUnavailable):
                 await self._stream.touch()
+            still_wanted()
 
     async def deliver_due(self) -> float | None:
         """One delivery pass of the stream and of the local outbox. Returns when the

@@ -27,21 +27,11 @@ from gateway.session.checkpoint import verification_to_json
 from gateway.session.identity import SessionIdentity
 from gateway.session.recording import Recording
 from gateway.state.ownership import Checkpoint, Fenced, Lease, Ownership
+from zenhire.tasks import still_wanted
 
 log = logging.getLogger("zenhire.session")
 
 SESSION_MOVED = Outcome("failed", "SESSION_MOVED", "The interview continues on another replica.")
-
-
-def _still_wanted() -> None:
-    """Raise `CancelledError` if this task is being cancelled.
-
-    The Redis client turns a cancellation in the middle of a command into a
-    connection error; this loop must not take that for an outage and go on.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class Kept(Protocol):
@@ -97,7 +87,12 @@ class Keeper:
         )
 
     async def run(self, session: Kept) -> None:
-        """Renew and checkpoint until fenced; then end the session as `SESSION_MOVED`."""
+        """Renew and checkpoint until fenced; then end the session as `SESSION_MOVED`.
+
+        A cancellation lost in the store's calls (seen under load: the session
+        ended, its keeper went on renewing the lease every interval, and the
+        session never finished) ends the loop all the same (`still_wanted`).
+        """
         while True:
             try:
                 await self._ownership.renew(self.lease)
@@ -110,12 +105,13 @@ class Keeper:
                 session.end(SESSION_MOVED)
                 return
             except StateStoreUnavailable as exc:
-                _still_wanted()
+                still_wanted()
                 if not self._store_down:
                     log.warning(
                         "checkpoint not saved: state store unreachable", extra={"error": str(exc)}
                     )
                 self._store_down = True
+            still_wanted()
             await self._pause()
 
     async def _pause(self) -> None:

@@ -28,6 +28,7 @@ from gateway.interviewer import Outcome
 from gateway.session.checkpoint import ReplicaTakeover
 from gateway.session.registry import SessionRegistry
 from gateway.state.ownership import Fenced, Lease
+from zenhire.tasks import still_wanted
 
 log = logging.getLogger("zenhire.orphans")
 
@@ -60,6 +61,7 @@ class Orphans:
                 log.warning("could not look for orphaned interviews: the state store is down")
             except Exception:
                 log.exception("looking for orphaned interviews failed")
+            still_wanted()
 
     async def sweep(self) -> int:
         """One look: how many orphaned interviews this replica adopted and ended."""

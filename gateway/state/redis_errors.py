@@ -1,7 +1,11 @@
-"""Redis errors, translated once: any `RedisError` becomes `StateStoreUnavailable`."""
+"""Redis errors, translated once: any `RedisError` becomes `StateStoreUnavailable`,
+unless the task is being cancelled: the client turns a cancellation in the
+middle of a command into a connection error, and the caller's loop would take
+it for an outage and go on."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,4 +20,7 @@ def unreachable_as(what: str) -> Iterator[None]:
     try:
         yield
     except RedisError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from exc
         raise StateStoreUnavailable(f"{what} unreachable: {exc}") from exc

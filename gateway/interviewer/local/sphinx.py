@@ -13,7 +13,7 @@ Protocol, strictly one request then one reply:
 - reply on stdout: one UTF-8 line, the utterance's current best hypothesis
   (final after ``END``; empty after ``START`` and ``DISCARD``).
 
-The process exits at end of input.
+The process exits at end of input, and quietly when the gateway is gone.
 """
 
 from __future__ import annotations
@@ -116,10 +116,20 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         replies.flush()
 
 
-if __name__ == "__main__":
+def main() -> None:
     # Captions may lag; the frame loop, the end-of-turn model and the
     # synthesizer on the same cores may not. The decoder runs at about half
     # of real time on this project's 2-core machines, so two or three
     # interviews' decoders on one core starve the rest at equal priority.
     os.nice(NICENESS)
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:
+        # The gateway died (a crash, SIGKILL) with a reply on its way: nobody is left
+        # to answer, and a traceback would only clutter the dead replica's log. Python
+        # flushes stdout again at exit and would fail the same way: point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    main()
