@@ -16,7 +16,7 @@ interview's timeline before the kill that no segment of the dead owner
 covers (its unsealed last segment): the kill's place on the timeline (time
 since the candidate's first ``live``) less the end of the owner's last
 segment in the store. The recording's gap (that loss plus the outage, as
-silence) is reported beside it.
+silence: up to the taking-over replica's ``live``) is reported beside it.
 """
 
 from __future__ import annotations
@@ -124,8 +124,9 @@ async def _one(
     back = candidate.heard_after(signalled)
     run = Run((back - signalled) if heard and back is not None else float("inf"))
     if kill and candidate.live_times:
+        resumed = [t - signalled for t in candidate.live_times if t > signalled]
         run.lost_ms, run.gap_ms = audio_loss(
-            signalled - candidate.live_times[0], shipped, await _segments(store, session_id)
+            signalled - candidate.live_times[0], shipped, resumed[0] if resumed else None
         )
     return run
 
@@ -137,18 +138,18 @@ async def _segments(store: S3ArtifactStore, session_id: str) -> list[StoredSegme
 
 
 def audio_loss(
-    killed_at_sec: float, before: list[StoredSegment], after: list[StoredSegment]
+    killed_at_sec: float, shipped: list[StoredSegment], back_after_sec: float | None
 ) -> tuple[float, float | None]:
     """Audio lost and the recording's gap (ms) of a takeover after a SIGKILL.
 
-    ``before``: the dead owner's segments once it died; ``after``: every
-    segment once the interview completed (the new owner's start after the gap).
+    ``killed_at_sec``: the kill's place on the interview's timeline;
+    ``shipped``: the dead owner's segments in the store once it died;
+    ``back_after_sec``: from the kill to the new owner's start (the outage),
+    whose timeline begins there, so that the gap is the loss plus the outage.
     """
-    shipped_ms = max((s.end for s in before), default=0) * MS_PER_SEC / SAMPLE_RATE
+    shipped_ms = max((s.end for s in shipped), default=0) * MS_PER_SEC / SAMPLE_RATE
     lost = max(0.0, killed_at_sec * MS_PER_SEC - shipped_ms)
-    epoch = max((s.name.epoch for s in before), default=0)
-    resumed = [s.name.start for s in after if s.name.epoch > epoch]
-    gap = min(resumed) * MS_PER_SEC / SAMPLE_RATE - shipped_ms if resumed else None
+    gap = None if back_after_sec is None else lost + back_after_sec * MS_PER_SEC
     return round(lost), None if gap is None else round(gap)
 
 
