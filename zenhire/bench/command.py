@@ -94,6 +94,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="loop-lag: the data directory on a loop device held to this many write IOPS (root)",
     )
+    parser.add_argument(
+        "--conversation-parallel",
+        type=int,
+        default=3,
+        help="conversation: interviews at a time on the gateway's core",
+    )
     parser.add_argument("--segments-sessions", type=int, default=20)
     parser.add_argument("--takeover-runs", type=int, default=10, help="takeovers of each kind")
     parser.add_argument("--chaos-sec", type=float, default=1800.0, help="fault soak length")
@@ -192,7 +198,9 @@ async def _all(args: argparse.Namespace, parts: list[str]) -> dict[str, Any]:
     if "conversation" in parts:
         from zenhire.bench.conversation import conversation
 
-        results["extra"]["conversation"] = await conversation(options, args.quick)
+        results["extra"]["conversation"] = await conversation(
+            options, args.quick, args.conversation_parallel
+        )
     if "loop-lag" in parts:
         from zenhire.bench.loop_lag import loop_lag
 

@@ -331,12 +331,17 @@ async def _session(found: Rig, number: int, items: list[Item], noise: str | None
 
 
 async def _mode(
-    options: Any, label: str, env: dict[str, str], work_dir: Path, sessions: int
+    options: Any,
+    label: str,
+    env: dict[str, str],
+    work_dir: Path,
+    sessions: int,
+    parallel: int,
 ) -> dict[str, Any]:
     items = corpus()
     count = -(-len(items) // QUESTIONS)
     groups = [items[i::count] for i in range(count)][:sessions]
-    gate = asyncio.Semaphore(PARALLEL)
+    gate = asyncio.Semaphore(parallel)
     async with rig(work_dir / label, await idle_upstream(options)) as found:
         gateway_env = {**options.gateway_env, **GATEWAY_ENV, **env}
         async with found.gateway(label, options.gateway_core, gateway_env):
@@ -402,16 +407,21 @@ def _english() -> Plan:
     return QuestionCatalog.load().plan(Persona("bench", "Engineer", "en"), QUESTIONS)
 
 
-async def conversation(options: Any, quick: bool = False) -> dict[str, Any]:
-    """Both modes over the corpus (``quick``: its first two sessions); the figures of each."""
+async def conversation(
+    options: Any, quick: bool = False, parallel: int = PARALLEL
+) -> dict[str, Any]:
+    """Both modes over the corpus (``quick``: its first two sessions), ``parallel``
+    sessions at a time (1: each interview has the gateway's core to itself, as on a
+    replica that is not loaded); the figures of each."""
     sessions = 2 if quick else len(corpus())
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
         work_dir = options.work_dir or Path(scratch)
         for label, env in MODES.items():
             log.info("conversation: %s", label)
-            results[label] = await _mode(options, label, env, work_dir, sessions)
+            results[label] = await _mode(options, label, env, work_dir, sessions, parallel)
     results["corpus"] = results[next(iter(MODES))]["items"]
+    results["parallel"] = parallel
     return results
 
 
