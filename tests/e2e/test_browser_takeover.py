@@ -130,7 +130,14 @@ async def test_chromium_over_webrtc_carries_on_after_its_replica_is_killed(
                 assert await page.evaluate("document.body.dataset.transport") == "webrtc"
                 captions = page.get_by_test_id("captions")
                 await captions.locator(".caption-interviewer").first.wait_for(timeout=20_000)
-                await until(lambda: len(watch.seen) >= 2)  # A has shipped a segment or two
+                # The interviewer speaking (it waits for a pause in the looping microphone
+                # first), then some seconds of that shipped by A.
+                await page.wait_for_function(
+                    "() => document.getElementById('state').dataset.state === 'speaking'",
+                    timeout=20_000,
+                )
+                shipped = len(watch.seen)
+                await until(lambda: len(watch.seen) >= shipped + 3)
                 await shots.take("live-on-a")
 
                 killed_at = time.monotonic()
