@@ -20,6 +20,7 @@ from gateway.s2s.s3 import S3ArtifactStore
 from gateway.session.segments import SegmentName, segments_prefix, stored_segments
 from gateway.settings import Settings
 from tests.audio_checks import stereo_channels
+from tests.candidate.test_readiness import _readiness as readiness_result
 from tests.operator import OPERATOR_ENV, live_ids, wait_overview
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.replicas import GatewayProcess
@@ -219,6 +220,14 @@ def s3_endpoint() -> Iterator[str]:
         yield url
 
 
+def _on_s3(endpoint: str, prefix: str, **extra: str) -> tuple[dict[str, str], S3ArtifactStore]:
+    """The replicas' variables for artifacts on S3 under ``prefix``, and that store."""
+    env = {**s3_environment(endpoint, ZENHIRE_S3_PREFIX=prefix), **extra}
+    settings = Settings.from_env(env)
+    assert settings.s3 is not None
+    return env, S3ArtifactStore(settings.s3)
+
+
 async def _segment_names(store: S3ArtifactStore, session_id: str) -> list[SegmentName]:
     return sorted(s.name for s in stored_segments(await store.list(segments_prefix(session_id))))
 
@@ -232,13 +241,7 @@ async def _segment_names(store: S3ArtifactStore, session_id: str) -> list[Segmen
 async def test_a_taken_over_interview_continues_the_same_recording_in_segments(
     tmp_path: Path, redis: str, s3_endpoint: str
 ) -> None:
-    s3_env = {
-        **s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="takeover"),
-        "ZENHIRE_RECORDING_SEGMENT_SEC": "1",
-    }
-    settings = Settings.from_env(s3_env)
-    assert settings.s3 is not None
-    store = S3ArtifactStore(settings.s3)
+    s3_env, store = _on_s3(s3_endpoint, "takeover", ZENHIRE_RECORDING_SEGMENT_SEC="1")
     async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, second)):
         session_id, candidate = await started(stack, first)
         connection = asyncio.create_task(leg(candidate))
@@ -292,14 +295,12 @@ async def test_a_taken_over_interview_continues_the_same_recording_in_segments(
 async def test_an_interview_whose_replica_died_and_candidate_left_is_ended_by_another(
     tmp_path: Path, redis: str, s3_endpoint: str
 ) -> None:
-    s3_env = {
-        **s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="orphans"),
-        "ZENHIRE_RECORDING_SEGMENT_SEC": "1",
-        "ZENHIRE_RECONNECT_GRACE_SEC": "2",
-    }
-    settings = Settings.from_env(s3_env)
-    assert settings.s3 is not None
-    store = S3ArtifactStore(settings.s3)
+    s3_env, store = _on_s3(
+        s3_endpoint,
+        "orphans",
+        ZENHIRE_RECORDING_SEGMENT_SEC="1",
+        ZENHIRE_RECONNECT_GRACE_SEC="2",
+    )
     async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, _)):
         session_id, candidate = await started(stack, first)
         connection = asyncio.create_task(leg(candidate))
@@ -343,10 +344,7 @@ async def test_an_interview_whose_replica_died_and_candidate_left_is_ended_by_an
 async def test_a_page_whose_requests_reach_different_replicas_is_interviewed_once(
     tmp_path: Path, redis: str, s3_endpoint: str
 ) -> None:
-    s3_env = s3_environment(s3_endpoint, ZENHIRE_S3_PREFIX="spread")
-    settings = Settings.from_env(s3_env)
-    assert settings.s3 is not None
-    store = S3ArtifactStore(settings.s3)
+    s3_env, store = _on_s3(s3_endpoint, "spread")
     async with replicas(tmp_path, redis, env=s3_env) as (stack, (first, second)):
         session_id, token = await stack.create_session(consent_mode="explicit")
         candidate = Candidate(first.url)
@@ -360,7 +358,7 @@ async def test_a_page_whose_requests_reach_different_replicas_is_interviewed_onc
         }
         answer = await stack.http.post(f"{second.url}/api/v1/candidate/consent", json=consent)
         assert answer.status_code == 200, answer.text
-        readiness = {**ticket, "readiness": _readiness()}
+        readiness = {**ticket, "readiness": readiness_result()}
         answer = await stack.http.post(f"{second.url}/api/v1/candidate/readiness", json=readiness)
         assert answer.status_code == 200, answer.text
         # A reload reaching the other replica: consent is not asked again.
@@ -378,20 +376,3 @@ async def test_a_page_whose_requests_reach_different_replicas_is_interviewed_onc
         document = json.loads(raw)
         assert document["readiness"]["echo_path"] == "strong"
         assert document["consent"]["text_version"] == consent["text_version"]
-
-
-def _readiness() -> dict[str, object]:
-    """A complete readiness result as the page sends it (strong echo)."""
-    return {
-        "version": 1,
-        "skipped": False,
-        "browser": {"audio_worklet": True, "get_user_media": True, "webrtc": True},
-        "echo": {"status": "passed", "level_db": 18.5},
-        "network": {
-            "status": "passed",
-            "transport": "websocket",
-            "candidates": {"host": 2, "srflx": 0, "relay": 0},
-            "turn_configured": False,
-            "rtt_ms": 3.2,
-        },
-    }
