@@ -32,7 +32,6 @@ and retention. Shutdown cancels them and closes the rest.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,6 +65,7 @@ from controlplane.webhooks.dispatcher import Dispatcher
 from controlplane.webhooks.outbox import Outbox
 from zenhire.bodies import BodyLimits, BoundedBodies
 from zenhire.signing import Direction, NonceCache, Signer
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.controlplane")
 
@@ -89,7 +89,7 @@ def create_app(
                 httpx.AsyncClient(
                     timeout=webhook_timeout, follow_redirects=False, transport=webhook_transport
                 ) as hooks,
-                asyncio.TaskGroup() as background,
+                TaskGroup() as background,
             ):
                 signer = Signer.of(settings.s2s_secrets, Direction.TO_GATEWAY)
                 outbox = Outbox(store)

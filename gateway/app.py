@@ -11,7 +11,6 @@ sessions' clock) may be handed in; by default they come from ``settings``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -52,6 +51,7 @@ from gateway.transports.peers import PeerConnections, check_port_range
 from gateway.transports.signaling import MAX_OFFER_BODY_BYTES, OFFER_PATH
 from zenhire.bodies import BoundedBodies
 from zenhire.signing import Direction, NonceCache, Signer
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.gateway")
 
@@ -96,7 +96,7 @@ def create_app(
             )
             outbox = event_outbox(settings, control_plane, state)
             try:
-                async with asyncio.TaskGroup() as group:
+                async with TaskGroup() as group:
                     registry = SessionRegistry(
                         settings,
                         group,

@@ -34,6 +34,7 @@ from gateway.interviewer import (
 )
 from gateway.session.events import CandidateEvent, Caption
 from gateway.session.playout import Playout
+from zenhire.tasks import TaskGroup
 
 # 4x real time: an interview minute takes 15 s.
 DEFAULT_TICK_SEC = 0.005
@@ -144,7 +145,7 @@ class ConversationDriver:
 
     async def run(self, interviewer: Interviewer) -> Outcome:
         """Run ``interviewer`` against the clock until it returns."""
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             clock = group.create_task(self._clock())
             try:
                 outcome = await interviewer.run(self)

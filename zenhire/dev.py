@@ -26,6 +26,7 @@ from gateway.app import create_app as create_gateway
 from gateway.logs import configure_logging
 from gateway.settings import Settings as GatewaySettings
 from zenhire.loopback.integrator import API_PREFIX, Integrator
+from zenhire.tasks import TaskGroup
 
 DEMO_CLIENT_FILE = "dev-client.json"
 DEMO_ROLE = "Senior Backend Engineer"
@@ -59,7 +60,7 @@ async def run_dev(environ: Mapping[str, str]) -> None:
             )
         ),
     ]
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         tasks = [group.create_task(server.serve()) for server in servers]
         try:
             async with asyncio.timeout(STARTUP_TIMEOUT_SEC):

@@ -26,6 +26,7 @@ from controlplane.errors import DestinationRefused
 from controlplane.webhooks import destination, signature
 from controlplane.webhooks.outbox import Attempt, Delivery, DeliveryStatus, Outbox
 from controlplane.webhooks.retry import RetryPolicy
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Deliver until cancelled; in-flight attempts are cancelled with it."""
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             while True:
                 try:
                     self._start_due(group)
@@ -78,7 +79,7 @@ class Dispatcher:
                 except TimeoutError:
                     pass
 
-    def _start_due(self, group: asyncio.TaskGroup) -> None:
+    def _start_due(self, group: TaskGroup) -> None:
         room = MAX_IN_FLIGHT - len(self._in_flight)
         if room <= 0:
             return

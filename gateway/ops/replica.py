@@ -23,7 +23,7 @@ from gateway.session.live import LiveSession
 from gateway.session.registry import SessionRegistry
 from gateway.state.directory import Action, Command, LiveSummary, ReplicaSnapshot
 from gateway.state.store import StateStore
-from zenhire.tasks import still_wanted
+from zenhire.tasks import TaskGroup, still_wanted
 from zenhire.timestamps import iso
 
 log = logging.getLogger("zenhire.replica")
@@ -148,7 +148,7 @@ class Replica:
 
     async def run(self) -> None:
         """Publish, renew leases and obey commands until cancelled."""
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(self._publish_forever())
             group.create_task(self._obey_forever())
 

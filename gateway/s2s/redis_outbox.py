@@ -46,7 +46,7 @@ from gateway.s2s.journal import Copy, Journal
 from gateway.s2s.outbox import IDLE_WAKE_SEC, Backlog, Outbox
 from gateway.s2s.stream import Entry, EventStream, Retry
 from zenhire.backoff import Backoff
-from zenhire.tasks import still_wanted
+from zenhire.tasks import TaskGroup, still_wanted
 
 log = logging.getLogger("zenhire.outbox")
 
@@ -139,7 +139,7 @@ class RedisOutbox:
     async def run(self) -> None:
         """Deliver events until cancelled; meanwhile, keep this replica's pending
         events from being claimed, however long one delivery attempt takes."""
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(self._keep_touching())
             await self._deliver_forever()
 

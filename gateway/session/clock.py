@@ -29,6 +29,30 @@ MIN_FIRING_INTERVAL_SEC = 0.005
 Tick = Callable[[], None]
 
 
+class _Guarded:
+    """A subscriber's tick; the first exception it raises ends its subscription.
+
+    An object rather than a closure: a nested function that unsubscribes
+    itself by name is a reference cycle holding its session until the cycle
+    collector runs.
+    """
+
+    __slots__ = ("failed", "tick", "ticks")
+
+    def __init__(self, tick: Tick, ticks: dict[Tick, None], failed: asyncio.Future[NoReturn]):
+        self.tick = tick
+        self.ticks = ticks
+        self.failed = failed
+
+    def __call__(self) -> None:
+        try:
+            self.tick()
+        except Exception as exc:
+            self.ticks.pop(self, None)
+            if not self.failed.done():
+                self.failed.set_exception(exc)
+
+
 class Clock:
     def __init__(self, rate: float = 1.0) -> None:
         if rate <= 0:
@@ -41,22 +65,13 @@ class Clock:
     async def ticking(self, tick: Tick) -> NoReturn:
         """Call ``tick`` on every tick until cancelled; re-raise what ``tick`` raises."""
         loop = asyncio.get_running_loop()
-        failed: asyncio.Future[NoReturn] = loop.create_future()
-
-        def guarded() -> None:
-            try:
-                tick()
-            except Exception as exc:
-                self._ticks.pop(guarded, None)
-                if not failed.done():
-                    failed.set_exception(exc)
-
+        guarded = _Guarded(tick, self._ticks, loop.create_future())
         self._ticks[guarded] = None
         if self._timer is None:
             self._next = loop.time()
             self._timer = loop.call_at(self._next, self._fire)
         try:
-            await failed
+            await guarded.failed
         finally:
             self._ticks.pop(guarded, None)
 

@@ -43,6 +43,7 @@ from gateway.state.finished import Bounded, FinishedSessions
 from gateway.state.ownership import Lease, MemoryOwnership, Ownership
 from gateway.state.slots import SlotStore
 from gateway.transports.transport import Transport
+from zenhire.tasks import TaskGroup
 from zenhire.timestamps import now_iso
 
 log = logging.getLogger("zenhire.registry")
@@ -59,7 +60,7 @@ class SessionRegistry:
     def __init__(
         self,
         settings: Settings,
-        group: asyncio.TaskGroup,
+        group: TaskGroup,
         interviewers: InterviewerFactory,
         slots: SlotStore,
         outbox: EventOutbox,

@@ -28,6 +28,7 @@ from gateway.errors import ArtifactStoreUnavailable
 from gateway.s2s.artifacts import ArtifactStore
 from gateway.session.segments import SegmentName
 from zenhire.backoff import Backoff
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.segments")
 
@@ -94,7 +95,7 @@ class SegmentShipper:
         return True
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             for _ in range(self._workers):
                 group.create_task(self._work())
 

@@ -33,6 +33,7 @@ from gateway.s2s.controlplane import Verification
 from gateway.services import Services
 from gateway.transports.transport import CloseCode
 from gateway.transports.webrtc import Peer
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.webrtc")
 
@@ -64,7 +65,7 @@ def check_port_range(ports: tuple[int, int] | None, kernel: Path = KERNEL_PORT_R
 
 
 class PeerConnections:
-    def __init__(self, group: asyncio.TaskGroup) -> None:
+    def __init__(self, group: TaskGroup) -> None:
         self._group = group
         self._running: dict[Peer, asyncio.Task[None]] = {}
         # Connections of each session, counted from the offer's arrival, not its answer.

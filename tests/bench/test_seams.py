@@ -23,6 +23,7 @@ from gateway.session.inbox import CATCH_UP_TICKS, MAX_FRAMES, CandidateInbox
 from gateway.session.live import Limits, LiveSession
 from gateway.session.recording import Recording
 from gateway.transports.rtcaudio import RTP_TICKS_PER_FRAME, InOrder, InterviewerTrack
+from zenhire.tasks import TaskGroup
 
 RATE = 24_000
 
@@ -49,7 +50,7 @@ async def test_one_clock_ticks_every_session_from_one_timer() -> None:
     def second() -> None:
         counts[1] += 1
 
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         tasks = [group.create_task(clock.ticking(first)), group.create_task(clock.ticking(second))]
         await asyncio.sleep(0.2)
         for task in tasks:

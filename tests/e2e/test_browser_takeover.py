@@ -36,6 +36,7 @@ from zenhire.loopback.s3 import s3_environment, s3_server
 from zenhire.loopback.servers import free_port
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import loopback_url
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -121,7 +122,7 @@ async def test_chromium_over_webrtc_carries_on_after_its_replica_is_killed(
             page = await browser.new_page()
             problems = watch_console(page)
             shots = Screenshots(page, "webrtc-takeover")
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 watcher = group.create_task(watch.run())
                 await page.goto(f"{public_url}/#t={token}")  # a candidate link: no query
                 await wait_for_phase(page, "ready")

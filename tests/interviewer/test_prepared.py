@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gateway.interviewer.local.prepared import PreparedVoice
 from gateway.interviewer.local.voice import Voice
+from zenhire.tasks import TaskGroup
 
 ACK = "Thank you."
 QUESTION = "Tell me about a project you are proud of."
@@ -45,7 +46,7 @@ async def spoken(voice: Voice | PreparedVoice, sentence: str) -> bytes:
 
 @asynccontextmanager
 async def preparing(voice: PreparedVoice) -> AsyncIterator[PreparedVoice]:
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         task = group.create_task(voice.run())
         try:
             yield voice

@@ -36,6 +36,7 @@ from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import Stack, running_stack
 from zenhire.signing import Direction, Signer
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -363,7 +364,7 @@ async def _interrupt(
             elif json.loads(message)["type"] == "live":
                 live.set()
 
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         listener = group.create_task(listen())
         await live.wait()
         loop = asyncio.get_running_loop()

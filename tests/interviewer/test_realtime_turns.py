@@ -30,6 +30,7 @@ from tests.interviewer.test_realtime import KEY, artifact, cues, realtime_stack,
 from zenhire.fake_realtime.script import CLOSING, GREETING, QUESTIONS
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -90,7 +91,7 @@ async def converse(socket: websockets.ClientConnection, lines: list[Line]) -> No
             next_at += FRAME_SEC
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
-    async with asyncio.timeout(60), asyncio.TaskGroup() as group:
+    async with asyncio.timeout(60), TaskGroup() as group:
         speaker = group.create_task(speak())
         await listen()
         speaker.cancel()

@@ -21,6 +21,7 @@ from tests.browser import Screenshots, chromium, watch_console
 from tests.operator import OPERATOR_ENV, OPERATOR_SECRET, end_session, live_ids, wait_overview
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.stack import Stack, running_stack
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(120)
 TIMEOUT_MS = 10_000
@@ -66,7 +67,7 @@ async def test_console_shows_live_interviews_ends_one_and_drains(tmp_path: Path)
         page = await browser.new_page(viewport={"width": 1440, "height": 900})
         problems = watch_console(page)
         shots = Screenshots(page, "ops-console")
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(first.interview([]))
             group.create_task(second.interview([]))
             await wait_overview(

@@ -19,6 +19,7 @@ from gateway.settings import LoadSettings
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import running_stack
+from zenhire.tasks import TaskGroup
 
 THRESHOLD_PERCENT = 6.0
 WINDOW_SEC = 2.0
@@ -87,7 +88,7 @@ async def test_a_replica_past_its_cpu_threshold_starts_no_interview_and_is_not_r
     async with running_stack(tmp_path, gateway_env=LOAD_ENV) as stack:
         await _wait_for_cpu_check(stack.http, stack.gateway_url, passing=True)
         busy_id, busy = await stack.open_candidate(Candidate)
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(busy.interview([answer] * 3, end_after_sec=8.0))
             overloaded = await _wait_for_cpu_check(stack.http, stack.gateway_url, passing=False)
             cpu_percent = overloaded["cpu_percent"]

@@ -11,6 +11,7 @@ import pytest
 from gateway.ops.loop_lag import PROBE_INTERVAL_SEC, LoopLag
 from tests.operator import AUTH, OPERATOR_ENV
 from zenhire.loopback.stack import running_stack
+from zenhire.tasks import TaskGroup
 
 STALL_SEC = 0.4
 WINDOW_SEC = 1.0
@@ -23,7 +24,7 @@ def stall() -> None:
 
 async def test_a_stall_shows_as_the_recent_p99_and_leaves_with_the_window() -> None:
     lag = LoopLag(WINDOW_SEC)
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         probing = group.create_task(lag.run())
         await asyncio.sleep(0.3)
         quiet = lag.recent_p99_sec()

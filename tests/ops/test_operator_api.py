@@ -26,6 +26,7 @@ from tests.operator import (
 )
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.stack import running_stack
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -85,7 +86,7 @@ async def test_operator_ends_a_live_interview(
     caplog.set_level(logging.INFO, logger="zenhire.audit")
     async with running_stack(tmp_path, gateway_env=OPERATOR_ENV) as stack:
         session_id, candidate = await stack.open_candidate(Candidate)
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(candidate.interview([]))
             await wait_overview(stack.http, stack.gateway_url, lambda o: session_id in live_ids(o))
             unknown = await end_session(stack.http, stack.gateway_url, "no-such-session")
@@ -122,7 +123,7 @@ async def test_draining_replica_keeps_live_interviews_and_refuses_new_ones(
         _, new_token = await stack.create_session()
         live = Candidate(stack.gateway_url)
         await live.open(stack.http, live_token)
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(live.interview([]))
             await wait_overview(stack.http, stack.gateway_url, lambda o: live_id in live_ids(o))
 

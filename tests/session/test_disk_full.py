@@ -5,7 +5,6 @@ The spool lives on a real, small tmpfs volume (tests run as root, as CI does).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.speech import synthesize
 from zenhire.loopback.stack import running_stack
+from zenhire.tasks import TaskGroup
 
 VOLUME_MB = 8
 MIB = 1024 * 1024
@@ -57,7 +57,7 @@ async def test_a_disk_that_fills_mid_interview_fails_it_with_recording_failed(
         async with running_stack(tmp_path, max_concurrent=1, gateway_env=env) as stack:
             session_id, candidate = await stack.open_candidate(Candidate)
             answer = synthesize("I would start by measuring where the time goes.")
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 group.create_task(candidate.interview([answer] * 3))
                 await stack.wait_for_status(session_id, "active")
                 filler = fill(spool, leave_bytes=64 * 1024)
@@ -67,7 +67,7 @@ async def test_a_disk_that_fills_mid_interview_fails_it_with_recording_failed(
             filler.unlink()
             # The slot came back: the client's only slot takes the next interview.
             second_id, second = await stack.open_candidate(Candidate)
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 group.create_task(second.interview([], end_after_sec=1.0))
             await stack.wait_for_status(second_id, "completed")
 
@@ -111,7 +111,7 @@ async def test_with_the_whole_data_dir_full_the_terminal_event_still_reaches_the
         async with running_stack(tmp_path, max_concurrent=1, gateway_env=env) as stack:
             session_id, candidate = await stack.open_candidate(Candidate)
             answer = synthesize("I would start by measuring where the time goes.")
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 group.create_task(candidate.interview([answer] * 3))
                 await stack.wait_for_status(session_id, "active")
                 filler = fill(volume, leave_bytes=0)
@@ -121,6 +121,6 @@ async def test_with_the_whole_data_dir_full_the_terminal_event_still_reaches_the
             filler.unlink()
             # Space is back: the outbox saves and delivers the next interview's events.
             second_id, second = await stack.open_candidate(Candidate)
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 group.create_task(second.interview([], end_after_sec=1.0))
             await stack.wait_for_status(second_id, "completed")

@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection
 from tests.operator import overview, wait_overview
 from tests.state.test_takeover import replicas, terminal_events, until
 from zenhire.loopback.candidate import Candidate
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -71,7 +72,7 @@ async def test_a_burst_of_starts_on_every_replica_admits_exactly_the_cap(
         def ended(ids: list[str]) -> bool:
             return all(by_id[s].kinds("ended") for s in ids)
 
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             for session_id, socket in sockets.items():
                 group.create_task(by_id[session_id].converse(socket))
             rounds = 0

@@ -19,6 +19,7 @@ from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.redis import redis_server
 from zenhire.loopback.servers import free_port, serve
 from zenhire.loopback.stack import Stack, gateway_settings, running_stack
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -55,7 +56,7 @@ async def test_a_session_on_one_replica_shows_on_the_other_and_the_cap_is_shared
         await first.open(stack.http, first_token)
         second = Candidate(replica_b)
         await second.open(stack.http, second_token)
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(first.interview([]))
             seen = await wait_overview(stack.http, replica_b, lambda o: first_id in live_ids(o))
             (session,) = seen["sessions"]
@@ -150,7 +151,7 @@ async def test_garbage_in_the_state_store_ends_no_interview(tmp_path: Path, redi
     """Malformed commands, snapshots and endings in Redis are skipped; the interview goes on."""
     async with running_stack(tmp_path, gateway_env=_env(redis, "replica-a")) as stack:
         session_id, candidate = await stack.open_candidate(Candidate)
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(candidate.interview([]))
             await wait_overview(stack.http, stack.gateway_url, lambda o: session_id in live_ids(o))
             client = Redis.from_url(redis)
@@ -202,7 +203,7 @@ async def test_redis_losing_its_data_does_not_lift_the_cap(
     ) as stack:
         first_id, first = await stack.open_candidate(Candidate)
         second_id, second = await stack.open_candidate(Candidate)
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             group.create_task(first.interview([]))
             await wait_overview(stack.http, stack.gateway_url, lambda o: first_id in live_ids(o))
             async with Redis.from_url(redis) as client:
@@ -273,7 +274,7 @@ async def test_redis_stopped_then_back_empty_ends_no_interview_and_keeps_the_cap
         ) as stack:
             first_id, first = await stack.open_candidate(Candidate)
             second_id, second = await stack.open_candidate(Candidate)
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 group.create_task(first.interview([]))
                 await wait_overview(
                     stack.http, stack.gateway_url, lambda o: first_id in live_ids(o)

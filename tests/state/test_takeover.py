@@ -26,6 +26,7 @@ from zenhire.loopback.candidate import Candidate
 from zenhire.loopback.replicas import GatewayProcess
 from zenhire.loopback.s3 import s3_environment, s3_server
 from zenhire.loopback.stack import Stack, running_stack
+from zenhire.tasks import TaskGroup
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -69,7 +70,7 @@ async def leg(candidate: Candidate, end_once: Callable[[], bool] | None = None) 
     (the recognizer of a loaded test machine may take long to answer).
     """
     try:
-        async with await candidate.connect() as socket, asyncio.TaskGroup() as group:
+        async with await candidate.connect() as socket, TaskGroup() as group:
             group.create_task(candidate.converse(socket))
             if end_once is not None:
                 await until(end_once)

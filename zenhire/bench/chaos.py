@@ -42,6 +42,7 @@ from zenhire.loopback.stack import (
     gateway_environment,
     running_stack,
 )
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
@@ -296,7 +297,7 @@ async def chaos(
                 soak = Soak(stack, redis_url, work, sessions)
                 stop = asyncio.Event()
                 began = time.monotonic()
-                async with asyncio.TaskGroup() as group:
+                async with TaskGroup() as group:
                     keeper = group.create_task(soak.keep_gateway(stop))
                     await asyncio.sleep(5.0)
                     helpers = [

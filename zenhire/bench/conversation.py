@@ -53,6 +53,7 @@ from zenhire.bench.corpus import Item, Microphone, corpus, frames, speech
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import VOICED_PEAK
 from zenhire.bench.stack import Rig, rig
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
@@ -321,7 +322,7 @@ async def _session(found: Rig, number: int, items: list[Item], noise: str | None
                     await socket.send(json.dumps({"type": "end"}))
             await asyncio.wait_for(heard.ended.wait(), WAIT_SEC)
 
-        async with asyncio.timeout(SESSION_TIMEOUT_SEC), asyncio.TaskGroup() as group:
+        async with asyncio.timeout(SESSION_TIMEOUT_SEC), TaskGroup() as group:
             receiver = group.create_task(receive())
             sender = group.create_task(mouth.run(socket))
             await act()
@@ -351,7 +352,7 @@ async def _mode(
                     noise = SESSION_NOISES[number % len(SESSION_NOISES)]
                     return await _session(found, number, group, noise)
 
-            async with asyncio.TaskGroup() as tasks:
+            async with TaskGroup() as tasks:
                 runs = [tasks.create_task(one(n, g)) for n, g in enumerate(groups)]
         timings = replies.read_timings(found.work_dir / f"gateway-{label}.log")
     outcomes = [o for run in runs for o in run.result()]

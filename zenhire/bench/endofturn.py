@@ -29,6 +29,7 @@ from audio.logmel import fit_window, log_mel
 from audio.models import SMART_TURN_FILE, installed
 from gateway.interviewer.local.judge import ModelJudge
 from zenhire.bench.noise import ANSWERS, speak, to_pcm
+from zenhire.tasks import TaskGroup
 
 TICK_S = 0.005
 ASK_EVERY_S = 0.3
@@ -81,7 +82,7 @@ async def _ticks(seconds: float, ask: Any) -> list[float]:
             await asyncio.sleep(ASK_EVERY_S)
             ask()
 
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         group.create_task(tick())
         group.create_task(asker())
     return late

@@ -40,6 +40,7 @@ from zenhire.bench.run import gateway_launcher
 from zenhire.bench.stack import Rig, rig
 from zenhire.bench.stats import CandidateStamps
 from zenhire.bench.upstream import BenchUpstream
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
@@ -139,7 +140,7 @@ async def _one(
 
     first = 1_000_000 * (number + 1)  # candidate numbers apart between runs
     async with found.gateway(f"lag-{mode}-{number}", options.gateway_core, env):
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             tasks = [group.create_task(one(first + n)) for n in range(sessions)]
             await _wait_live(lives, sessions)
             await asyncio.sleep(options.settle_sec)

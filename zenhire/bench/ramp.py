@@ -20,6 +20,7 @@ from pathlib import Path
 
 from zenhire.bench.probe import Sample, cpu_share, machine_busy_sec, sample
 from zenhire.bench.stats import CandidateStamps, Relay
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
@@ -103,7 +104,7 @@ async def ramp(
             failures.append(exc)
             live.set()
 
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         tasks: list[asyncio.Task[None]] = []
         failed_in_a_row = 0
         for sessions in plan.steps:

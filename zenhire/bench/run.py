@@ -24,6 +24,7 @@ from zenhire.bench.stats import CandidateStamps, Latency, Relay, downlink, gaps,
 from zenhire.bench.upstream import BenchUpstream
 from zenhire.bench.ws_load import WebSocketCandidate
 from zenhire.loopback.servers import free_port
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
@@ -159,7 +160,7 @@ def gateway_launcher(found: Rig, transport: str, microphone: material.Microphone
 async def _live_relay(
     running: Awaitable[None], live_now: Awaitable[None], live: asyncio.Event
 ) -> None:
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         group.create_task(_set_when(live_now, live))
         await running
 

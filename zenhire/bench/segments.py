@@ -11,7 +11,6 @@ interview, obstore's own threads included.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from zenhire.bench.ramp import Plan, ramp
 from zenhire.bench.stack import rig
 from zenhire.bench.upstream import BenchUpstream
 from zenhire.loopback.s3 import s3_environment, s3_server
+from zenhire.tasks import TaskGroup
 
 SEGMENT_SEC = 10
 # Variants in the order they run; the first is the baseline.
@@ -117,7 +117,7 @@ async def shipping_cost(s3_url: str, work_dir: Path, count: int = SHIP_SAMPLES) 
     source = work_dir / "ship-cost.wav"
     source.write_bytes(bytes(HEADER_BYTES) + bytes(range(256)) * (segment_bytes // 256))
     shipper = SegmentShipper(store)
-    async with asyncio.TaskGroup() as group:
+    async with TaskGroup() as group:
         shipping = group.create_task(shipper.run())
         cpu, wall = time.process_time(), time.monotonic()
         for seq in range(count):

@@ -32,6 +32,7 @@ from gateway.interviewer.local.voice import Voice
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import CANDIDATE_LINES, VOICED_PEAK, WORDS_PER_MINUTE
 from zenhire.bench.stack import rig
+from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
@@ -76,7 +77,7 @@ async def _interview(gateway_url: str, ticket: str, answers: list[bytes]) -> lis
     speech_ended: list[float] = []
     async with websockets.connect(url, max_queue=None) as socket:
         await socket.send(json.dumps({"type": "hello", "ticket": ticket}))
-        async with asyncio.timeout(INTERVIEW_TIMEOUT_SEC), asyncio.TaskGroup() as group:
+        async with asyncio.timeout(INTERVIEW_TIMEOUT_SEC), TaskGroup() as group:
             sender = group.create_task(_speak(socket, deque(answers), heard_at, speech_ended))
             async for message in socket:
                 if not isinstance(message, bytes):

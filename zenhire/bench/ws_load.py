@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from audio.frames import FRAME_SEC
 from zenhire.bench.markers import CANDIDATE_MAGIC, INTERVIEWER_MAGIC, mark, read_mark
 from zenhire.bench.stats import CandidateStamps
+from zenhire.tasks import TaskGroup
 
 LIVE_TIMEOUT_SEC = 30.0
 # Frames a stalled sender may send back to back to catch up (the gateway allows 100).
@@ -46,7 +47,7 @@ class WebSocketCandidate:
                 await socket.send(json.dumps({"type": "hello", "ticket": self.ticket}))
             else:
                 self._live.set()  # a bare echo has no protocol
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 reader = group.create_task(self._read(socket))
                 async with asyncio.timeout(LIVE_TIMEOUT_SEC):
                     await self._live.wait()

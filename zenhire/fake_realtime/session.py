@@ -23,6 +23,7 @@ from zenhire.fake_realtime.pcm import decode_pcm
 from zenhire.fake_realtime.responder import Responder
 from zenhire.fake_realtime.script import ASK_TOOL, placeholder_transcript
 from zenhire.fake_realtime.vad import SpeechStarted, SpeechStopped, VoiceDetector
+from zenhire.tasks import TaskGroup
 
 SESSION_EXPIRED = "Your session hit the maximum duration of 60 minutes."
 # Semantic VAD waits longer for more after a pause the lower its eagerness;
@@ -56,10 +57,10 @@ class FakeSession:
         self._interrupt_response = True
         self._create_response = True
         self._response: asyncio.Task[None] | None = None
-        self._group: asyncio.TaskGroup | None = None
+        self._group: TaskGroup | None = None
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             self._group = group
             limit = group.create_task(self._limit())
             try:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from zenhire.loopback.stack import loopback_url
+from zenhire.tasks import TaskGroup
 
 CHUNK_BYTES = 1 << 16
 
@@ -31,7 +32,7 @@ async def balancer(upstreams: Sequence[int], port: int = 0) -> AsyncIterator[str
         try:
             upstream = await _first_accepting(upstreams)
             if upstream is not None:
-                async with asyncio.TaskGroup() as group:
+                async with TaskGroup() as group:
                     group.create_task(_pipe(reader, upstream[1]))
                     group.create_task(_pipe(upstream[0], writer))
         finally:

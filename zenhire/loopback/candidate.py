@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from audio.frames import FRAME_BYTES, FRAME_SEC, SILENCE, split_frames
 from zenhire.loopback import secrets
+from zenhire.tasks import TaskGroup
 
 # The interviewer counts as done speaking after this long without its audio.
 QUIET_AFTER_SPEECH_SEC = 0.6
@@ -101,7 +102,7 @@ class Candidate:
     ) -> None:
         live = asyncio.Event()
         last_heard = [0.0]
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             sender = group.create_task(self._send(socket, live, last_heard, end_after_sec))
             try:
                 async for message in socket:

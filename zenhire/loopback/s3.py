@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import httpx
 
 from zenhire.loopback.servers import free_port
+from zenhire.tasks import TaskGroup
 
 BUCKET = "zenhire-test"
 STARTUP_TIMEOUT_SEC = 30.0
@@ -126,7 +127,7 @@ class TcpProxy:
             self._relays.discard(task)
             return
         try:
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 group.create_task(_pipe(reader, up_writer))
                 group.create_task(_pipe(up_reader, writer))
         except* (OSError, asyncio.IncompleteReadError):

@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from audio.frames import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, SILENCE, split_frames
 from zenhire.loopback import secrets
 from zenhire.loopback.candidate import Candidate
+from zenhire.tasks import TaskGroup
 
 OFFER_PATH = "/api/v1/candidate/webrtc/offer"
 PING_INTERVAL_SEC = 1.0
@@ -133,7 +134,7 @@ class WebRTCCandidate:
             assert response.status_code == 200, response.text
             await pc.setRemoteDescription(RTCSessionDescription(**response.json()))
             speaker = pc.getTransceivers()[0].receiver.track
-            async with asyncio.TaskGroup() as group:
+            async with TaskGroup() as group:
                 tasks = [
                     group.create_task(self._ping(channel)),
                     group.create_task(self._listen(speaker, microphone)),

@@ -24,6 +24,7 @@ from gateway.interviewer.local.prepared import PreparedVoice
 from gateway.interviewer.local.timing import ReplyTiming, now
 from gateway.interviewer.local.voice import split_sentences
 from gateway.session.events import Caption, State, TalkState
+from zenhire.tasks import TaskGroup
 
 BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000
 
@@ -114,7 +115,7 @@ class Speaker:
         loop = asyncio.get_running_loop()
         playback = _Playback(self._conversation, loop.create_future())
         self._conversation.mark_item()
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             playback.player = group.create_task(self._play(sentences, playback, timing))
             self._listener.watch(playback)
             try:

@@ -30,6 +30,7 @@ from audio.frames import SAMPLE_BYTES, SAMPLE_RATE
 from gateway.interviewer import Conversation, Turn
 from gateway.interviewer.realtime.history import History
 from gateway.session.events import Caption, State, TalkState
+from zenhire.tasks import TaskGroup
 
 BYTES_PER_MS = SAMPLE_RATE * SAMPLE_BYTES // 1000
 MAX_BACKLOG_MS = 60_000
@@ -123,7 +124,7 @@ class Playback:
 
     async def run(self) -> None:
         """Keep one player task alive (a pause or a cut cancels it; this starts the next)."""
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             while True:
                 self._restart.clear()
                 self._player = group.create_task(self._play())
