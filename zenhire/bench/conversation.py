@@ -49,7 +49,7 @@ from audio.frames import FRAME_SEC, SILENCE
 from gateway.interviewer import Persona
 from gateway.interviewer.local.plan import Plan, QuestionCatalog
 from zenhire.bench import replies
-from zenhire.bench.corpus import Item, Microphone, corpus, frames, speech
+from zenhire.bench.corpus import Item, Microphone, corpus, frames, speech, synthesizer
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import VOICED_PEAK
 from zenhire.bench.stack import Rig, rig
@@ -370,7 +370,10 @@ def _breakdown(outcomes: list[Outcome], timings: dict[str, list[dict[str, Any]]]
     return {"replies": replies.summarize(lines), "breakdown": lines}
 
 
-def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
+def summarize(outcomes: list[Outcome], by_synthesizer: bool = True) -> dict[str, Any]:
+    """The figures of ``outcomes``; with ``by_synthesizer``, also those of each
+    synthesizer's answers apart (`SYNTHESIZER_ROWS`)."""
+
     def of(kind: str) -> list[Outcome]:
         return [o for o in outcomes if o.item.kind == kind and not o.lost]
 
@@ -383,7 +386,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
     backchannels = of("backchannel")
     responses = [o.response_ms for o in outcomes if o.response_ms is not None]
     stops = [o.stop_ms for o in of("interruption") if o.stop_ms is not None]
-    return {
+    figures: dict[str, Any] = {
         "items": len(outcomes),
         "lost": sum(o.lost for o in outcomes),
         "cut_ins_paused": sum(bool(o.cut_in) for o in paused),
@@ -402,6 +405,12 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         "lost_items": [o.item.label for o in outcomes if o.lost],
         "cut_in_items": [o.item.label for o in outcomes if o.cut_in],
     }
+    if by_synthesizer:
+        figures["by_synthesizer"] = {
+            name: summarize([o for o in outcomes if synthesizer(o.item.voice) == name], False)
+            for name in SYNTHESIZERS
+        }
+    return figures
 
 
 def _english() -> Plan:
@@ -440,6 +449,17 @@ ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
 )
 
 
+SYNTHESIZERS = ("espeak", "flite")
+# The figures that depend most on how human the voice sounds, per synthesizer.
+SYNTHESIZER_ROWS = tuple(
+    row
+    for row in ROWS
+    if row[0].startswith(
+        ("cut-ins, pauses", "moved on", "backchannel: prompt abandoned", "answer end", "barge-in")
+    )
+)
+
+
 def _pair(p: dict[str, Any]) -> str:
     return f"{p['p50']} / {p['p95']}"
 
@@ -455,5 +475,26 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         f"| {name} | " + " | ".join(cell(results[m]) for m in modes) + " |" for name, cell in ROWS
     ]
-    lines += ["", *replies.table(results, modes)]
+    lines += ["", *_synthesizer_table(results, modes), "", *replies.table(results, modes)]
     return "\n".join(lines)
+
+
+def _synthesizer_table(results: dict[str, Any], modes: list[str]) -> list[str]:
+    columns = [
+        (mode, name) for mode in modes for name in SYNTHESIZERS if "by_synthesizer" in results[mode]
+    ]
+    if not columns:
+        return []
+    lines = [
+        "the same figures for each synthesizer's answers apart:",
+        "",
+        "| measure | " + " | ".join(f"{mode}, {name}" for mode, name in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    lines += [
+        f"| {label} | "
+        + " | ".join(cell(results[mode]["by_synthesizer"][name]) for mode, name in columns)
+        + " |"
+        for label, cell in SYNTHESIZER_ROWS
+    ]
+    return lines

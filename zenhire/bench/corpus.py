@@ -1,9 +1,11 @@
 """The scripted answers of the conversation benchmark: what is said, by whom, how.
 
 Every `Item` is one answer to one interviewer question, spoken by an eSpeak
-NG voice (several voices and variants; no other synthesizer is installed)
-and, for some, mixed with fan or babble noise from `zenhire.bench.noise` at
-10 dB SNR, noise that then runs under the whole session, pauses included:
+NG voice (several voices and variants) or a Flite voice (voices built from
+real speakers, much closer to a person's words and prosody; the report
+gives the figures of each synthesizer apart) and, for some, mixed with fan
+or babble noise from `zenhire.bench.noise` at 10 dB SNR, noise that then
+runs under the whole session, pauses included:
 
 - ``finished``: one sentence, then silence;
 - ``paused``: a first part ending on "and", "but", "because", "so", "um"
@@ -27,9 +29,9 @@ import numpy as np
 
 from audio.frames import FRAME_BYTES, SAMPLE_RATE, split_frames
 from zenhire.bench.noise import babble, fan, frame_truth, to_pcm
-from zenhire.loopback.speech import synthesize
+from zenhire.loopback.speech import FLITE_PREFIX, synthesize
 
-VOICES = (
+ESPEAK_VOICES = (
     "en-us",
     "en-gb",
     "en-us+f3",
@@ -39,6 +41,8 @@ VOICES = (
     "en-gb-x-rp+f2",
     "en-us+klatt",
 )
+FLITE_VOICES = ("flite:slt", "flite:rms", "flite:awb", "flite:kal16")
+VOICES = (*ESPEAK_VOICES, *FLITE_VOICES)
 NOISE_SNR_DB = 10.0
 NOISE_SEED = 15
 NOISE_LOOP_SEC = 12
@@ -98,26 +102,39 @@ class Item:
 
 def corpus() -> list[Item]:
     """The 44 answers, interleaved by kind so every session hears a mix."""
-    voices = itertools.cycle(VOICES)
+    espeak, flite = itertools.cycle(ESPEAK_VOICES), itertools.cycle(FLITE_VOICES)
+
+    def voice(index: int, run: int = 1) -> str:
+        """Runs of ``run`` answers of a kind alternate between the synthesizers, so
+        that each is heard on every variant (every pause length, every token)."""
+        return next(flite if index // run % 2 else espeak)
+
     noises = itertools.cycle((None, None, "fan", None, "babble"))
     pauses = itertools.cycle((1.0, 1.5, 2.0, 2.5, 3.0, 4.0))
-    finished = [Item("finished", next(voices), (t,)) for t in FINISHED]
+    finished = [Item("finished", voice(i), (t,)) for i, t in enumerate(FINISHED)]
     paused = [
-        Item("paused", next(voices), pair, next(pauses))
-        for pair in (*PAUSED, *PAUSED[:5])  # twelve, every pause length twice
+        Item("paused", voice(i, run=6), pair, next(pauses))
+        for i, pair in enumerate((*PAUSED, *PAUSED[:5]))  # twelve, every pause length twice
     ]
-    thinking = [Item("thinking", next(voices), pair, 3.0) for pair in (*THINKING, *THINKING[:2])]
+    thinking = [
+        Item("thinking", voice(i), pair, 3.0) for i, pair in enumerate((*THINKING, *THINKING[:2]))
+    ]
     backchannel = [
-        Item("backchannel", next(voices), (token, FINISHED[i % len(FINISHED)]))
+        Item("backchannel", voice(i), (token, FINISHED[i % len(FINISHED)]))
         for i, token in enumerate((*BACKCHANNELS, *BACKCHANNELS, *BACKCHANNELS[:4]))
     ]
-    interruption = [Item("interruption", next(voices), (t,)) for t in INTERRUPTIONS]
+    interruption = [Item("interruption", voice(i), (t,)) for i, t in enumerate(INTERRUPTIONS)]
     groups = [finished, paused, thinking, backchannel, interruption]
     items = [item for batch in itertools.zip_longest(*groups) for item in batch if item is not None]
     return [
         Item(i.kind, i.voice, i.parts, i.pause_sec, next(noises) if i.kind != "thinking" else None)
         for i in items
     ]
+
+
+def synthesizer(voice: str) -> str:
+    """``"flite"`` or ``"espeak"``: which synthesizer speaks ``voice``."""
+    return "flite" if voice.startswith(FLITE_PREFIX) else "espeak"
 
 
 @cache
