@@ -47,7 +47,10 @@ class LocalInterviewerSettings:
       measured strong echo (speakers): the echo canceller needs longer to
       converge, and until then the prompt's own voice sounds like speech.
     - ``interruption_speech_ms``: speech over a prompt pauses it once it has
-      lasted this long (shorter sounds, a cough, do not stop it).
+      lasted this long (a click or a breath does not); 100 ms keeps a real
+      interruption's stop under 200 ms of its onset, the VAD's own delay
+      included. A cough or a backchannel pauses it for a moment, then it
+      resumes (``false_interruption_ms``).
     - ``false_interruption_ms``: an interruption whose speech lasts less than
       this, followed by silence, and whose words are only a backchannel
       ("mm-hm", "okay", "right"), was not meant: the prompt resumes.
@@ -79,7 +82,7 @@ class LocalInterviewerSettings:
     breath_wait_ms: int = 10_000
     echo_warmup_ms: int = 300
     echo_warmup_strong_ms: int = 900
-    interruption_speech_ms: int = 180
+    interruption_speech_ms: int = 100
     false_interruption_ms: int = 1000
     barge_in: bool = True
     inactivity_prompt_ms: int = 20_000

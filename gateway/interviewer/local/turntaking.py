@@ -11,9 +11,9 @@ frames (and the same words, below) always give the same turns.
          prompt, past the echo warm-up     └──a short burst, a backchannel──▶ back (resume)
 
 **Barge-in.** Speech over a prompt interrupts it once it has been sustained
-for ``interruption_speech_ms`` past the prompt's echo warm-up: a cough or the
-first syllable of "mm-hm" does not stop the interviewer, a sentence does,
-within ``interruption_speech_ms`` of its onset. The prompt is then paused
+for ``interruption_speech_ms`` past the prompt's echo warm-up: a click or a
+breath does not stop the interviewer, a sentence does, within
+``interruption_speech_ms`` of its onset. The prompt is then paused
 (`BargedIn`); a burst that ends before ``false_interruption_ms`` resumes it
 (`FalseInterruption`: "okay", "right", a sound) unless its words hold one
 of interruption ("wait", "sorry"); anything longer confirms the interruption.
