@@ -77,6 +77,7 @@ class Soak:
         self.pid = 0
         self.restarts = 0
         self.memory: list[list[tuple[float, float]]] = [[]]
+        self.lost: dict[str, str] = {}  # session id → its last status, when not terminal
 
     # -- the gateway ------------------------------------------------------------
 
@@ -146,7 +147,12 @@ class Soak:
 
     async def hold(self, candidate: Candidate, token: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        tried = False
+        # At least one attempt even when verifying the link outlasted the hold (the
+        # control plane was down): a link opened and never joined stays `initiated`
+        # until its token expires, which is right, but says nothing about the soak.
+        while not tried or time.monotonic() < deadline:
+            tried = True
             with contextlib.suppress(Exception):
                 await candidate.interview([], end_after_sec=max(1.0, deadline - time.monotonic()))
             codes = {event.get("code") for event in candidate.kinds("error")}
@@ -231,8 +237,10 @@ class Soak:
                     status = "unknown"
                 if status in TERMINAL:
                     found[status] += 1
+                    self.lost.pop(session_id, None)
                 else:
                     still.append(session_id)
+                    self.lost[session_id] = status
             pending = still
             if pending:
                 await asyncio.sleep(2.0)
@@ -320,6 +328,8 @@ async def chaos(
                     "faults": dict(soak.faults),
                     "gateway_restarts": soak.restarts,
                     "outcomes": dict(outcomes),
+                    "lost_statuses": dict(Counter(soak.lost.values())),
+                    "lost_sessions": soak.lost,
                     "server_errors": soak.server_errors,
                     "memory": memory_figures(soak.memory),
                 }
@@ -334,6 +344,7 @@ def table(section: dict[str, Any]) -> list[str]:
         *((f"  {name}", count) for name, count in section.get("faults", {}).items()),
         ("gateway restarts", section.get("gateway_restarts")),
         *((f"status {name}", count) for name, count in section.get("outcomes", {}).items()),
+        *((f"  lost, last seen {name}", n) for name, n in section.get("lost_statuses", {}).items()),
         ("5xx answers", section.get("server_errors")),
         (
             "RSS first / last / max (MiB)",
