@@ -179,10 +179,13 @@ class Soak:
 
     async def inject(self, fault: str) -> None:
         if fault.startswith("drop") or fault.startswith("a candidate vanishes"):
-            if not self.live:
+            # Only candidates that joined: one that vanishes before its first hello
+            # leaves its link `initiated` until the token expires (rightly), which
+            # the verdict would count as lost.
+            joined = [sid for sid, (candidate, _) in self.live.items() if candidate.socket]
+            if not joined:
                 return
-            session_id = random.choice(list(self.live))
-            candidate, task = self.live[session_id]
+            candidate, task = self.live[random.choice(joined)]
             if candidate.socket is not None:
                 scripted.drop(candidate.socket)  # no close frame: the network went away
             if fault.startswith("a candidate vanishes"):
