@@ -22,8 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import traceback
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -31,18 +30,21 @@ T = TypeVar("T")
 
 
 class TaskGroup(asyncio.TaskGroup):  # noqa: TID251 (the one place it is named)
-    """`asyncio.TaskGroup` whose exit leaves no reference cycle behind.
+    """`asyncio.TaskGroup` that leaves no reference cycle behind when it ends.
 
-    On Python 3.11 a group that ends by an exception (a cancelled session, a
-    failed pump) raises it from `__aexit__`, whose frame keeps that exception
-    in its locals while the exception's traceback keeps the frame, and the
-    group keeps its parent task. Such a cycle is freed only by the cycle
-    collector, and with it everything its frames reach: a finished
-    interview's synthesized prompts, audio rings and buffers. A long-lived
-    process runs a full collection rarely (it counts objects, not bytes),
-    so memory grew with every interview held. Later Pythons clear these
-    references themselves (the same fix); doing it here frees a finished
-    unit of work by reference counting, at once.
+    A cycle is freed only by the cycle collector, and with it everything its
+    frames reach (a finished interview's synthesized prompts, audio rings
+    and buffers); a long-lived process runs a full collection rarely, since
+    it counts objects, not bytes. asyncio's group leaves two:
+
+    - On Python 3.11 the frame of its ``__aexit__`` keeps the exception it
+      raises (a cancellation, an exception group) in its locals, while the
+      exception's traceback keeps that frame; the group also keeps its
+      parent task. Later Pythons clear these locals themselves.
+    - On every version a cancelled task keeps its `CancelledError` until
+      asked for its result, which the group never does; the error's
+      traceback holds the task's own frames, whose locals often hold what
+      holds the task (a playback holding its player). `create_task` asks.
     """
 
     def create_task(
@@ -56,23 +58,41 @@ class TaskGroup(asyncio.TaskGroup):  # noqa: TID251 (the one place it is named)
         task.add_done_callback(_forget_cancellation)
         return task
 
-    async def __aexit__(
+    async def __aexit__(  # type: ignore[override]  # typeshed says None; see below
         self,
         et: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
+    ) -> bool | None:
+        # Newer Pythons' group returns True to swallow its own cancellation
+        # (`TaskGroup.cancel`): passed on, not dropped.
+        group_exit: Callable[..., Awaitable[bool | None]] = super().__aexit__
         try:
-            await super().__aexit__(et, exc, tb)
+            return await group_exit(et, exc, tb)
         except BaseException as raised:
-            # The finished frames the exception went through (asyncio's
-            # `__aexit__` among them) drop their locals; line numbers stay, so
-            # the traceback still prints. Frames still running are skipped.
-            traceback.clear_frames(raised.__traceback__)
+            _clear_group_frames(raised.__traceback__)
             raise
         finally:
-            self._parent_task = None
+            if not self._tasks:  # left early (GeneratorExit): a late child still needs it
+                self._parent_task = None
             et = exc = tb = None
+
+
+_GROUP_EXIT = asyncio.TaskGroup.__aexit__.__code__  # noqa: TID251
+
+
+def _clear_group_frames(tb: TracebackType | None) -> None:
+    """Drop the locals of asyncio's finished ``__aexit__`` frames in ``tb``.
+
+    Only those: clearing any other frame could finalize a suspended
+    generator, and would hide locals from a post-mortem. Line numbers stay,
+    so the traceback still prints.
+    """
+    while tb is not None:
+        if tb.tb_frame.f_code is _GROUP_EXIT:
+            with contextlib.suppress(RuntimeError):  # still running: nothing to clear
+                tb.tb_frame.clear()
+        tb = tb.tb_next
 
 
 def _forget_cancellation(task: asyncio.Task[Any]) -> None:

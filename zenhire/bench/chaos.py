@@ -182,12 +182,12 @@ class Soak:
             # Only candidates that joined: one that vanishes before its first hello
             # leaves its link `initiated` until the token expires (rightly), which
             # the verdict would count as lost.
-            joined = [sid for sid, (candidate, _) in self.live.items() if candidate.socket]
+            joined = [c for c in self.live.values() if c[0].socket is not None]
             if not joined:
                 return
-            candidate, task = self.live[random.choice(joined)]
-            if candidate.socket is not None:
-                scripted.drop(candidate.socket)  # no close frame: the network went away
+            candidate, task = random.choice(joined)
+            assert candidate.socket is not None
+            scripted.drop(candidate.socket)  # no close frame: the network went away
             if fault.startswith("a candidate vanishes"):
                 task.cancel()
         elif fault.startswith("control plane"):

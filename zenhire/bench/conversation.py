@@ -49,7 +49,15 @@ from audio.frames import FRAME_SEC, SILENCE
 from gateway.interviewer import Persona
 from gateway.interviewer.local.plan import Plan, QuestionCatalog
 from zenhire.bench import replies
-from zenhire.bench.corpus import Item, Microphone, corpus, frames, speech, synthesizer
+from zenhire.bench.corpus import (
+    SYNTHESIZERS,
+    Item,
+    Microphone,
+    corpus,
+    frames,
+    speech,
+    synthesizer,
+)
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import VOICED_PEAK
 from zenhire.bench.stack import Rig, rig
@@ -435,28 +443,42 @@ async def conversation(
     return results
 
 
-ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
-    ("cut-ins, pauses ≤ 3 s (goal 0)", lambda r: f"{r['cut_ins_paused_up_to_3s']}"),
+Row = tuple[str, Callable[[dict[str, Any]], str]]
+CUT_INS_UP_TO_3S: Row = (
+    "cut-ins, pauses ≤ 3 s (goal 0)",
+    lambda r: f"{r['cut_ins_paused_up_to_3s']}",
+)
+THINKING_MOVED_ON: Row = (
+    "moved on during 'let me think'",
+    lambda r: f"{r['cut_ins_thinking']}/{r['thinking']}",
+)
+BACKCHANNEL_ABANDONED: Row = (
+    "backchannel: prompt abandoned (goal 0)",
+    lambda r: f"{r['backchannel_abandoned']}",
+)
+RESPONSE_P50: Row = ("answer end → audio p50 ms (≤ 700)", lambda r: f"{r['response_ms']['p50']}")
+RESPONSE_P95: Row = ("answer end → audio p95 ms (≤ 1200)", lambda r: f"{r['response_ms']['p95']}")
+BARGE_IN: Row = ("barge-in stop p50 / p95 ms", lambda r: _pair(r["barge_in_stop_ms"]))
+ROWS: tuple[Row, ...] = (
+    CUT_INS_UP_TO_3S,
     ("cut-ins, all pauses", lambda r: f"{r['cut_ins_paused']}/{r['paused']}"),
     ("cut-ins by pause", lambda r: " ".join(f"{k}:{v}" for k, v in r["cut_ins_by_pause"].items())),
-    ("moved on during 'let me think'", lambda r: f"{r['cut_ins_thinking']}/{r['thinking']}"),
-    ("backchannel: prompt abandoned (goal 0)", lambda r: f"{r['backchannel_abandoned']}"),
+    THINKING_MOVED_ON,
+    BACKCHANNEL_ABANDONED,
     ("backchannel: prompt paused", lambda r: f"{r['backchannel_stops']}/{r['backchannels']}"),
-    ("answer end → audio p50 ms (≤ 700)", lambda r: f"{r['response_ms']['p50']}"),
-    ("answer end → audio p95 ms (≤ 1200)", lambda r: f"{r['response_ms']['p95']}"),
-    ("barge-in stop p50 / p95 ms", lambda r: _pair(r["barge_in_stop_ms"])),
+    RESPONSE_P50,
+    RESPONSE_P95,
+    BARGE_IN,
     ("items lost", lambda r: f"{r['lost']}/{r['items']}"),
 )
-
-
-SYNTHESIZERS = ("espeak", "flite")
 # The figures that depend most on how human the voice sounds, per synthesizer.
-SYNTHESIZER_ROWS = tuple(
-    row
-    for row in ROWS
-    if row[0].startswith(
-        ("cut-ins, pauses", "moved on", "backchannel: prompt abandoned", "answer end", "barge-in")
-    )
+SYNTHESIZER_ROWS = (
+    CUT_INS_UP_TO_3S,
+    THINKING_MOVED_ON,
+    BACKCHANNEL_ABANDONED,
+    RESPONSE_P50,
+    RESPONSE_P95,
+    BARGE_IN,
 )
 
 

@@ -116,8 +116,11 @@ def corpus() -> list[Item]:
         Item("paused", voice(i, run=6), pair, next(pauses))
         for i, pair in enumerate((*PAUSED, *PAUSED[:5]))  # twelve, every pause length twice
     ]
+    # The second round starts on the other synthesizer, so that each phrase is
+    # heard from both.
     thinking = [
-        Item("thinking", voice(i), pair, 3.0) for i, pair in enumerate((*THINKING, *THINKING[:2]))
+        Item("thinking", voice(i + i // len(THINKING)), pair, 3.0)
+        for i, pair in enumerate((*THINKING, *THINKING[:2]))
     ]
     backchannel = [
         Item("backchannel", voice(i), (token, FINISHED[i % len(FINISHED)]))
@@ -130,6 +133,9 @@ def corpus() -> list[Item]:
         Item(i.kind, i.voice, i.parts, i.pause_sec, next(noises) if i.kind != "thinking" else None)
         for i in items
     ]
+
+
+SYNTHESIZERS = ("espeak", "flite")
 
 
 def synthesizer(voice: str) -> str:
