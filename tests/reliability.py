@@ -9,7 +9,7 @@ A test that injects a fault or a bad input says so with a marker::
 ``lost`` (default ``"nothing"``) says what the fault costs; the test asserts
 it. Property tests count the examples they ran with `count_example`. At the
 end of a run, the table of every marked test, its result and the example
-counts is printed and written to ``.pytest_cache/zenhire-reliability.{json,md}``
+counts is printed and written to ``.pytest_cache/d/zenhire/zenhire-reliability.{json,md}``
 (docs/reliability.md holds the latest full run's table).
 
 Every log record of a run is also checked for secrets and tokens: the
