@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from gateway.interviewer.local.listener import Listener
 from gateway.interviewer.local.prepared import PreparedVoice
 from gateway.interviewer.local.speaker import Speaker
 from gateway.session.live import LiveSession
+from tests.collector import no_cycle_collector
 from zenhire.loopback.candidate import Candidate, drop
 from zenhire.loopback.stack import running_stack
 
@@ -31,16 +30,6 @@ pytestmark = pytest.mark.timeout(90)
 
 # What one interview owns, from the session down to its synthesized prompts.
 INTERVIEW_TYPES = (LiveSession, LocalInterviewer, Listener, Speaker, PreparedVoice)
-
-
-@contextmanager
-def no_cycle_collector() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _interview_objects() -> dict[int, str]:

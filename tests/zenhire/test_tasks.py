@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
+from tests.collector import no_cycle_collector
 from zenhire.tasks import TaskGroup, while_running
 
 
@@ -29,16 +27,6 @@ class Player:
         buffer = self.buffer  # a local of the task's frame, as a chunk being played is
         await asyncio.sleep(3600)
         del buffer
-
-
-@contextmanager
-def no_cycle_collector() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 async def _unit_of_work(player: Player, fail: bool) -> None:

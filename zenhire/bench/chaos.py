@@ -147,12 +147,7 @@ class Soak:
 
     async def hold(self, candidate: Candidate, token: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        tried = False
-        # At least one attempt even when verifying the link outlasted the hold (the
-        # control plane was down): a link opened and never joined stays `initiated`
-        # until its token expires, which is right, but says nothing about the soak.
-        while not tried or time.monotonic() < deadline:
-            tried = True
+        while time.monotonic() < deadline:
             with contextlib.suppress(Exception):
                 await candidate.interview([], end_after_sec=max(1.0, deadline - time.monotonic()))
             codes = {event.get("code") for event in candidate.kinds("error")}
@@ -231,6 +226,7 @@ class Soak:
         found: Counter[str] = Counter()
         deadline = time.monotonic() + SETTLE_SEC
         pending = list(self.session_ids)
+        last_seen: dict[str, str] = {}
         while pending and time.monotonic() < deadline:
             still = []
             for session_id in pending:
@@ -240,13 +236,13 @@ class Soak:
                     status = "unknown"
                 if status in TERMINAL:
                     found[status] += 1
-                    self.lost.pop(session_id, None)
                 else:
                     still.append(session_id)
-                    self.lost[session_id] = status
+                    last_seen[session_id] = status
             pending = still
             if pending:
                 await asyncio.sleep(2.0)
+        self.lost = {session_id: last_seen[session_id] for session_id in pending}
         found["lost"] = len(pending)
         return found
 
