@@ -13,12 +13,23 @@ The recurrent state drifts during long non-speech (noise, music) and then
 under-reports the next speech, so it is cleared every few seconds, but only
 while the audio is clearly not speech (a reset in speech would drop it).
 
+**Foreground speech only.** Silero hears voices, any voices: under babble
+(a café, an open office, a television) it calls every frame speech, and a
+turn would never end. The candidate is the voice close to the microphone,
+louder than the room, so a frame is speech only when its loudness (the
+loudest of the last ``foreground_hold_ms``, which bridges the dips between
+syllables) is at least ``foreground_db`` above the background: a low
+percentile of the last ``background_ms`` of frame levels, which sits on
+the room's noise whatever it is made of. In a quiet room the background is
+far below any voice and the gate changes nothing.
+
 Buffering is bounded: at most one window plus one frame of 16 kHz samples
 waits to be scored.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -26,7 +37,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from audio.frames import FRAME_BYTES, SAMPLE_RATE, to_samples
+from audio.frames import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, to_samples
 from audio.level import FLOOR_DBFS, FULL_SCALE
 from audio.models import ModelError, open_session
 from audio.resample import Resampler
@@ -56,12 +67,26 @@ class SileroSettings:
     reset_after_ms: int = 2_000
     quiet_below: float = 0.1
     quiet_windows: int = 5
+    # Foreground speech (see the module's docstring); 0 turns the gate off.
+    foreground_db: float = 12.0
+    foreground_hold_ms: int = 200
+    background_ms: int = 5_000
+    background_percentile: float = 10.0
+    # The gate holds only in a room of voices: when Silero heard speech in at
+    # least this share of the background span (a speaker alone pauses).
+    voiced_room_share: float = 0.9
+    # The gate opens once this much audio set the background.
+    background_min_ms: int = 400
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"SileroSettings.threshold out of range: {self.threshold}")
         if self.start_ms <= 0 or self.hangover_ms <= 0:
             raise ValueError("SileroSettings.start_ms and hangover_ms must be positive")
+        if self.foreground_db < 0 or not 0.0 <= self.background_percentile <= 100.0:
+            raise ValueError("SileroSettings: foreground_db or background_percentile out of range")
+        if min(self.foreground_hold_ms, self.background_ms, self.background_min_ms) < FRAME_MS:
+            raise ValueError("SileroSettings: foreground and background spans must hold a frame")
 
 
 class SileroVad:
@@ -80,6 +105,9 @@ class SileroVad:
         self._context: npt.NDArray[np.float32]
         self._windows = 0  # windows scored since the model state was cleared
         self._quiet_run = 0  # consecutive windows below ``quiet_below``
+        self._levels: deque[float] = deque(maxlen=self.settings.background_ms // FRAME_MS)
+        self._voiced: deque[bool] = deque(maxlen=self.settings.background_ms // FRAME_MS)
+        self._recent: deque[float] = deque(maxlen=self.settings.foreground_hold_ms // FRAME_MS)
         self.reset()
 
     def reset(self) -> None:
@@ -89,6 +117,9 @@ class SileroVad:
         self._clear_model()
         self._probability = 0.0
         self._smoothing.reset()
+        self._levels.clear()
+        self._voiced.clear()
+        self._recent.clear()
 
     @property
     def speaking(self) -> bool:
@@ -111,9 +142,26 @@ class SileroVad:
             self._score(window)
         x = to_samples(pcm).astype(np.float64)
         level = dbfs(float(np.dot(x, x)) / x.size)
-        # Silero keeps no noise floor; the result reports the floor of the scale.
-        speech = self._probability >= self.settings.threshold
-        return self._smoothing.verdict(speech, level, FLOOR_DBFS)
+        voiced = self._probability >= self.settings.threshold
+        room = self._room_of_voices(level, voiced)
+        speech = voiced and (room is None or self._stands_out(room))
+        return self._smoothing.verdict(speech, level, FLOOR_DBFS if room is None else room)
+
+    def _room_of_voices(self, level: float, voiced: bool) -> float | None:
+        """Note the frame; the background's level if it is a room of voices, else None."""
+        s = self.settings
+        self._levels.append(level)
+        self._voiced.append(voiced)
+        self._recent.append(level)
+        if s.foreground_db == 0 or len(self._levels) * FRAME_MS < s.background_min_ms:
+            return None
+        if sum(self._voiced) < s.voiced_room_share * len(self._voiced):
+            return None
+        return float(np.percentile(self._levels, s.background_percentile))
+
+    def _stands_out(self, room: float) -> bool:
+        """Whether the latest audio stands out of the room as a near voice."""
+        return max(self._recent) >= room + self.settings.foreground_db
 
     def _score(self, window: npt.NDArray[np.float32]) -> None:
         framed = np.concatenate([self._context, window])[np.newaxis]

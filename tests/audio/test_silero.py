@@ -9,9 +9,10 @@ import pytest
 
 from audio.frames import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, SILENCE, split_frames
 from audio.models import SILERO_VAD_FILE, SMART_TURN_FILE, ModelError
-from audio.silero import SileroModel, SileroVad
+from audio.silero import SileroModel, SileroSettings, SileroVad
 from audio.vad import VadResult
 from tests.audio.models import require
+from zenhire.bench.noise import NOISES, frame_truth, mix, speak
 from zenhire.loopback.speech import synthesize
 
 VOICED_DBFS = -30.0
@@ -77,3 +78,39 @@ def test_frames_of_another_size_are_refused() -> None:
 def test_another_model_is_refused() -> None:
     with pytest.raises(ModelError):
         SileroModel(require(SMART_TURN_FILE))
+
+
+def with_room(noise: str, answer: str = SENTENCES[1][0]) -> tuple[list[bytes], int, int]:
+    """2 s of the room, an answer 10 dB above it, 3 s of the room; the answer's frames."""
+    clean = speak(answer, "en-us")
+    lead, tail = np.zeros(2 * SAMPLE_RATE), np.zeros(3 * SAMPLE_RATE)
+    track = np.concatenate([lead, clean, tail])
+    track = track[: track.size - track.size % (FRAME_BYTES // 2)]
+    room = NOISES[noise](track.size, 7)
+    frames, _ = split_frames(mix(track, frame_truth(track), room, 10.0))
+    first = lead.size * 1000 // SAMPLE_RATE // FRAME_MS
+    return frames, first, first + clean.size * 1000 // SAMPLE_RATE // FRAME_MS
+
+
+def test_a_room_of_voices_is_not_the_candidate() -> None:
+    """Under babble Silero hears speech everywhere; the foreground gate keeps only the
+    voice that stands out of the room, so the answer's end is heard."""
+    frames, first, last = with_room("babble")
+    ungated = SileroVad(model(), SileroSettings(foreground_db=0.0))
+    plain = [ungated.process(frame) for frame in frames]
+    after = slice(last + 25, len(frames))  # the room alone, past the hangover
+    assert np.mean([r.is_speech for r in plain[after]]) > 0.8  # the problem
+    gated = run(frames)
+    assert np.mean([r.is_speech for r in gated[after]]) < 0.1
+    assert not gated[-1].speaking
+    assert np.mean([r.speaking for r in gated[first:last]]) > 0.8  # the answer is kept
+
+
+@pytest.mark.parametrize("noise", ["fan", "none"])
+def test_the_gate_changes_nothing_in_a_room_without_voices(noise: str) -> None:
+    if noise == "none":
+        frames = [SILENCE] * 50 + split_frames(synthesize(SENTENCES[1][0]))[0] + [SILENCE] * 50
+    else:
+        frames, _, _ = with_room(noise)
+    ungated = SileroVad(model(), SileroSettings(foreground_db=0.0))
+    assert [ungated.process(f).is_speech for f in frames] == [r.is_speech for r in run(frames)]

@@ -7,6 +7,7 @@ that always answers "finished", so whatever holds a turn here is the words.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import Future
 from functools import cache
 
@@ -15,7 +16,9 @@ import numpy as np
 from audio.frames import FRAME_MS, SAMPLE_RATE, SILENCE, split_frames
 from audio.models import SILERO_VAD_FILE
 from audio.silero import SileroModel, SileroVad
+from gateway.interviewer.local.cues import Cue
 from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.timing import EndedBy
 from gateway.interviewer.local.turntaking import (
     BargedIn,
     FalseInterruption,
@@ -52,6 +55,20 @@ class Unfinished:
         return verdict
 
 
+class Scripted:
+    """A judge answering ``verdicts`` in turn, at once (the last one from then on)."""
+
+    def __init__(self, *verdicts: float) -> None:
+        self.verdicts = list(verdicts)
+        self.asked = 0
+
+    def submit(self, pcm: bytes) -> Future[float]:
+        verdict: Future[float] = Future()
+        verdict.set_result(self.verdicts[min(self.asked, len(self.verdicts) - 1)])
+        self.asked += 1
+        return verdict
+
+
 @cache
 def model() -> SileroModel:
     return SileroModel(require(SILERO_VAD_FILE))
@@ -74,7 +91,7 @@ def run(
     words: Words,
     playing: bool = False,
     settings: LocalInterviewerSettings = SETTINGS,
-    judge: Finished | Unfinished | None = None,
+    judge: Finished | Unfinished | Scripted | None = None,
     words_lag: WordsLag | None = None,
 ) -> list[tuple[int, Signal]]:
     tracker = TurnTracker(settings, judge or Finished(), words, words_lag=words_lag)
@@ -102,6 +119,52 @@ def test_a_pause_after_and_does_not_end_the_turn() -> None:
     t_ms, end = ended(run("I worked on billing for three years and", lambda: "years and"))
     assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
     assert not end.thinking
+    # Asked again and again, the words held it each time.
+    assert end.judge_asks == SETTINGS.end_of_turn_rechecks + 1
+    assert end.cue is Cue.HOLD and end.ended_by is EndedBy.SILENCE
+
+
+def test_a_pause_first_judged_unfinished_ends_at_a_later_finished_verdict() -> None:
+    """The model's verdict on a pause moves with the silence after the words: asked
+    again ``end_of_turn_recheck_ms`` later, a finished answer ends there, not at the
+    patience."""
+    judge = Scripted(0.2, 0.9)
+    t_ms, end = ended(run("I worked on billing for three years.", lambda: "years", judge=judge))
+    assert silence_before(t_ms, end) == (
+        SETTINGS.end_of_turn_check_ms
+        + SETTINGS.end_of_turn_recheck_ms
+        + SETTINGS.end_of_turn_budget_ms
+    )
+    assert (judge.asked, end.judge_asks, end.probability) == (2, 2, 0.9)
+    assert end.ended_by is EndedBy.MODEL and end.cue is Cue.NONE
+
+
+def test_a_later_verdict_must_be_surer_to_end_the_turn() -> None:
+    """Past the first question the model drifts towards "finished" (a pause after
+    "because" too), so a second opinion ends the turn only at the recheck threshold."""
+    second = (SETTINGS.end_of_turn_threshold + SETTINGS.end_of_turn_recheck_threshold) / 2
+    judge = Scripted(0.2, second)
+    t_ms, end = ended(run("I worked on billing for three years.", lambda: "years", judge=judge))
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
+    assert end.ended_by is EndedBy.SILENCE
+
+
+def test_without_rechecks_an_unfinished_pause_waits_for_the_patience() -> None:
+    settings = dataclasses.replace(SETTINGS, end_of_turn_rechecks=0)
+    judge = Scripted(0.2, 0.9)
+    said = "I worked on billing for three years."
+    t_ms, end = ended(run(said, lambda: "years", settings=settings, judge=judge))
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
+    assert (judge.asked, end.judge_asks, end.probability) == (1, 1, 0.2)
+
+
+def test_the_questions_on_one_pause_are_bounded() -> None:
+    """A model that never calls the pause finished is asked 1 + rechecks times, then the
+    patience ends the turn."""
+    judge = Scripted(0.1)
+    t_ms, end = ended(run("I worked on billing for three years.", lambda: "years", judge=judge))
+    assert judge.asked == SETTINGS.end_of_turn_rechecks + 1
+    assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
 
 
 def test_without_a_trailing_conjunction_the_turn_ends_at_the_verdict() -> None:
@@ -144,7 +207,8 @@ def test_an_unfinished_verdict_does_not_wait_for_the_words() -> None:
 
     t_ms, end = ended(run("I worked on billing for three years.", words, judge=Unfinished()))
     assert silence_before(t_ms, end) == SETTINGS.end_of_turn_patience_ms
-    assert len(asked) == 2  # once at the verdict, once at the patience's end
+    # Once at each verdict, once at the patience's end.
+    assert len(asked) == SETTINGS.end_of_turn_rechecks + 2
 
 
 def test_a_cough_over_a_prompt_does_not_stop_it() -> None:

@@ -50,13 +50,16 @@ from gateway.interviewer import Persona
 from gateway.interviewer.local.plan import Plan, QuestionCatalog
 from zenhire.bench import replies
 from zenhire.bench.corpus import (
+    QUESTIONS,
     SYNTHESIZERS,
     Item,
     Microphone,
-    corpus,
     frames,
     speech,
     synthesizer,
+)
+from zenhire.bench.corpus import (
+    sessions as corpus_sessions,
 )
 from zenhire.bench.lifecycle import idle_upstream, percentiles
 from zenhire.bench.material import VOICED_PEAK
@@ -65,9 +68,7 @@ from zenhire.tasks import TaskGroup
 
 log = logging.getLogger("zenhire.bench")
 
-QUESTIONS = 7
 PARALLEL = 3
-SESSION_NOISES = (None, "fan", None, "babble")
 QUIET_SEC = 0.6  # the interviewer is done speaking after this long without audio
 INTO_PROMPT_SEC = 1.2  # a backchannel or interruption this far into a question
 STOP_GAP_SEC = 0.15  # a gap this long in a question's audio is a stop
@@ -281,11 +282,11 @@ def _stop_ms(times: list[float], onset: float) -> float:
     return (last - onset) * 1000
 
 
-async def _session(found: Rig, number: int, items: list[Item], noise: str | None) -> list[Outcome]:
+async def _session(found: Rig, number: int, items: list[Item]) -> list[Outcome]:
     session_id, ticket = await found.admit_session(300_000 + number)
     url = found.gateway_url.replace("http://", "ws://") + "/api/v1/candidate/ws"
     heard = _Heard()
-    mouth = _Mouth(Microphone(noise))
+    mouth = _Mouth(Microphone(items[0].noise))
     script = _Script(heard, mouth, _english().phrases.thinking)
     outcomes: list[Outcome] = []
     async with websockets.connect(url, max_queue=None) as socket:
@@ -347,9 +348,7 @@ async def _mode(
     sessions: int,
     parallel: int,
 ) -> dict[str, Any]:
-    items = corpus()
-    count = -(-len(items) // QUESTIONS)
-    groups = [items[i::count] for i in range(count)][:sessions]
+    groups = corpus_sessions()[:sessions]
     gate = asyncio.Semaphore(parallel)
     async with rig(work_dir / label, await idle_upstream(options)) as found:
         gateway_env = {**options.gateway_env, **GATEWAY_ENV, **env}
@@ -357,8 +356,7 @@ async def _mode(
 
             async def one(number: int, group: list[Item]) -> list[Outcome]:
                 async with gate:
-                    noise = SESSION_NOISES[number % len(SESSION_NOISES)]
-                    return await _session(found, number, group, noise)
+                    return await _session(found, number, group)
 
             async with TaskGroup() as tasks:
                 runs = [tasks.create_task(one(n, g)) for n, g in enumerate(groups)]
@@ -431,7 +429,7 @@ async def conversation(
     """Both modes over the corpus (``quick``: its first two sessions), ``parallel``
     sessions at a time (1: each interview has the gateway's core to itself, as on a
     replica that is not loaded); the figures of each."""
-    sessions = 2 if quick else len(corpus())
+    sessions = 2 if quick else len(corpus_sessions())
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="zenhire-bench-") as scratch:
         work_dir = options.work_dir or Path(scratch)

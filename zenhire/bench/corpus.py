@@ -4,8 +4,9 @@ Every `Item` is one answer to one interviewer question, spoken by an eSpeak
 NG voice (several voices and variants) or a Flite voice (voices built from
 real speakers, much closer to a person's words and prosody; the report
 gives the figures of each synthesizer apart) and, for some, mixed with fan
-or babble noise from `zenhire.bench.noise` at 10 dB SNR, noise that then
-runs under the whole session, pauses included:
+or babble noise from `zenhire.bench.noise` at 10 dB SNR: `sessions` puts
+the answers in interviews, each in one room (quiet, a fan, a room of
+voices) whose noise runs under the whole interview, pauses included:
 
 - ``finished``: one sentence, then silence;
 - ``paused``: a first part ending on "and", "but", "because", "so", "um"
@@ -100,6 +101,20 @@ class Item:
         return f"{self.kind}{pause} [{self.voice}{', ' + self.noise if self.noise else ''}]"
 
 
+# Answers per interview (the plan's questions), and the room each interview is
+# in, in turn: the noise runs from the session's first frame to its last.
+QUESTIONS = 7
+ROOMS = (None, "fan", "babble", None, "fan", None, "babble")
+
+
+def sessions() -> list[list[Item]]:
+    """The corpus as interviews of `QUESTIONS` answers or fewer, each in one room
+    (every item's ``noise`` is its session's)."""
+    items = corpus()
+    count = -(-len(items) // QUESTIONS)
+    return [items[i::count] for i in range(count)]
+
+
 def corpus() -> list[Item]:
     """The 44 answers, interleaved by kind so every session hears a mix."""
     espeak, flite = itertools.cycle(ESPEAK_VOICES), itertools.cycle(FLITE_VOICES)
@@ -109,7 +124,6 @@ def corpus() -> list[Item]:
         that each is heard on every variant (every pause length, every token)."""
         return next(flite if index // run % 2 else espeak)
 
-    noises = itertools.cycle((None, None, "fan", None, "babble"))
     pauses = itertools.cycle((1.0, 1.5, 2.0, 2.5, 3.0, 4.0))
     finished = [Item("finished", voice(i), (t,)) for i, t in enumerate(FINISHED)]
     paused = [
@@ -129,9 +143,10 @@ def corpus() -> list[Item]:
     interruption = [Item("interruption", voice(i), (t,)) for i, t in enumerate(INTERRUPTIONS)]
     groups = [finished, paused, thinking, backchannel, interruption]
     items = [item for batch in itertools.zip_longest(*groups) for item in batch if item is not None]
+    count = -(-len(items) // QUESTIONS)
     return [
-        Item(i.kind, i.voice, i.parts, i.pause_sec, next(noises) if i.kind != "thinking" else None)
-        for i in items
+        Item(i.kind, i.voice, i.parts, i.pause_sec, ROOMS[n % count % len(ROOMS)])
+        for n, i in enumerate(items)
     ]
 
 

@@ -81,8 +81,8 @@ def breakdown(end: float, heard: float | None, record: dict[str, Any] | None) ->
         value = record.get(f"{logged}_ms")
         if value is not None:
             line[name] = round(onset_ms + float(value), 1)
-    line["ended_by"] = record.get("ended_by")
-    line["prepared"] = record.get("prepared")
+    for key in ("ended_by", "prepared", "judge_asks", "probability", "cue"):
+        line[key] = record.get(key)
     return line
 
 

@@ -208,6 +208,9 @@ class Listener:
             judge_asked=ended.judge_asked,
             judge_answered=ended.judge_answered,
             decided=decided,
+            judge_asks=ended.judge_asks,
+            probability=ended.probability,
+            cue=ended.cue.value,
         )
 
     def _resolve(self, resume: bool) -> None:

@@ -34,7 +34,10 @@ class LocalInterviewerSettings:
       hears the answer so far; its verdict is taken ``end_of_turn_budget_ms``
       later (frame time); a probability of at least ``end_of_turn_threshold``
       ends the turn there, anything less waits for more speech or, failing
-      that, ``end_of_turn_patience_ms`` of silence. The recognizer's words
+      that, ``end_of_turn_patience_ms`` of silence. A pause judged unfinished
+      is judged again ``end_of_turn_recheck_ms`` later, up to
+      ``end_of_turn_rechecks`` more times, and then ends the turn at a
+      probability of ``end_of_turn_recheck_threshold``. The recognizer's words
       (English) overrule the model: a pause after "and", "um" is not an end,
       one after "let me think" is a request for time; the verdict waits up to
       ``words_wait_ms`` for a recognizer that is behind.
@@ -76,6 +79,9 @@ class LocalInterviewerSettings:
     end_of_turn_budget_ms: int = 100
     end_of_turn_threshold: float = 0.5
     end_of_turn_patience_ms: int = 3200
+    end_of_turn_rechecks: int = 1
+    end_of_turn_recheck_ms: int = 300
+    end_of_turn_recheck_threshold: float = 0.7
     words_wait_ms: int = 800
     max_answer_ms: int = 120_000
     breath_ms: int = 200
@@ -108,12 +114,16 @@ class LocalInterviewerSettings:
                 f"tts_words_per_minute must be {MIN_WORDS_PER_MINUTE}..{MAX_WORDS_PER_MINUTE},"
                 f" got {self.tts_words_per_minute}"
             )
-        if not 0.0 < self.end_of_turn_threshold < 1.0:
+        for name in ("end_of_turn_threshold", "end_of_turn_recheck_threshold"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.end_of_turn_rechecks < 0:
             raise ValueError(
-                f"end_of_turn_threshold must be between 0 and 1, got {self.end_of_turn_threshold}"
+                f"end_of_turn_rechecks must not be negative, got {self.end_of_turn_rechecks}"
             )
         for name in (
             "end_of_turn_silence_ms",
+            "end_of_turn_recheck_ms",
             "end_of_turn_patience_ms",
             "max_answer_ms",
             "breath_ms",

@@ -52,6 +52,9 @@ class ReplyTiming:
     synthesis_started: float | None = None
     prepared: bool = False  # the reply's first sentence was synthesized ahead
     first_audio: float | None = None  # the reply's first audio queued for playout
+    judge_asks: int = 0  # questions to the end-of-turn model about the last pause
+    probability: float | None = None  # its last verdict
+    cue: str = "none"  # what the words said at the end (`gateway.interviewer.local.cues`)
     said: bool = False
     logged: bool = False
 
@@ -65,7 +68,8 @@ class ReplyTiming:
             self.log()
 
     def log(self) -> None:
-        """Write the timing as one ``reply timing`` line (no words, no audio)."""
+        """Write the timing as one ``reply timing`` line (no words, no audio: the
+        cue is the words' meaning for turn-taking, one of three values)."""
         origin = self.silence_onset
         if origin is None:
             return
@@ -75,6 +79,9 @@ class ReplyTiming:
                 "turn_id": self.turn_id,
                 "ended_by": self.ended_by.value,
                 "prepared": self.prepared,
+                "judge_asks": self.judge_asks,
+                "probability": self.probability,
+                "cue": self.cue,
                 "silence_onset_mono": round(origin, 4),
                 **{
                     f"{name}_ms": _ms(getattr(self, name), origin)

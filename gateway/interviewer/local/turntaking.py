@@ -28,10 +28,17 @@ the frame loop serves every interview of the process, and a loaded machine
 takes hundreds of milliseconds per verdict. Complete ends the turn (its end
 is the last speech frame); incomplete keeps listening until new speech (a
 new pause, a new question to the judge) or ``end_of_turn_patience_ms`` of
-silence, which also bounds the wait for a verdict. The same pause is not
-asked again: the model scores the same audio the same way, and longer
-trailing silence only pushes its answer towards "complete" whatever was
-said.
+silence, which also bounds the wait for a verdict. A pause judged
+incomplete is asked about again, up to ``end_of_turn_rechecks`` times,
+``end_of_turn_recheck_ms`` of silence apart, and then ends the turn only at
+``end_of_turn_recheck_threshold``: the model was trained on turns ending
+about 200 ms after the last word, so past that its verdict on the same
+words moves with the silence it hears. A finished answer it first calls
+unfinished is often called finished with confidence a moment later, and
+waiting out the whole patience for it is what made slow replies; a pause
+after "because" may also drift towards "finished", hence the higher bar.
+The words (below) still hold a pause after "and" or "um" however often it
+is asked about.
 
 **Words.** With ``words`` (the recognizer's hypothesis of the open turn), a
 judged pause after a conjunction or filler is unfinished whatever the model
@@ -120,7 +127,10 @@ class UtteranceEnded:
     the hard limit); ``thinking``: it ended on a request for time.
     ``ended_by`` says what decided the end; ``judge_asked``/``judge_answered``
     (``time.monotonic()``, for `gateway.interviewer.local.timing`) when the
-    end-of-turn model last heard this turn, and when it answered.
+    end-of-turn model last heard this turn, and when it answered. For the
+    record too: ``judge_asks``, how often the model was asked about the last
+    pause, ``probability``, its last verdict on it, and ``cue``, what the
+    words said when the end was decided (no words leave the tracker).
     """
 
     start_ms: int
@@ -131,6 +141,9 @@ class UtteranceEnded:
     # Wall times: two replays of the same frames give equal signals without them.
     judge_asked: float | None = field(default=None, compare=False)
     judge_answered: float | None = field(default=None, compare=False)
+    judge_asks: int = 0
+    probability: float | None = None
+    cue: Cue = Cue.NONE
 
 
 @dataclass(frozen=True)
@@ -189,7 +202,9 @@ class TurnTracker:
         self._language = language
         self._audio: deque[tuple[int, bytes]] = deque(maxlen=JUDGE_RING_FRAMES)
         self._question: _Question | None = None
-        self._judged_ms: int | None = None  # the pause whose verdict was "not finished"
+        self._asked_pause_ms: int | None = None  # the pause the judge was asked about
+        self._asked = 0  # how many times
+        self._verdict: tuple[float | None, Cue] = (None, Cue.NONE)  # the last one, and the words'
         self._last_question: _Question | None = None  # this turn's, for the record
         self.floor = Floor.QUIET
         self._barged_from = Floor.QUIET
@@ -293,7 +308,9 @@ class TurnTracker:
             self._question = None
             ended_by = EndedBy.WORDS if thinking else EndedBy.MODEL
             if not finished:
-                thinking = self._cue() is Cue.THINKING
+                cue = self._cue()
+                self._verdict = (self._verdict[0], cue)
+                thinking = cue is Cue.THINKING
                 ended_by = EndedBy.SILENCE
             end = self._last_speech_ms + FRAME_MS
             return self._ended(end, truncated=False, ended_by=ended_by, thinking=thinking)
@@ -303,6 +320,7 @@ class TurnTracker:
         self, end_ms: int, truncated: bool, ended_by: EndedBy, thinking: bool = False
     ) -> UtteranceEnded:
         asked = self._last_question
+        probability, cue = self._verdict
         return UtteranceEnded(
             self._start_ms,
             end_ms,
@@ -311,6 +329,9 @@ class TurnTracker:
             ended_by,
             None if asked is None else asked.asked,
             None if asked is None else asked.answered,
+            self._asked if self._asked_pause_ms == self._last_speech_ms else 0,
+            probability,
+            cue,
         )
 
     def _judging(self, t_ms: int) -> bool:
@@ -332,8 +353,9 @@ class TurnTracker:
             question = self._question = None
         silence = t_ms - self._last_speech_ms
         if question is None:
-            if silence < s.end_of_turn_check_ms or self._judged_ms == self._last_speech_ms:
+            if not self._due_to_ask(silence):
                 return False, False
+            self._asked += 1
             asked = now()
             verdict = self._judge.submit(self._turn_audio())
             question = self._question = self._last_question = _Question(
@@ -349,18 +371,29 @@ class TurnTracker:
             self._question = None
             self._judge = None
             return False, False
-        finished = probability >= s.end_of_turn_threshold
+        # A second opinion on the same pause must be surer than the first.
+        threshold = s.end_of_turn_threshold if self._asked == 1 else s.end_of_turn_recheck_threshold
+        finished = probability >= threshold
         said = self._said()
         # Only a finished-sounding pause waits for the words (they may hold it):
         # an unfinished one keeps listening anyway.
         if finished and said is None and self._words_coming(t_ms - question.due_ms):
             return False, False
         self._question = None
-        self._judged_ms = question.last_speech_ms
         cue = read_cue(said or "", self._language)
+        self._verdict = (round(probability, 3), cue)
         if cue is Cue.THINKING:
             return True, True
         return finished and cue is not Cue.HOLD, False
+
+    def _due_to_ask(self, silence_ms: int) -> bool:
+        """Whether this pause, ``silence_ms`` long, is due a (further) question."""
+        s = self._settings
+        if self._asked_pause_ms != self._last_speech_ms:
+            self._asked_pause_ms, self._asked = self._last_speech_ms, 0
+        if self._asked > s.end_of_turn_rechecks:
+            return False
+        return silence_ms >= s.end_of_turn_check_ms + self._asked * s.end_of_turn_recheck_ms
 
     def _words_coming(self, waited_ms: int) -> bool:
         """Whether the words may still come in time for a verdict waiting this long."""
@@ -407,5 +440,6 @@ class TurnTracker:
         self._start_ms = start_ms
         self._last_speech_ms = t_ms
         self._question = None
-        self._judged_ms = None
+        self._asked_pause_ms = None
         self._last_question = None
+        self._verdict = (None, Cue.NONE)
