@@ -16,12 +16,19 @@ while the audio is clearly not speech (a reset in speech would drop it).
 **Foreground speech only.** Silero hears voices, any voices: under babble
 (a café, an open office, a television) it calls every frame speech, and a
 turn would never end. The candidate is the voice close to the microphone,
-louder than the room, so a frame is speech only when its loudness (the
+louder than the room. The room is what the microphone hears while the
+candidate is not talking: the caller says so per frame (``room``; the
+interviewer's frame loop passes whether the candidate holds the floor), so
+a long fluent answer never becomes the room. When Silero called at least
+``voiced_room_share`` of the room's last ``background_ms`` speech, the room
+is one of voices, and a frame is then speech only when its loudness (the
 loudest of the last ``foreground_hold_ms``, which bridges the dips between
-syllables) is at least ``foreground_db`` above the background: a low
-percentile of the last ``background_ms`` of frame levels, which sits on
-the room's noise whatever it is made of. In a quiet room the background is
-far below any voice and the gate changes nothing.
+syllables) is ``foreground_db`` above the room's
+``background_percentile``. In a quiet or a fan-noise room Silero hears no
+speech in the room, and the gate changes nothing. Until the room was heard
+for ``background_min_ms`` (a stream's first moments) nothing is speech;
+Silero's verdicts in the first `WARMUP_MS` of a stream, while its state
+builds up from nothing, do not count towards the room's voices.
 
 Buffering is bounded: at most one window plus one frame of 16 kHz samples
 waits to be scored.
@@ -48,6 +55,7 @@ WINDOW: Final = 512  # 32 ms at 16 kHz
 CONTEXT: Final = 64
 STATE_SHAPE: Final = (2, 1, 128)
 WINDOW_MS: Final = WINDOW * 1000 // MODEL_RATE
+WARMUP_MS: Final = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +76,12 @@ class SileroSettings:
     quiet_below: float = 0.1
     quiet_windows: int = 5
     # Foreground speech (see the module's docstring); 0 turns the gate off.
-    foreground_db: float = 12.0
+    foreground_db: float = 9.0
     foreground_hold_ms: int = 200
     background_ms: int = 5_000
-    background_percentile: float = 10.0
-    # The gate holds only in a room of voices: when Silero heard speech in at
-    # least this share of the background span (a speaker alone pauses).
-    voiced_room_share: float = 0.9
-    # The gate opens once this much audio set the background.
-    background_min_ms: int = 400
+    background_percentile: float = 30.0
+    voiced_room_share: float = 0.8
+    background_min_ms: int = 500
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -85,8 +90,10 @@ class SileroSettings:
             raise ValueError("SileroSettings.start_ms and hangover_ms must be positive")
         if self.foreground_db < 0 or not 0.0 <= self.background_percentile <= 100.0:
             raise ValueError("SileroSettings: foreground_db or background_percentile out of range")
-        if min(self.foreground_hold_ms, self.background_ms, self.background_min_ms) < FRAME_MS:
-            raise ValueError("SileroSettings: foreground and background spans must hold a frame")
+        if min(self.foreground_hold_ms, self.background_ms) < FRAME_MS or (
+            self.background_min_ms <= WARMUP_MS
+        ):
+            raise ValueError("SileroSettings: the spans must hold a frame, and outlast the warm-up")
 
 
 class SileroVad:
@@ -108,6 +115,7 @@ class SileroVad:
         self._levels: deque[float] = deque(maxlen=self.settings.background_ms // FRAME_MS)
         self._voiced: deque[bool] = deque(maxlen=self.settings.background_ms // FRAME_MS)
         self._recent: deque[float] = deque(maxlen=self.settings.foreground_hold_ms // FRAME_MS)
+        self._heard_ms = 0
         self.reset()
 
     def reset(self) -> None:
@@ -119,6 +127,7 @@ class SileroVad:
         self._smoothing.reset()
         self._levels.clear()
         self._voiced.clear()
+        self._heard_ms = 0
         self._recent.clear()
 
     @property
@@ -131,8 +140,12 @@ class SileroVad:
         """The latest window's speech probability."""
         return self._probability
 
-    def process(self, pcm: bytes) -> VadResult:
-        """Judge the next frame (exactly ``FRAME_BYTES``); raise ValueError otherwise."""
+    def process(self, pcm: bytes, room: bool = True) -> VadResult:
+        """Judge the next frame (exactly ``FRAME_BYTES``); raise ValueError otherwise.
+
+        ``room``: the candidate is not talking, so the frame is the room's sound
+        (see the module's docstring); a stream without turns is all room.
+        """
         if len(pcm) != FRAME_BYTES:
             raise ValueError(f"VAD frames are {FRAME_BYTES} bytes, got {len(pcm)}")
         resampled = to_samples(self._resampler.process(pcm)).astype(np.float32) / FULL_SCALE
@@ -143,19 +156,25 @@ class SileroVad:
         x = to_samples(pcm).astype(np.float64)
         level = dbfs(float(np.dot(x, x)) / x.size)
         voiced = self._probability >= self.settings.threshold
-        room = self._room_of_voices(level, voiced)
-        speech = voiced and (room is None or self._stands_out(room))
-        return self._smoothing.verdict(speech, level, FLOOR_DBFS if room is None else room)
-
-    def _room_of_voices(self, level: float, voiced: bool) -> float | None:
-        """Note the frame; the background's level if it is a room of voices, else None."""
-        s = self.settings
-        self._levels.append(level)
-        self._voiced.append(voiced)
         self._recent.append(level)
-        if s.foreground_db == 0 or len(self._levels) * FRAME_MS < s.background_min_ms:
-            return None
-        if sum(self._voiced) < s.voiced_room_share * len(self._voiced):
+        if room:
+            self._levels.append(level)
+            if self._heard_ms >= WARMUP_MS:
+                self._voiced.append(voiced)
+        self._heard_ms += FRAME_MS
+        if self.settings.foreground_db == 0:
+            return self._smoothing.verdict(voiced, level, FLOOR_DBFS)
+        if len(self._levels) * FRAME_MS < self.settings.background_min_ms:
+            return self._smoothing.verdict(False, level, FLOOR_DBFS)
+        background = self._room_of_voices()
+        speech = voiced and (background is None or self._stands_out(background))
+        floor = FLOOR_DBFS if background is None else background
+        return self._smoothing.verdict(speech, level, floor)
+
+    def _room_of_voices(self) -> float | None:
+        """The room's level if it is a room of voices, else None."""
+        s = self.settings
+        if not self._voiced or sum(self._voiced) < s.voiced_room_share * len(self._voiced):
             return None
         return float(np.percentile(self._levels, s.background_percentile))
 

@@ -163,8 +163,12 @@ class VoiceActivityDetector:
         """The smoothed state after the last frame."""
         return self._smoothing.speaking
 
-    def process(self, pcm: bytes) -> VadResult:
-        """Judge the next frame (exactly ``FRAME_BYTES``); raise ValueError otherwise."""
+    def process(self, pcm: bytes, room: bool = True) -> VadResult:
+        """Judge the next frame (exactly ``FRAME_BYTES``); raise ValueError otherwise.
+
+        ``room`` (whether the candidate is silent) is for `audio.silero`'s gate; this
+        detector's noise floor follows every frame.
+        """
         if len(pcm) != FRAME_BYTES:
             raise ValueError(f"VAD frames are {FRAME_BYTES} bytes, got {len(pcm)}")
         x = to_samples(pcm).astype(np.float64)

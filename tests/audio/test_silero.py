@@ -11,6 +11,8 @@ from audio.frames import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, SILENCE, split_fram
 from audio.models import SILERO_VAD_FILE, SMART_TURN_FILE, ModelError
 from audio.silero import SileroModel, SileroSettings, SileroVad
 from audio.vad import VadResult
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.turntaking import Floor, TurnTracker, UtteranceEnded
 from tests.audio.models import require
 from zenhire.bench.noise import NOISES, frame_truth, mix, speak
 from zenhire.loopback.speech import synthesize
@@ -92,25 +94,75 @@ def with_room(noise: str, answer: str = SENTENCES[1][0]) -> tuple[list[bytes], i
     return frames, first, first + clean.size * 1000 // SAMPLE_RATE // FRAME_MS
 
 
+def as_the_interviewer_hears(
+    frames: list[bytes], settings: SileroSettings | None = None
+) -> tuple[list[VadResult], list[int]]:
+    """Each frame's verdict, the room being what is heard while the candidate does not
+    hold the floor (as the local interviewer's frame loop says); the frames at which
+    turns ended (on the silence timer)."""
+    vad = SileroVad(model(), settings)
+    tracker = TurnTracker(LocalInterviewerSettings(end_of_turn_model=False))
+    results, ends = [], []
+    for index, frame in enumerate(frames):
+        result = vad.process(frame, room=tracker.floor is Floor.QUIET)
+        results.append(result)
+        if isinstance(tracker.step(index * FRAME_MS, result, False, 0), UtteranceEnded):
+            ends.append(index)
+    return results, ends
+
+
+UNGATED = SileroSettings(foreground_db=0.0)
+
+
 def test_a_room_of_voices_is_not_the_candidate() -> None:
     """Under babble Silero hears speech everywhere; the foreground gate keeps only the
     voice that stands out of the room, so the answer's end is heard."""
     frames, first, last = with_room("babble")
-    ungated = SileroVad(model(), SileroSettings(foreground_db=0.0))
-    plain = [ungated.process(frame) for frame in frames]
+    plain, plain_ends = as_the_interviewer_hears(frames, UNGATED)
     after = slice(last + 25, len(frames))  # the room alone, past the hangover
     assert np.mean([r.is_speech for r in plain[after]]) > 0.8  # the problem
-    gated = run(frames)
+    assert plain_ends == []
+    gated, ends = as_the_interviewer_hears(frames)
     assert np.mean([r.is_speech for r in gated[after]]) < 0.1
-    assert not gated[-1].speaking
     assert np.mean([r.speaking for r in gated[first:last]]) > 0.8  # the answer is kept
+    [end] = ends
+    assert last < end < last + 100  # the silence timer's 1.2 s, and the hangover
 
 
-@pytest.mark.parametrize("noise", ["fan", "none"])
+def test_nothing_is_speech_before_the_room_was_heard() -> None:
+    frames, _, _ = with_room("babble")
+    results, _ = as_the_interviewer_hears(frames)
+    heard_frames = SileroSettings().background_min_ms // FRAME_MS - 1
+    assert not any(r.is_speech for r in results[:heard_frames])
+
+
+# One long answer without a full stop: a fluent candidate talking for half a minute.
+LONG_ANSWER = (
+    "I have spent six years building payment systems in Python and Go, last year I led"
+    " the migration of our ledger to a new database, in code review I look for clear"
+    " names and small functions, and I keep learning by reading source code and by"
+    " teaching my team"
+)
+
+
+@pytest.mark.parametrize("noise", ["none", "fan"])
 def test_the_gate_changes_nothing_in_a_room_without_voices(noise: str) -> None:
-    if noise == "none":
-        frames = [SILENCE] * 50 + split_frames(synthesize(SENTENCES[1][0]))[0] + [SILENCE] * 50
-    else:
-        frames, _, _ = with_room(noise)
-    ungated = SileroVad(model(), SileroSettings(foreground_db=0.0))
-    assert [ungated.process(f).is_speech for f in frames] == [r.is_speech for r in run(frames)]
+    """In a quiet room or by a fan, even a long fluent answer is judged as without the
+    gate: the room is learnt only while the candidate is silent."""
+    speech = split_frames(synthesize(LONG_ANSWER))[0]
+    frames = [SILENCE] * 100 + speech + [SILENCE] * 100
+    if noise == "fan":
+        room = NOISES["fan"](len(frames) * FRAME_BYTES // 2, 7) * 10 ** (-40 / 20)
+        mixed = np.frombuffer(b"".join(frames), dtype="<i2") + room
+        frames = split_frames(np.clip(mixed, -32768, 32767).astype("<i2").tobytes())[0]
+    plain, plain_ends = as_the_interviewer_hears(frames, UNGATED)
+    gated, ends = as_the_interviewer_hears(frames)
+    assert [r.is_speech for r in plain] == [r.is_speech for r in gated]
+    assert len(ends) == len(plain_ends) == 1
+
+
+def test_a_long_answer_in_a_room_of_voices_ends_once_at_its_end() -> None:
+    frames, _, last = with_room("babble", LONG_ANSWER)
+    _, ends = as_the_interviewer_hears(frames)
+    [end] = ends
+    assert last < end < last + 100

@@ -194,6 +194,7 @@ def test_the_verdict_does_not_wait_for_a_recognizer_seconds_behind() -> None:
     assert silence_before(t_ms, end) == SETTINGS.end_of_turn_check_ms + (
         SETTINGS.end_of_turn_budget_ms
     )
+    assert end.cue is None  # the record says the words were not in
 
 
 def test_an_unfinished_verdict_does_not_wait_for_the_words() -> None:

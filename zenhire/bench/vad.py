@@ -15,7 +15,10 @@ and keyboard noise at 10 and 0 dB SNR. Per condition, over all voices:
 * ``onset_ms``: median delay from an answer's first speech frame to ``speaking``;
 * ``cpu_us_per_frame``: process CPU time per 20 ms frame (one thread).
 
-Silero runs on the installed model file (``scripts/install``).
+Silero runs on the installed model file (``scripts/install``), as the
+gateway runs it (``silero``: with its foreground gate, `audio.silero`) and
+without the gate (``silero, no gate``), which shows what the gate is for:
+under babble, Silero alone calls nearly every frame speech.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy.typing as npt
 
 from audio.frames import FRAME_MS, split_frames
 from audio.models import SILERO_VAD_FILE, installed
-from audio.silero import SileroModel, SileroVad
+from audio.silero import SileroModel, SileroSettings, SileroVad
 from audio.vad import VadResult, VoiceActivityDetector
 from zenhire.bench.noise import NOISES, VOICES, answer_track, frame_truth, mix, to_pcm
 
@@ -177,7 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         print("Silero VAD is not installed: run scripts/install", file=sys.stderr)
         return 1
     model = SileroModel(silero_path)
-    scores = compare({"spectral": VoiceActivityDetector, "silero": lambda: SileroVad(model)})
+    scores = compare(
+        {
+            "spectral": VoiceActivityDetector,
+            "silero, no gate": lambda: SileroVad(model, SileroSettings(foreground_db=0.0)),
+            "silero": lambda: SileroVad(model),
+        }
+    )
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(s) for s in scores], indent=2) + "\n")
     print(markdown(scores))

@@ -56,7 +56,9 @@ HANDLED_FRAMES = 256
 class Detector(Protocol):
     """Voice activity on one stream's 20 ms frames (`audio.vad`, `audio.silero`)."""
 
-    def process(self, pcm: bytes) -> VadResult: ...
+    def process(self, pcm: bytes, room: bool = True) -> VadResult:
+        """Judge a frame; ``room``: the candidate is not talking (the room's sound)."""
+        ...
 
 
 class Interruptible(Protocol):
@@ -155,7 +157,7 @@ class Listener:
     def _on_frame(self, frame: CandidateFrame) -> None:
         conversation = self._conversation
         self._handled.append((frame.t_ms, now()))
-        verdict = self._vad.process(frame.pcm)
+        verdict = self._vad.process(frame.pcm, room=self._tracker.floor is Floor.QUIET)
         signal = self._tracker.step(
             frame.t_ms, verdict, conversation.is_playing(), conversation.played_ms(), frame.pcm
         )
@@ -210,7 +212,7 @@ class Listener:
             decided=decided,
             judge_asks=ended.judge_asks,
             probability=ended.probability,
-            cue=ended.cue.value,
+            cue=None if ended.cue is None else ended.cue.value,
         )
 
     def _resolve(self, resume: bool) -> None:

@@ -54,7 +54,8 @@ class ReplyTiming:
     first_audio: float | None = None  # the reply's first audio queued for playout
     judge_asks: int = 0  # questions to the end-of-turn model about the last pause
     probability: float | None = None  # its last verdict
-    cue: str = "none"  # what the words said at the end (`gateway.interviewer.local.cues`)
+    # What the words said at the end (`gateway.interviewer.local.cues`); None: not in yet.
+    cue: str | None = "none"
     said: bool = False
     logged: bool = False
 

@@ -130,7 +130,8 @@ class UtteranceEnded:
     end-of-turn model last heard this turn, and when it answered. For the
     record too: ``judge_asks``, how often the model was asked about the last
     pause, ``probability``, its last verdict on it, and ``cue``, what the
-    words said when the end was decided (no words leave the tracker).
+    words said when the end was decided, None if they were not in yet (no
+    words leave the tracker).
     """
 
     start_ms: int
@@ -143,7 +144,7 @@ class UtteranceEnded:
     judge_answered: float | None = field(default=None, compare=False)
     judge_asks: int = 0
     probability: float | None = None
-    cue: Cue = Cue.NONE
+    cue: Cue | None = Cue.NONE
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,8 @@ class TurnTracker:
         self._question: _Question | None = None
         self._asked_pause_ms: int | None = None  # the pause the judge was asked about
         self._asked = 0  # how many times
-        self._verdict: tuple[float | None, Cue] = (None, Cue.NONE)  # the last one, and the words'
+        # The last verdict, and what the words said then (None: not in yet).
+        self._verdict: tuple[float | None, Cue | None] = (None, Cue.NONE)
         self._last_question: _Question | None = None  # this turn's, for the record
         self.floor = Floor.QUIET
         self._barged_from = Floor.QUIET
@@ -308,7 +310,8 @@ class TurnTracker:
             self._question = None
             ended_by = EndedBy.WORDS if thinking else EndedBy.MODEL
             if not finished:
-                cue = self._cue()
+                said = self._said()
+                cue = None if said is None else read_cue(said, self._language)
                 self._verdict = (self._verdict[0], cue)
                 thinking = cue is Cue.THINKING
                 ended_by = EndedBy.SILENCE
@@ -339,9 +342,6 @@ class TurnTracker:
 
     def _said(self) -> str | None:
         return "" if self._words is None else self._words()
-
-    def _cue(self) -> Cue:
-        return read_cue(self._said() or "", self._language)
 
     def _judge_pause(self, t_ms: int) -> tuple[bool, bool]:
         """Ask about this pause once it is long enough; (finished, thinking) once answered."""
@@ -381,7 +381,7 @@ class TurnTracker:
             return False, False
         self._question = None
         cue = read_cue(said or "", self._language)
-        self._verdict = (round(probability, 3), cue)
+        self._verdict = (round(probability, 3), None if said is None else cue)
         if cue is Cue.THINKING:
             return True, True
         return finished and cue is not Cue.HOLD, False

@@ -43,7 +43,9 @@ MAX_PENDING_CUTS = 8
 class Detector(Protocol):
     """Voice activity on one stream's 20 ms frames (`audio.vad`, `audio.silero`)."""
 
-    def process(self, pcm: bytes) -> VadResult: ...
+    def process(self, pcm: bytes, room: bool = True) -> VadResult:
+        """Judge a frame; ``room``: the candidate is not talking (the room's sound)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class Interruptions:
         if not (playing or rule.paused):
             rule.step(frame.t_ms, False, False, 0)
             return
-        voiced = self._vad.process(frame.pcm).is_speech
+        # While a pause for a barge-in holds, the candidate is talking: not the room.
+        voiced = self._vad.process(frame.pcm, room=not rule.paused).is_speech
         match rule.step(frame.t_ms, voiced, playing, conversation.played_ms()):
             case Pause(onset_ms=onset):
                 self.pauses += 1
