@@ -28,7 +28,15 @@ syllables) is ``foreground_db`` above the room's
 speech in the room, and the gate changes nothing. Until the room was heard
 for ``background_min_ms`` (a stream's first moments) nothing is speech;
 Silero's verdicts in the first `WARMUP_MS` of a stream, while its state
-builds up from nothing, do not count towards the room's voices.
+builds up from nothing, do not count towards the room's voices, and
+digital silence (a gap in the stream) is no room at all.
+
+What it cannot do: voices that rise in a room heard quiet until then sound
+exactly like the candidate starting to talk, and once a turn holds the
+floor the room is not learnt, so those voices keep the turn open until the
+answer limit, as without the gate. (Silero hears fluent speech without a
+break for ten seconds and more, so "no breath for that long" does not tell
+them apart either.)
 
 Buffering is bounded: at most one window plus one frame of 16 kHz samples
 waits to be scored.
@@ -56,6 +64,9 @@ CONTEXT: Final = 64
 STATE_SHAPE: Final = (2, 1, 128)
 WINDOW_MS: Final = WINDOW * 1000 // MODEL_RATE
 WARMUP_MS: Final = 240
+# Frames this quiet are no audio at all (digital silence: a gap in the stream,
+# or a muted input), not a room; they do not count towards the room's sound.
+NO_AUDIO_DBFS: Final = -90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,24 +168,29 @@ class SileroVad:
         level = dbfs(float(np.dot(x, x)) / x.size)
         voiced = self._probability >= self.settings.threshold
         self._recent.append(level)
-        if room:
-            self._levels.append(level)
-            if self._heard_ms >= WARMUP_MS:
-                self._voiced.append(voiced)
+        self._learn(level, voiced, room)
         self._heard_ms += FRAME_MS
         if self.settings.foreground_db == 0:
             return self._smoothing.verdict(voiced, level, FLOOR_DBFS)
-        if len(self._levels) * FRAME_MS < self.settings.background_min_ms:
+        if self._heard_ms <= self.settings.background_min_ms:
             return self._smoothing.verdict(False, level, FLOOR_DBFS)
         background = self._room_of_voices()
         speech = voiced and (background is None or self._stands_out(background))
         floor = FLOOR_DBFS if background is None else background
         return self._smoothing.verdict(speech, level, floor)
 
+    def _learn(self, level: float, voiced: bool, room: bool) -> None:
+        """Take the frame as the room's sound if it is one."""
+        if room and level > NO_AUDIO_DBFS and self._heard_ms >= WARMUP_MS:
+            self._levels.append(level)
+            self._voiced.append(voiced)
+
     def _room_of_voices(self) -> float | None:
         """The room's level if it is a room of voices, else None."""
         s = self.settings
-        if not self._voiced or sum(self._voiced) < s.voiced_room_share * len(self._voiced):
+        if len(self._voiced) * FRAME_MS < s.background_min_ms - WARMUP_MS:
+            return None  # too little of the room heard to tell
+        if sum(self._voiced) < s.voiced_room_share * len(self._voiced):
             return None
         return float(np.percentile(self._levels, s.background_percentile))
 

@@ -12,7 +12,12 @@ from audio.models import SILERO_VAD_FILE, SMART_TURN_FILE, ModelError
 from audio.silero import SileroModel, SileroSettings, SileroVad
 from audio.vad import VadResult
 from gateway.interviewer.local.settings import LocalInterviewerSettings
-from gateway.interviewer.local.turntaking import Floor, TurnTracker, UtteranceEnded
+from gateway.interviewer.local.turntaking import (
+    Floor,
+    InterruptionConfirmed,
+    TurnTracker,
+    UtteranceEnded,
+)
 from tests.audio.models import require
 from zenhire.bench.noise import NOISES, frame_truth, mix, speak
 from zenhire.loopback.speech import synthesize
@@ -166,3 +171,28 @@ def test_a_long_answer_in_a_room_of_voices_ends_once_at_its_end() -> None:
     _, ends = as_the_interviewer_hears(frames)
     [end] = ends
     assert last < end < last + 100
+
+
+@pytest.mark.parametrize("gap_frames", [0, 10])
+def test_a_room_of_voices_from_the_start_does_not_interrupt_the_greeting(gap_frames: int) -> None:
+    """Babble from the stream's first audio (after a gap of digital silence, which is
+    no room at all): the greeting plays on, and the answer after it ends its turn."""
+    frames, _, last = with_room("babble")
+    room_only = frames[: 2 * 1000 // FRAME_MS]
+    frames = [SILENCE] * gap_frames + room_only * 3 + frames
+    greeting = range(gap_frames + 15, gap_frames + 15 + 5 * 1000 // FRAME_MS)
+    vad = SileroVad(model())
+    tracker = TurnTracker(LocalInterviewerSettings(end_of_turn_model=False))
+    signals = []
+    for index, frame in enumerate(frames):
+        playing = index in greeting
+        played_ms = (index - greeting.start) * FRAME_MS if playing else 0
+        result = vad.process(frame, room=tracker.floor is Floor.QUIET)
+        signal = tracker.step(index * FRAME_MS, result, playing, played_ms)
+        if signal is not None:
+            signals.append((index, signal))
+    assert not any(isinstance(s, InterruptionConfirmed) for _, s in signals)
+    answer_end = gap_frames + 3 * len(room_only) + last
+    assert [i for i, s in signals if isinstance(s, UtteranceEnded)][-1:] == [
+        i for i, s in signals if isinstance(s, UtteranceEnded) and answer_end < i < answer_end + 100
+    ]

@@ -16,6 +16,13 @@ on one line, in ms after the answer's end:
     synthesis_started  the reply's synthesis started (or its prepared audio was taken)
     first_audio_queued its first audio was queued for playout
     first_audio_heard  the candidate received it
+
+and, from the gateway's line, how the turn ended (``ended_by``), whether
+the reply was synthesized ahead (``prepared``), how often Smart Turn was
+asked about the last pause (``judge_asks``), its last verdict
+(``probability``), what the recognizer's words said then (``cue``: none,
+hold or thinking; None when they were not in yet) and how far behind the
+recognizer was (``words_lag_ms``).
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ def breakdown(end: float, heard: float | None, record: dict[str, Any] | None) ->
         value = record.get(f"{logged}_ms")
         if value is not None:
             line[name] = round(onset_ms + float(value), 1)
-    for key in ("ended_by", "prepared", "judge_asks", "probability", "cue"):
+    for key in ("ended_by", "prepared", "judge_asks", "probability", "cue", "words_lag_ms"):
         line[key] = record.get(key)
     return line
 

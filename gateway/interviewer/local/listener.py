@@ -213,6 +213,7 @@ class Listener:
             judge_asks=ended.judge_asks,
             probability=ended.probability,
             cue=None if ended.cue is None else ended.cue.value,
+            words_lag_ms=ended.words_lag_ms,
         )
 
     def _resolve(self, resume: bool) -> None:

@@ -56,6 +56,7 @@ class ReplyTiming:
     probability: float | None = None  # its last verdict
     # What the words said at the end (`gateway.interviewer.local.cues`); None: not in yet.
     cue: str | None = "none"
+    words_lag_ms: int | None = None  # how far behind the recognizer was at that moment
     said: bool = False
     logged: bool = False
 
@@ -83,6 +84,7 @@ class ReplyTiming:
                 "judge_asks": self.judge_asks,
                 "probability": self.probability,
                 "cue": self.cue,
+                "words_lag_ms": self.words_lag_ms,
                 "silence_onset_mono": round(origin, 4),
                 **{
                     f"{name}_ms": _ms(getattr(self, name), origin)

@@ -129,9 +129,10 @@ class UtteranceEnded:
     (``time.monotonic()``, for `gateway.interviewer.local.timing`) when the
     end-of-turn model last heard this turn, and when it answered. For the
     record too: ``judge_asks``, how often the model was asked about the last
-    pause, ``probability``, its last verdict on it, and ``cue``, what the
-    words said when the end was decided, None if they were not in yet (no
-    words leave the tracker).
+    pause, ``probability``, its last verdict on it, ``cue``, what the words
+    said when the end was decided (None: they were not in yet; no words
+    leave the tracker), and ``words_lag_ms``, how far behind the recognizer
+    was then.
     """
 
     start_ms: int
@@ -145,6 +146,7 @@ class UtteranceEnded:
     judge_asks: int = 0
     probability: float | None = None
     cue: Cue | None = Cue.NONE
+    words_lag_ms: int | None = None  # how far behind the recognizer was then
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class TurnTracker:
         self._asked = 0  # how many times
         # The last verdict, and what the words said then (None: not in yet).
         self._verdict: tuple[float | None, Cue | None] = (None, Cue.NONE)
+        self._lag_at_verdict: int | None = None
         self._last_question: _Question | None = None  # this turn's, for the record
         self.floor = Floor.QUIET
         self._barged_from = Floor.QUIET
@@ -313,6 +316,7 @@ class TurnTracker:
                 said = self._said()
                 cue = None if said is None else read_cue(said, self._language)
                 self._verdict = (self._verdict[0], cue)
+                self._lag_at_verdict = self._lag()
                 thinking = cue is Cue.THINKING
                 ended_by = EndedBy.SILENCE
             end = self._last_speech_ms + FRAME_MS
@@ -335,6 +339,7 @@ class TurnTracker:
             self._asked if self._asked_pause_ms == self._last_speech_ms else 0,
             probability,
             cue,
+            self._lag_at_verdict,
         )
 
     def _judging(self, t_ms: int) -> bool:
@@ -382,6 +387,7 @@ class TurnTracker:
         self._question = None
         cue = read_cue(said or "", self._language)
         self._verdict = (round(probability, 3), None if said is None else cue)
+        self._lag_at_verdict = self._lag()
         if cue is Cue.THINKING:
             return True, True
         return finished and cue is not Cue.HOLD, False
@@ -394,6 +400,9 @@ class TurnTracker:
         if self._asked > s.end_of_turn_rechecks:
             return False
         return silence_ms >= s.end_of_turn_check_ms + self._asked * s.end_of_turn_recheck_ms
+
+    def _lag(self) -> int | None:
+        return None if self._words_lag is None else self._words_lag()
 
     def _words_coming(self, waited_ms: int) -> bool:
         """Whether the words may still come in time for a verdict waiting this long."""
@@ -443,3 +452,4 @@ class TurnTracker:
         self._asked_pause_ms = None
         self._last_question = None
         self._verdict = (None, Cue.NONE)
+        self._lag_at_verdict = None
