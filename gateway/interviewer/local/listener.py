@@ -198,7 +198,7 @@ class Listener:
             case None:
                 self._drop_unheard_prompt()
         if self._turn_id is not None:
-            self._transcriber.feed(frame.pcm)
+            self._transcriber.feed(frame.pcm, speech=verdict.is_speech)
 
     def _timing(self, turn_id: str, ended: UtteranceEnded) -> ReplyTiming:
         decided = now()

@@ -43,7 +43,9 @@ log = logging.getLogger("zenhire.interviewer")
 MAX_BACKLOG_MS = 10_000
 MAX_BACKLOG_BYTES = SAMPLE_RATE * MAX_BACKLOG_MS // 1000 * SAMPLE_BYTES
 UNINTELLIGIBLE = "[unintelligible]"
-# The recognizer is caught up when at most this much fed audio waits for it.
+# The recognizer is caught up when at most this much fed audio waits for it,
+# or when it decoded this much past the turn's last speech: its hypothesis
+# then holds the last word, and what is left is the pause.
 CAUGHT_UP_MS = 200
 CAUGHT_UP_BYTES = SAMPLE_RATE * CAUGHT_UP_MS // 1000 * SAMPLE_BYTES
 
@@ -72,15 +74,18 @@ class Transcriber(Protocol):
 
     def partial(self) -> str | None:
         """The open turn's best hypothesis so far ("" before any), or None while the
-        recognizer is more than `CAUGHT_UP_MS` behind the audio fed to it."""
+        recognizer is more than `CAUGHT_UP_MS` behind both the audio fed to it and
+        the end of the speech in it."""
         ...
 
     def lag_ms(self) -> int:
-        """How much fed audio the recognizer has yet to decode, in ms."""
+        """How much fed audio the recognizer has yet to decode before `partial`
+        answers, in ms."""
         ...
 
-    def feed(self, pcm: bytes) -> None:
-        """Add a frame of the open turn (PCM16 24 kHz). Never blocks."""
+    def feed(self, pcm: bytes, speech: bool = True) -> None:
+        """Add a frame of the open turn (PCM16 24 kHz; ``speech``: the VAD heard
+        speech in it). Never blocks."""
         ...
 
     def close(self) -> asyncio.Future[Transcript]:
@@ -193,27 +198,42 @@ class SphinxTranscriber:
         self._opened = 0  # turns opened by the frame loop
         self._decoding = 0  # the turn the worker is on
         self._in_flight = 0  # bytes the worker is decoding now
+        # Of the open turn, in bytes from its start: fed, fed up to the end of its
+        # last speech frame, and decoded.
+        self._fed = 0
+        self._speech_end = 0
+        self._decoded = 0
 
     def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
         self._opened += 1
         self._partial = ""
+        self._fed = self._speech_end = 0
         held = SAMPLE_RATE * captions_after_ms // 1000 * SAMPLE_BYTES
         self._inbox.push(_Open(turn_id, held))
 
     def partial(self) -> str | None:
-        behind = self._inbox.audio_bytes + self._in_flight
-        if self._decoding != self._opened or behind > CAUGHT_UP_BYTES:
+        if self._decoding != self._opened or self._behind() > CAUGHT_UP_BYTES:
             return None
         return self._partial
 
     def lag_ms(self) -> int:
-        behind = self._inbox.audio_bytes + self._in_flight
-        return behind * 1000 // (SAMPLE_RATE * SAMPLE_BYTES)
+        return self._behind() * 1000 // (SAMPLE_RATE * SAMPLE_BYTES)
 
-    def feed(self, pcm: bytes) -> None:
+    def _behind(self) -> int:
+        """Bytes to decode before the hypothesis is as good as it gets for now: up to
+        the newest audio, or up to `CAUGHT_UP_BYTES` past the last speech."""
+        if self._decoding != self._opened:
+            return self._inbox.audio_bytes + self._in_flight
+        through_speech = self._speech_end + CAUGHT_UP_BYTES - self._decoded
+        return max(0, min(self._fed - self._decoded, through_speech))
+
+    def feed(self, pcm: bytes, speech: bool = True) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
             self._dropped_bytes += len(pcm)
             return
+        self._fed += len(pcm)
+        if speech:
+            self._speech_end = self._fed
         self._inbox.push(pcm)
 
     def close(self) -> asyncio.Future[Transcript]:
@@ -241,12 +261,14 @@ class SphinxTranscriber:
                 await recognizer.ask(sphinx.START)
                 self._decoding += 1
                 self._partial = ""
+                self._decoded = 0
                 turn_id, last_partial = command.turn_id, ""
                 since_partial = -command.captions_after_bytes
             elif isinstance(command, bytes):
                 self._in_flight = len(command)
                 text = await recognizer.ask(sphinx.AUDIO, command)
                 self._in_flight = 0
+                self._decoded += len(command)
                 self._partial = text
                 since_partial += len(command)
                 if since_partial >= self._partial_bytes and text and text != last_partial:
@@ -283,7 +305,7 @@ class UnavailableTranscriber:
         """Nothing is decoded."""
         return 0
 
-    def feed(self, pcm: bytes) -> None:
+    def feed(self, pcm: bytes, speech: bool = True) -> None:
         """Audio is not transcribed."""
 
     def close(self) -> asyncio.Future[Transcript]:
