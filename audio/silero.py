@@ -20,7 +20,7 @@ louder than the room. The room is what the microphone hears while the
 candidate is not talking: the caller says so per frame (``room``; the
 interviewer's frame loop passes whether the candidate holds the floor), so
 a long fluent answer never becomes the room. When Silero called at least
-``voiced_room_share`` of the room's last ``background_ms`` speech, the room
+``voiced_room_share`` of the room's last ``voiced_span_ms`` speech, the room
 is one of voices, and a frame is then speech only when its loudness (the
 loudest of the last ``foreground_hold_ms``, which bridges the dips between
 syllables) is ``foreground_db`` above the room's
@@ -92,7 +92,10 @@ class SileroSettings:
     background_ms: int = 5_000
     background_percentile: float = 30.0
     voiced_room_share: float = 0.8
-    background_min_ms: int = 500
+    # Recent, not all of ``background_ms``: Silero takes a few hundred ms to
+    # call babble speech after digital silence (the stream's first frames).
+    voiced_span_ms: int = 500
+    background_min_ms: int = 1_000
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -102,7 +105,7 @@ class SileroSettings:
         if self.foreground_db < 0 or not 0.0 <= self.background_percentile <= 100.0:
             raise ValueError("SileroSettings: foreground_db or background_percentile out of range")
         if min(self.foreground_hold_ms, self.background_ms) < FRAME_MS or (
-            self.background_min_ms <= WARMUP_MS
+            self.background_min_ms < WARMUP_MS + self.voiced_span_ms
         ):
             raise ValueError("SileroSettings: the spans must hold a frame, and outlast the warm-up")
 
@@ -124,7 +127,7 @@ class SileroVad:
         self._windows = 0  # windows scored since the model state was cleared
         self._quiet_run = 0  # consecutive windows below ``quiet_below``
         self._levels: deque[float] = deque(maxlen=self.settings.background_ms // FRAME_MS)
-        self._voiced: deque[bool] = deque(maxlen=self.settings.background_ms // FRAME_MS)
+        self._voiced: deque[bool] = deque(maxlen=self.settings.voiced_span_ms // FRAME_MS)
         self._recent: deque[float] = deque(maxlen=self.settings.foreground_hold_ms // FRAME_MS)
         self._heard_ms = 0
         self.reset()
@@ -188,7 +191,7 @@ class SileroVad:
     def _room_of_voices(self) -> float | None:
         """The room's level if it is a room of voices, else None."""
         s = self.settings
-        if len(self._voiced) * FRAME_MS < s.background_min_ms - WARMUP_MS:
+        if len(self._voiced) < (self._voiced.maxlen or 0):
             return None  # too little of the room heard to tell
         if sum(self._voiced) < s.voiced_room_share * len(self._voiced):
             return None

@@ -32,7 +32,8 @@ from gateway.interviewer.local.turntaking import (
 from tests.audio.models import require
 from zenhire.loopback.speech import synthesize
 
-LEAD_IN_FRAMES = 25
+# Silero hears no speech in a stream's first second (`audio.silero`).
+LEAD_IN_FRAMES = 55
 SETTINGS = LocalInterviewerSettings()
 PROMPT_PLAYED_MS = 5_000  # a prompt long past its echo warm-up
 
