@@ -21,7 +21,9 @@ candidate is not talking: the caller says so per frame (``room``; the
 interviewer's frame loop passes whether the candidate holds the floor), so
 a long fluent answer never becomes the room. When Silero called at least
 ``voiced_room_share`` of the room's last ``voiced_span_ms`` speech, the room
-is one of voices, and a frame is then speech only when its loudness (the
+is one of voices (until at most ``quiet_room_share`` of its last
+``quiet_room_span_ms`` is: Silero's verdicts on babble lapse for a moment
+after each reset of its state), and a frame is then speech only when its loudness (the
 loudest of the last ``foreground_hold_ms``, which bridges the dips between
 syllables) is ``foreground_db`` above the room's
 ``background_percentile``. In a quiet or a fan-noise room Silero hears no
@@ -93,8 +95,13 @@ class SileroSettings:
     background_percentile: float = 30.0
     voiced_room_share: float = 0.8
     # Recent, not all of ``background_ms``: Silero takes a few hundred ms to
-    # call babble speech after digital silence (the stream's first frames).
+    # call babble speech after digital silence (the stream's first frames),
+    # and again after each reset of its state.
     voiced_span_ms: int = 500
+    # A room of voices stays one until Silero heard at most this share of
+    # speech in the room's last ``quiet_room_span_ms``.
+    quiet_room_share: float = 0.2
+    quiet_room_span_ms: int = 2_000
     background_min_ms: int = 1_000
 
     def __post_init__(self) -> None:
@@ -127,7 +134,10 @@ class SileroVad:
         self._windows = 0  # windows scored since the model state was cleared
         self._quiet_run = 0  # consecutive windows below ``quiet_below``
         self._levels: deque[float] = deque(maxlen=self.settings.background_ms // FRAME_MS)
-        self._voiced: deque[bool] = deque(maxlen=self.settings.voiced_span_ms // FRAME_MS)
+        self._voiced: deque[bool] = deque(
+            maxlen=max(self.settings.voiced_span_ms, self.settings.quiet_room_span_ms) // FRAME_MS
+        )
+        self._voices = False  # the room is one of voices
         self._recent: deque[float] = deque(maxlen=self.settings.foreground_hold_ms // FRAME_MS)
         self._heard_ms = 0
         self.reset()
@@ -141,6 +151,7 @@ class SileroVad:
         self._smoothing.reset()
         self._levels.clear()
         self._voiced.clear()
+        self._voices = False
         self._heard_ms = 0
         self._recent.clear()
 
@@ -191,9 +202,13 @@ class SileroVad:
     def _room_of_voices(self) -> float | None:
         """The room's level if it is a room of voices, else None."""
         s = self.settings
-        if len(self._voiced) < (self._voiced.maxlen or 0):
-            return None  # too little of the room heard to tell
-        if sum(self._voiced) < s.voiced_room_share * len(self._voiced):
+        heard = list(self._voiced)
+        recent = heard[-(s.voiced_span_ms // FRAME_MS) :]
+        if not self._voices and len(recent) * FRAME_MS >= s.voiced_span_ms:
+            self._voices = sum(recent) >= s.voiced_room_share * len(recent)
+        elif self._voices and len(heard) * FRAME_MS >= s.quiet_room_span_ms:
+            self._voices = sum(heard) > s.quiet_room_share * len(heard)
+        if not self._voices:
             return None
         return float(np.percentile(self._levels, s.background_percentile))
 

@@ -19,7 +19,7 @@ from gateway.interviewer.local.turntaking import (
     UtteranceEnded,
 )
 from tests.audio.models import require
-from zenhire.bench.noise import NOISES, frame_truth, mix, speak
+from zenhire.bench.noise import NOISES, frame_truth, mix, speak, to_pcm
 from zenhire.loopback.speech import synthesize
 
 VOICED_DBFS = -30.0
@@ -198,3 +198,16 @@ def test_a_room_of_voices_from_the_start_does_not_interrupt_the_greeting(gap_fra
     assert [i for i, s in signals if isinstance(s, UtteranceEnded)][-1:] == [
         i for i, s in signals if isinstance(s, UtteranceEnded) and answer_end < i < answer_end + 100
     ]
+
+
+def test_a_moment_without_voices_does_not_end_a_room_of_voices() -> None:
+    """Silero's verdicts on babble lapse for a moment (after a reset of its state, or
+    a lull): the room stays one of voices, so the babble after it is not a turn."""
+    babble, first, _ = with_room("babble")
+    room = babble[:first]  # the room alone, before the answer
+    samples = np.frombuffer(b"".join(room), dtype="<i2").astype(np.float64)
+    fan = NOISES["fan"](FRAME_BYTES // 2 * 20, 3)
+    fan *= np.sqrt(np.mean(samples**2) / np.mean(fan**2))  # as loud as the room
+    frames = room + split_frames(to_pcm(fan))[0] + room + room
+    gated, _ = as_the_interviewer_hears(frames)
+    assert np.mean([r.is_speech for r in gated[-100:]]) < 0.1

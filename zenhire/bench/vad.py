@@ -15,7 +15,10 @@ and keyboard noise at 10 and 0 dB SNR. Per condition, over all voices:
 * ``onset_ms``: median delay from an answer's first speech frame to ``speaking``;
 * ``cpu_us_per_frame``: process CPU time per 20 ms frame (one thread).
 
-Silero runs on the installed model file (``scripts/install``), as the
+Each detector hears a track as the local interviewer's frame loop drives
+it: the room is what it hears while no turn is open (`audio.silero`; the
+turns here end on the silence timer). Silero runs on the installed model
+file (``scripts/install``), as the
 gateway runs it (``silero``: with its foreground gate, `audio.silero`) and
 without the gate (``silero, no gate``), which shows what the gate is for:
 under babble, Silero alone calls nearly every frame speech.
@@ -39,6 +42,8 @@ from audio.frames import FRAME_MS, split_frames
 from audio.models import SILERO_VAD_FILE, installed
 from audio.silero import SileroModel, SileroSettings, SileroVad
 from audio.vad import VadResult, VoiceActivityDetector
+from gateway.interviewer.local.settings import LocalInterviewerSettings
+from gateway.interviewer.local.turntaking import Floor, TurnTracker
 from zenhire.bench.noise import NOISES, VOICES, answer_track, frame_truth, mix, to_pcm
 
 SNRS_DB = (10.0, 0.0)
@@ -48,7 +53,7 @@ NOISE_SEED = 20
 
 
 class Detector(Protocol):
-    def process(self, pcm: bytes) -> VadResult: ...
+    def process(self, pcm: bytes, room: bool = True) -> VadResult: ...
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,18 @@ def _answers(truth: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int]]:
     yield int(start), int(end)
 
 
+def as_the_interviewer_hears(detector: Detector, frames: list[bytes]) -> list[VadResult]:
+    """Each frame's verdict, the room being what is heard while no turn is open, as the
+    local interviewer's frame loop tells the detector (its turns here end on silence)."""
+    tracker = TurnTracker(LocalInterviewerSettings(end_of_turn_model=False))
+    results = []
+    for index, frame in enumerate(frames):
+        result = detector.process(frame, room=tracker.floor is Floor.QUIET)
+        tracker.step(index * FRAME_MS, result, False, 0)
+        results.append(result)
+    return results
+
+
 def compare(detectors: dict[str, Callable[[], Detector]]) -> list[Score]:
     """Every detector on every voice and condition; one score per detector and condition."""
     tracks = []
@@ -144,7 +161,7 @@ def compare(detectors: dict[str, Callable[[], Detector]]) -> list[Score]:
                 detector = make_detector()
                 frames, _ = split_frames(pcm)
                 began = time.process_time()
-                results = [detector.process(frame) for frame in frames]
+                results = as_the_interviewer_hears(detector, frames)
                 tally.add(results, truth, time.process_time() - began)
                 speaking = np.array([r.speaking for r in results])
                 for first, last in _answers(truth):
