@@ -20,14 +20,14 @@ louder than the room. The room is what the microphone hears while the
 candidate is not talking: the caller says so per frame (``room``; the
 interviewer's frame loop passes whether the candidate holds the floor), so
 a long fluent answer never becomes the room. When Silero called at least
-``voiced_room_share`` of the room's last ``voiced_span_ms`` speech, the room
-is one of voices (until at most ``quiet_room_share`` of its last
-``quiet_room_span_ms`` is: Silero's verdicts on babble lapse for a moment
-after each reset of its state), and a frame is then speech only when its loudness (the
-loudest of the last ``foreground_hold_ms``, which bridges the dips between
-syllables) is ``foreground_db`` above the room's
-``background_percentile``. In a quiet or a fan-noise room Silero hears no
-speech in the room, and the gate changes nothing. Until the room was heard
+``voiced_room_share`` of the room's last ``voiced_span_ms`` speech, the
+room is one of voices, until at most ``quiet_room_share`` of its last
+``quiet_room_span_ms`` is (Silero's verdicts on babble lapse for a moment
+after each reset of its state). In a room of voices a frame is speech
+only when its loudness (the loudest of the last ``foreground_hold_ms``,
+which bridges the dips between syllables) is ``foreground_db`` above the
+room's ``background_percentile``. In a quiet or a fan-noise room Silero
+hears no speech in the room, and the gate changes nothing. Until the room was heard
 for ``background_min_ms`` (a stream's first moments) nothing is speech;
 Silero's verdicts in the first `WARMUP_MS` of a stream, while its state
 builds up from nothing, do not count towards the room's voices, and
