@@ -20,6 +20,7 @@ from gateway.interviewer.local.turntaking import (
 )
 from tests.audio.models import require
 from zenhire.bench.noise import NOISES, frame_truth, mix, speak, to_pcm
+from zenhire.bench.vad import as_the_interviewer_hears as interviewer_hears
 from zenhire.loopback.speech import synthesize
 
 VOICED_DBFS = -30.0
@@ -104,18 +105,9 @@ def with_room(noise: str, answer: str = SENTENCES[1][0]) -> tuple[list[bytes], i
 def as_the_interviewer_hears(
     frames: list[bytes], settings: SileroSettings | None = None
 ) -> tuple[list[VadResult], list[int]]:
-    """Each frame's verdict, the room being what is heard while the candidate does not
-    hold the floor (as the local interviewer's frame loop says); the frames at which
-    turns ended (on the silence timer)."""
-    vad = SileroVad(model(), settings)
-    tracker = TurnTracker(LocalInterviewerSettings(end_of_turn_model=False))
-    results, ends = [], []
-    for index, frame in enumerate(frames):
-        result = vad.process(frame, room=tracker.floor is Floor.QUIET)
-        results.append(result)
-        if isinstance(tracker.step(index * FRAME_MS, result, False, 0), UtteranceEnded):
-            ends.append(index)
-    return results, ends
+    """Silero (``settings``) on ``frames`` as the local interviewer drives it
+    (`zenhire.bench.vad.as_the_interviewer_hears`)."""
+    return interviewer_hears(SileroVad(model(), settings), frames)
 
 
 UNGATED = SileroSettings(foreground_db=0.0)

@@ -43,7 +43,7 @@ from audio.models import SILERO_VAD_FILE, installed
 from audio.silero import SileroModel, SileroSettings, SileroVad
 from audio.vad import VadResult, VoiceActivityDetector
 from gateway.interviewer.local.settings import LocalInterviewerSettings
-from gateway.interviewer.local.turntaking import Floor, TurnTracker
+from gateway.interviewer.local.turntaking import Floor, TurnTracker, UtteranceEnded
 from zenhire.bench.noise import NOISES, VOICES, answer_track, frame_truth, mix, to_pcm
 
 SNRS_DB = (10.0, 0.0)
@@ -126,16 +126,20 @@ def _answers(truth: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int]]:
     yield int(start), int(end)
 
 
-def as_the_interviewer_hears(detector: Detector, frames: list[bytes]) -> list[VadResult]:
+def as_the_interviewer_hears(
+    detector: Detector, frames: list[bytes]
+) -> tuple[list[VadResult], list[int]]:
     """Each frame's verdict, the room being what is heard while no turn is open, as the
-    local interviewer's frame loop tells the detector (its turns here end on silence)."""
+    local interviewer's frame loop tells the detector; the frames at which turns
+    ended (here on the silence timer)."""
     tracker = TurnTracker(LocalInterviewerSettings(end_of_turn_model=False))
-    results = []
+    results, ends = [], []
     for index, frame in enumerate(frames):
         result = detector.process(frame, room=tracker.floor is Floor.QUIET)
-        tracker.step(index * FRAME_MS, result, False, 0)
         results.append(result)
-    return results
+        if isinstance(tracker.step(index * FRAME_MS, result, False, 0), UtteranceEnded):
+            ends.append(index)
+    return results, ends
 
 
 def compare(detectors: dict[str, Callable[[], Detector]]) -> list[Score]:
@@ -161,7 +165,7 @@ def compare(detectors: dict[str, Callable[[], Detector]]) -> list[Score]:
                 detector = make_detector()
                 frames, _ = split_frames(pcm)
                 began = time.process_time()
-                results = as_the_interviewer_hears(detector, frames)
+                results, _ = as_the_interviewer_hears(detector, frames)
                 tally.add(results, truth, time.process_time() - began)
                 speaking = np.array([r.speaking for r in results])
                 for first, last in _answers(truth):
