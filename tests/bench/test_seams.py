@@ -219,14 +219,20 @@ async def test_interviewer_audio_goes_out_at_once_then_every_20_ms(session: Live
     ear = Ear()
     session.attach(ear)
 
-    queued = time.monotonic()
     await session.play(tone(4))
+    # "At once" is counted in passes of the event loop, not milliseconds, so a
+    # loaded machine cannot fail it: the first frame is out on the next pass,
+    # where waiting for the clock's tick would take up to 20 ms.
+    for _ in range(2):
+        await asyncio.sleep(0)
+    assert len(ear.heard) == 1
     await asyncio.sleep(0.1)
 
     times = [at for at, _ in ear.heard]
     assert len(times) == 4
-    assert times[0] - queued < 0.005
-    assert np.diff(times) == pytest.approx([0.02] * 3, abs=0.005)
+    # Each frame on its own slot (not a burst), three slots in 60 ms.
+    assert min(np.diff(times)) > 0.012
+    assert times[-1] - times[0] == pytest.approx(0.06, abs=0.008)
 
 
 # -- Opus at the internal rate, and WebRTC coded inline ------------------------------------
