@@ -283,11 +283,13 @@ async def test_the_inline_track_sends_an_offered_frame_before_its_slot() -> None
 
     waiting = asyncio.create_task(track.recv())
     await asyncio.sleep(0.002)
-    offered = time.monotonic()
     track.offer(tone(1))
-    packet = await waiting
+    # Before its slot: within a few passes of the event loop, not 18 ms later.
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert waiting.done()
+    packet = waiting.result()
 
-    assert time.monotonic() - offered < 0.005
     assert isinstance(packet, av.Packet)
     assert packet.size > 20  # speech, not the few bytes of silence
     track.stop()
