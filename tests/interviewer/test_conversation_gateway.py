@@ -34,6 +34,12 @@ PROMPT_REPLY_MS = 1200
 MID_GREETING_SEC = 1.5
 SHUTDOWN_BOUND_SEC = 15.0
 SERVICE_RESTART = 1012
+# uvicorn cuts each socket right after its 1012 frame, without reading on. A
+# candidate frame that arrives after the cut draws a TCP reset, and the reset
+# can beat the close frame into the candidate's socket: it then sees 1006. The
+# page takes both to the same place (reconnect, static/live.js), and both come
+# only from the server going away.
+CUT_BY_SHUTDOWN = {SERVICE_RESTART, 1006}
 
 
 def paused_answer() -> bytes:
@@ -86,5 +92,5 @@ async def test_shutdown_mid_interview_ends_every_session_promptly(tmp_path: Path
         await asyncio.wait(talks, timeout=SHUTDOWN_BOUND_SEC)
     errors = [task.exception() for task in talks]
     assert stopped_sec < SHUTDOWN_BOUND_SEC
-    assert [c.close_code for c in candidates] == [SERVICE_RESTART] * 2, errors
+    assert all(c.close_code in CUT_BY_SHUTDOWN for c in candidates), errors
     assert child_processes() == []
