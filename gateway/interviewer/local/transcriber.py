@@ -48,6 +48,13 @@ UNINTELLIGIBLE = "[unintelligible]"
 # then holds the last word, and what is left is the pause.
 CAUGHT_UP_MS = 200
 CAUGHT_UP_BYTES = SAMPLE_RATE * CAUGHT_UP_MS // 1000 * SAMPLE_BYTES
+# The words of a pause are those the recognizer heard this far past the last
+# speech. Decoding on into the pause's room noise makes words of it: "one
+# second" becomes "one sec engine" a few hundred ms later by a fan, "because"
+# "because in". So the hypothesis at this point is kept as the words, until
+# the candidate speaks again.
+SETTLED_MS = CAUGHT_UP_MS
+SETTLED_BYTES = SAMPLE_RATE * SETTLED_MS // 1000 * SAMPLE_BYTES
 
 Send = Callable[[CandidateEvent], Awaitable[None]]
 
@@ -75,7 +82,8 @@ class Transcriber(Protocol):
     def partial(self) -> str | None:
         """The open turn's best hypothesis so far ("" before any), or None while the
         recognizer is more than `CAUGHT_UP_MS` behind both the audio fed to it and
-        the end of the speech in it."""
+        the end of the speech in it. In a pause longer than `SETTLED_MS`, the
+        hypothesis as it was `SETTLED_MS` past the speech (None until then)."""
         ...
 
     def lag_ms(self) -> int:
@@ -117,7 +125,15 @@ class _Discard:
     pass
 
 
-_Command = _Open | bytes | _Close | _Discard
+@dataclass(frozen=True)
+class _Settle:
+    """The audio before this is the speech up to ``speech_end`` (bytes into the
+    turn) and `SETTLED_MS` of the pause after it: keep the hypothesis."""
+
+    speech_end: int
+
+
+_Command = _Open | bytes | _Close | _Discard | _Settle
 
 
 class _Inbox:
@@ -203,6 +219,8 @@ class SphinxTranscriber:
         self._fed = 0
         self._speech_end = 0
         self._decoded = 0
+        # The hypothesis `SETTLED_MS` into the pause after the speech up to a point.
+        self._settled: tuple[int, str] | None = None
 
     def open(self, turn_id: str, captions_after_ms: int = 0) -> None:
         self._opened += 1
@@ -212,7 +230,12 @@ class SphinxTranscriber:
         self._inbox.push(_Open(turn_id, held))
 
     def partial(self) -> str | None:
-        if self._decoding != self._opened or self._behind() > CAUGHT_UP_BYTES:
+        if self._decoding != self._opened:
+            return None
+        if self._fed >= self._speech_end + SETTLED_BYTES:
+            settled = self._settled
+            return settled[1] if settled is not None and settled[0] == self._speech_end else None
+        if self._behind() > CAUGHT_UP_BYTES:
             return None
         return self._partial
 
@@ -224,6 +247,8 @@ class SphinxTranscriber:
         the newest audio, or up to `CAUGHT_UP_BYTES` past the last speech."""
         if self._decoding != self._opened:
             return self._inbox.audio_bytes + self._in_flight
+        if self._fed >= self._speech_end + SETTLED_BYTES:
+            return max(0, self._speech_end + SETTLED_BYTES - self._decoded)
         through_speech = self._speech_end + CAUGHT_UP_BYTES - self._decoded
         return max(0, min(self._fed - self._decoded, through_speech))
 
@@ -231,10 +256,13 @@ class SphinxTranscriber:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
             self._dropped_bytes += len(pcm)
             return
+        pause_before = self._fed - self._speech_end
         self._fed += len(pcm)
         if speech:
             self._speech_end = self._fed
         self._inbox.push(pcm)
+        if not speech and pause_before < SETTLED_BYTES <= self._fed - self._speech_end:
+            self._inbox.push(_Settle(self._speech_end))
 
     def close(self) -> asyncio.Future[Transcript]:
         result: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
@@ -262,6 +290,7 @@ class SphinxTranscriber:
                 self._decoding += 1
                 self._partial = ""
                 self._decoded = 0
+                self._settled = None
                 turn_id, last_partial = command.turn_id, ""
                 since_partial = -command.captions_after_bytes
             elif isinstance(command, bytes):
@@ -274,6 +303,8 @@ class SphinxTranscriber:
                 if since_partial >= self._partial_bytes and text and text != last_partial:
                     since_partial, last_partial = 0, text
                     await self._send(Caption("candidate", text, final=False, turn_id=turn_id))
+            elif isinstance(command, _Settle):
+                self._settled = (command.speech_end, self._partial)
             elif isinstance(command, _Close):
                 text = await recognizer.ask(sphinx.END) or UNINTELLIGIBLE
                 if self._dropped_bytes:
