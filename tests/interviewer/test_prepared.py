@@ -8,11 +8,12 @@ one synthesized when said.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 
-from gateway.interviewer.local.prepared import PreparedVoice
+from gateway.interviewer.local.prepared import PREPARING_NICENESS, PreparedVoice
 from gateway.interviewer.local.voice import Voice
 from zenhire.tasks import TaskGroup
 
@@ -109,3 +110,29 @@ async def test_a_failed_preparation_leaves_the_prompt_to_be_synthesized_when_sai
         await until(lambda: run_count(runs) == 1 and not voice.is_prepared(QUESTION))
         assert await spoken(voice, QUESTION) == await spoken(Voice("en-us", RATE), QUESTION)
     assert run_count(runs) == 2
+
+
+def niceness_noting_synthesizer(tmp_path: Path) -> tuple[Path, Path]:
+    """A script running espeak-ng that notes its niceness once its text is in: the
+    gateway sets the niceness before it writes the text."""
+    noted = tmp_path / "niceness"
+    script = tmp_path / "synth"
+    script.write_text(
+        f'#!/bin/sh\ntext=$(cat)\nnice >> "{noted}"\nprintf "%s" "$text" | espeak-ng "$@"\n'
+    )
+    script.chmod(0o755)
+    return script, noted
+
+
+async def test_preparing_yields_the_core_to_the_recognizer_and_a_prompt_being_said(
+    tmp_path: Path,
+) -> None:
+    script, noted = niceness_noting_synthesizer(tmp_path)
+    ours = os.nice(0)
+    await spoken(Voice("en-us", RATE, str(script)), ACK)
+    async with preparing(PreparedVoice(Voice("en-us", RATE, str(script)))) as voice:
+        voice.prepare(QUESTION)
+        await until(lambda: voice.is_prepared(QUESTION))
+    said, prepared = (int(line) for line in noted.read_text().split())
+    assert said == ours
+    assert prepared == min(19, ours + PREPARING_NICENESS)

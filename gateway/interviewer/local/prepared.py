@@ -36,6 +36,13 @@ log = logging.getLogger("zenhire.interviewer")
 MAX_PREPARED_BYTES = 2_000_000
 # About 40 s of speech at the default rate; a custom question past it is said live.
 MAX_PREPARED_CHARS = 600
+# Preparing is a guess, so it yields the core to what is needed now: the frame
+# loop, Smart Turn and a prompt being said (the gateway's priority), and the
+# recognizer (`sphinx.NICENESS`, 10), whose words decide a pause. A burst of
+# preparing at a turn's start otherwise left the recognizer 0.9 to 2.3 s
+# behind at the verdict on a short turn ("let me think"), one interview on
+# the gateway's core, so the words did not count.
+PREPARING_NICENESS = 15
 
 
 @dataclass
@@ -117,7 +124,7 @@ class PreparedVoice:
             take = self._takes[sentence] = _Take()
             failed = True
             try:
-                async with aclosing(self.voice.stream(sentence)) as chunks:
+                async with aclosing(self.voice.stream(sentence, PREPARING_NICENESS)) as chunks:
                     async for pcm in chunks:
                         take.add(pcm)
                 failed = False

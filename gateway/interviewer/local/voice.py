@@ -14,6 +14,8 @@ line, so a role name cannot become an option.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import struct
 from collections.abc import AsyncGenerator
@@ -51,8 +53,9 @@ class Voice:
         self.words_per_minute = words_per_minute
         self._executable = executable
 
-    async def stream(self, text: str) -> AsyncGenerator[bytes, None]:
-        """Yield ``text`` spoken as PCM16 24 kHz mono chunks (whole samples).
+    async def stream(self, text: str, niceness: int = 0) -> AsyncGenerator[bytes, None]:
+        """Yield ``text`` spoken as PCM16 24 kHz mono chunks (whole samples); the
+        synthesizer runs ``niceness`` below the gateway's priority.
 
         Closing the generator early (``contextlib.aclosing``) kills the
         synthesizer. Raises SynthesisError if it cannot run or fails.
@@ -65,6 +68,13 @@ class Voice:
         except OSError as exc:
             raise SynthesisError(f"cannot run {self._executable}: {exc}") from exc
         process = child.process
+        if niceness:
+            # Not in the child before it runs (preexec_fn is unsafe beside threads):
+            # its first milliseconds run at the gateway's priority.
+            with contextlib.suppress(ProcessLookupError):
+                os.setpriority(
+                    os.PRIO_PROCESS, process.pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness
+                )
         assert process.stdin is not None and process.stdout is not None
         try:
             process.stdin.write(text.encode("utf-8"))
