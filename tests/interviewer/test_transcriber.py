@@ -44,7 +44,7 @@ async def test_a_queued_pause_does_not_hide_the_words() -> None:
         # The pause arrives in one burst: the worker decodes it as one request.
         for _ in range(PAUSE_FRAMES):
             transcriber.feed(SILENCE, speech=False)
-        # In once the pause's first moment is decoded, the rest still queued.
+        # In once the pause's first `SETTLED_MS` are decoded, not the whole pause.
         await until(lambda: is_in(transcriber), WAIT_SEC)
         assert transcriber.partial() == "let me think"
         assert transcriber.lag_ms() == 0
