@@ -43,9 +43,8 @@ log = logging.getLogger("zenhire.interviewer")
 MAX_BACKLOG_MS = 10_000
 MAX_BACKLOG_BYTES = SAMPLE_RATE * MAX_BACKLOG_MS // 1000 * SAMPLE_BYTES
 UNINTELLIGIBLE = "[unintelligible]"
-# The recognizer is caught up when at most this much fed audio waits for it,
-# or when it decoded this much past the turn's last speech: its hypothesis
-# then holds the last word, and what is left is the pause.
+# Within a turn's speech (or the first `SETTLED_MS` of a pause), the recognizer
+# is caught up when at most this much fed audio waits for it.
 CAUGHT_UP_MS = 200
 CAUGHT_UP_BYTES = SAMPLE_RATE * CAUGHT_UP_MS // 1000 * SAMPLE_BYTES
 # The words of a pause are those the recognizer heard this far past the last
@@ -83,9 +82,9 @@ class Transcriber(Protocol):
 
     def partial(self) -> str | None:
         """The open turn's best hypothesis so far ("" before any), or None while the
-        recognizer is more than `CAUGHT_UP_MS` behind both the audio fed to it and
-        the end of the speech in it. In a pause longer than `SETTLED_MS`, the
-        hypothesis as it was `SETTLED_MS` past the speech (None until then)."""
+        recognizer is more than `CAUGHT_UP_MS` behind the audio fed to it. Once a
+        pause is `SETTLED_MS` long, the hypothesis as it was `SETTLED_MS` past the
+        speech (None until the recognizer got there)."""
         ...
 
     def lag_ms(self) -> int:
@@ -246,13 +245,12 @@ class SphinxTranscriber:
 
     def _behind(self) -> int:
         """Bytes to decode before the hypothesis is as good as it gets for now: up to
-        the newest audio, or up to `CAUGHT_UP_BYTES` past the last speech."""
+        the newest audio, or in a pause up to `SETTLED_MS` past the last speech."""
         if self._decoding != self._opened:
             return self._inbox.audio_bytes + self._in_flight
         if self._fed >= self._speech_end + SETTLED_BYTES:
             return max(0, self._speech_end + SETTLED_BYTES - self._decoded)
-        through_speech = self._speech_end + CAUGHT_UP_BYTES - self._decoded
-        return max(0, min(self._fed - self._decoded, through_speech))
+        return self._fed - self._decoded
 
     def feed(self, pcm: bytes, speech: bool = True) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
