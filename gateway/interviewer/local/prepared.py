@@ -41,7 +41,10 @@ MAX_PREPARED_CHARS = 600
 # recognizer (`sphinx.NICENESS`, 10), whose words decide a pause. A burst of
 # preparing at a turn's start otherwise left the recognizer 0.9 to 2.3 s
 # behind at the verdict on a short turn ("let me think"), one interview on
-# the gateway's core, so the words did not count.
+# the gateway's core, so the words did not count. A prompt said while it is
+# still being prepared goes on at this priority (a process may not raise its
+# child's again): eSpeak NG runs tens of times faster than real time, and
+# still many times faster with a quarter of a core.
 PREPARING_NICENESS = 15
 
 
