@@ -88,7 +88,7 @@ async def test_shutdown_mid_interview_ends_every_session_promptly(tmp_path: Path
             async with asyncio.timeout(SHUTDOWN_BOUND_SEC):
                 await gateway.stop()
             stopped_sec = time.monotonic() - started
-        # The candidates' sockets close with 1012 (service restart), which they raise.
+        # The candidates' sockets are cut (`CUT_BY_SHUTDOWN`), which they raise.
         await asyncio.wait(talks, timeout=SHUTDOWN_BOUND_SEC)
     errors = [task.exception() for task in talks]
     assert stopped_sec < SHUTDOWN_BOUND_SEC

@@ -133,6 +133,7 @@ async def test_preparing_yields_the_core_to_the_recognizer_and_a_prompt_being_sa
     async with preparing(PreparedVoice(Voice("en-us", RATE, str(script)))) as voice:
         voice.prepare(QUESTION)
         await until(lambda: voice.is_prepared(QUESTION))
+        await spoken(voice, QUESTION)  # from its preparation, once that is done
     said, prepared = (int(line) for line in noted.read_text().split())
     assert said == ours
     assert prepared == min(19, ours + PREPARING_NICENESS)

@@ -1,15 +1,17 @@
-"""The recognizer's words for turn-taking: in once the speech is decoded, whatever
-pause is still queued behind it, and not what it makes of the pause's room noise.
-Real PocketSphinx worker, real Flite speech, Silero's verdicts."""
+"""The recognizer's words for turn-taking: in once the speech and the pause's first
+`SETTLED_MS` are decoded, whatever of the pause is still queued behind them, and
+not what it makes of the pause's room noise. Real PocketSphinx worker, real Flite
+speech, Silero's verdicts."""
 
 from __future__ import annotations
 
 import asyncio
 
-from audio.frames import SILENCE, split_frames
+from audio.frames import FRAME_MS, SILENCE, split_frames
 from audio.models import SILERO_VAD_FILE
 from audio.silero import SileroModel, SileroVad
 from gateway.interviewer.local.cues import Cue, read_cue
+from gateway.interviewer.local.listener import PREROLL_MS
 from gateway.interviewer.local.transcriber import CAUGHT_UP_MS, SphinxTranscriber
 from gateway.session.events import CandidateEvent
 from tests.audio.models import require
@@ -19,6 +21,7 @@ from zenhire.loopback.speech import synthesize
 from zenhire.tasks import TaskGroup
 
 PAUSE_FRAMES = 150  # 3 s
+PREROLL_FRAMES = PREROLL_MS // FRAME_MS
 WAIT_SEC = 30.0
 
 
@@ -32,7 +35,7 @@ async def is_in(transcriber: SphinxTranscriber) -> bool:
 
 async def test_a_queued_pause_does_not_hide_the_words() -> None:
     """A loaded recognizer may still have the pause to decode when the end of turn is
-    judged; the words of the speech before it are in all the same."""
+    judged; the words of the speech before it are in once its first moment is."""
     speech = split_frames(synthesize("Let me think.", voice="flite:slt"))[0]
     transcriber = SphinxTranscriber(ignore, 700)
     async with asyncio.timeout(WAIT_SEC), TaskGroup() as group:
@@ -44,7 +47,7 @@ async def test_a_queued_pause_does_not_hide_the_words() -> None:
         # The pause arrives in one burst: the worker decodes it as one request.
         for _ in range(PAUSE_FRAMES):
             transcriber.feed(SILENCE, speech=False)
-        # In once the pause's first `SETTLED_MS` are decoded, not the whole pause.
+        # In once the pause's first `SETTLED_MS` are decoded.
         await until(lambda: is_in(transcriber), WAIT_SEC)
         assert transcriber.partial() == "let me think"
         assert transcriber.lag_ms() == 0
@@ -71,7 +74,11 @@ async def test_the_words_of_a_pause_are_not_what_the_room_noise_adds() -> None:
     async with asyncio.timeout(WAIT_SEC), TaskGroup() as group:
         worker = group.create_task(transcriber.run())
         transcriber.open("c1")
-        for frame, is_speech in zip(heard[first - 25 :], verdicts[first - 25 :], strict=True):
+        # As the frame loop feeds a turn: its pre-roll as speech, then each frame
+        # with the VAD's verdict.
+        for frame in heard[first - PREROLL_FRAMES : first]:
+            transcriber.feed(frame)
+        for frame, is_speech in zip(heard[first:], verdicts[first:], strict=True):
             transcriber.feed(frame, speech=is_speech)
         await until(lambda: is_in(transcriber), WAIT_SEC)
         assert read_cue(transcriber.partial() or "", "en") is Cue.THINKING
