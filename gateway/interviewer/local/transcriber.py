@@ -233,7 +233,7 @@ class SphinxTranscriber:
     def partial(self) -> str | None:
         if self._decoding != self._opened:
             return None
-        if self._fed >= self._speech_end + SETTLED_BYTES:
+        if self._settling():
             settled = self._settled
             return settled[1] if settled is not None and settled[0] == self._speech_end else None
         if self._behind() > CAUGHT_UP_BYTES:
@@ -248,9 +248,14 @@ class SphinxTranscriber:
         the newest audio, or in a pause up to `SETTLED_MS` past the last speech."""
         if self._decoding != self._opened:
             return self._inbox.audio_bytes + self._in_flight
-        if self._fed >= self._speech_end + SETTLED_BYTES:
+        if self._settling():
             return max(0, self._speech_end + SETTLED_BYTES - self._decoded)
         return self._fed - self._decoded
+
+    def _settling(self) -> bool:
+        """Whether the open turn is in a pause at least `SETTLED_MS` long: its words
+        are those of the `_Settle` marker."""
+        return self._fed - self._speech_end >= SETTLED_BYTES
 
     def feed(self, pcm: bytes, speech: bool = True) -> None:
         if self._inbox.audio_bytes + len(pcm) > MAX_BACKLOG_BYTES:
