@@ -21,6 +21,10 @@ from gateway.interviewer.local.plan import LANGUAGES, QuestionCatalog
         ("i worked on billing for three years and", "en", Cue.HOLD),
         ("we chose it because", "en", Cue.HOLD),
         ("my first job was at an agency um", "en", Cue.HOLD),
+        ("my first job was at an agency i'm", "en", Cue.HOLD),  # "um", as the dictionary spells it
+        ("i'm", "en", Cue.HOLD),
+        ("the one sec", "en", Cue.THINKING),  # the recognizer's "One second." by a fan
+        ("i'm glad i stayed", "en", Cue.NONE),
         ("i worked on billing for three years", "en", Cue.NONE),
         ("let me think", "en", Cue.THINKING),
         ("hmm give me a moment please", "en", Cue.THINKING),

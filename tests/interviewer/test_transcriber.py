@@ -62,10 +62,10 @@ async def test_a_queued_pause_does_not_hide_the_words() -> None:
 
 
 async def test_the_words_of_a_pause_are_not_what_the_room_noise_adds() -> None:
-    """By a fan, decoding on into the pause turns "one second" into "one sec
+    """By a fan, decoding on into the pause turns "one second" into "one check
     engine": the words are those heard just past the speech."""
     microphone = Microphone("fan")
-    said = [SILENCE] * 60 + frames(speech("One second.", "flite:slt")) + [SILENCE] * PAUSE_FRAMES
+    said = [SILENCE] * 60 + frames(speech("One second.", "flite:rms")) + [SILENCE] * PAUSE_FRAMES
     heard = [microphone.frame(frame) for frame in said]
     vad = SileroVad(SileroModel(require(SILERO_VAD_FILE)))
     verdicts = [vad.process(frame).is_speech for frame in heard]

@@ -35,7 +35,9 @@ class Cue(enum.Enum):
 
 
 HOLDING_WORDS = {
-    "en": frozenset({"and", "but", "because", "so", "um", "uh", "or", "then", "like"}),
+    # "i'm": the recognizer's dictionary gives "I'm" the sound of "um" (AH M)
+    # and often writes the filler so; "I'm" itself never ends a sentence.
+    "en": frozenset({"and", "but", "because", "so", "um", "uh", "or", "then", "like", "i'm"}),
     "es": frozenset({"y", "pero", "porque", "entonces", "o", "eh", "este", "pues"}),
     "de": frozenset({"und", "aber", "weil", "also", "oder", "ähm", "äh", "dann"}),
     "fr": frozenset({"et", "mais", "parce", "donc", "ou", "euh", "alors", "puis"}),
@@ -49,6 +51,8 @@ THINKING_PHRASES = {
         "one moment",
         "just a moment",
         "just a second",
+        "one sec",
+        "just a sec",
     ),
     "es": ("déjame pensar", "déjeme pensar", "un momento", "un segundo", "dame un momento"),
     "de": ("lass mich nachdenken", "einen moment", "eine sekunde", "moment mal", "kurz überlegen"),

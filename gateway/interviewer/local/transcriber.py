@@ -49,11 +49,12 @@ CAUGHT_UP_MS = 200
 CAUGHT_UP_BYTES = SAMPLE_RATE * CAUGHT_UP_MS // 1000 * SAMPLE_BYTES
 # The words of a pause are those the recognizer heard this far past the last
 # speech. Decoding on into the pause's room noise makes words of it: "one
-# second" becomes "one sec engine" a few hundred ms later by a fan, "years
-# and" "years engine". So the hypothesis at this point is kept as the words,
+# second" becomes "one check engine" a few hundred ms later by a fan, "years
+# and" "years and two". So the hypothesis at this point is kept as the words,
 # until the candidate speaks again. Of the corpus's paused and thinking
 # phrases (4 Flite and 3 eSpeak NG voices, quiet and by a fan), the cue was
-# read right in 63 of 154 at 100 ms, 57 at 200 ms and 45 at 400 ms.
+# read right in 63 of 154 at 100 ms, 57 at 200 ms and 45 at 400 ms (with the
+# cues and search of that day, docs/benchmark.md).
 SETTLED_MS = 100
 SETTLED_BYTES = SAMPLE_RATE * SETTLED_MS // 1000 * SAMPLE_BYTES
 
